@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// The `smae` command: runs the TypeScript entry point through tsx's loader (no build step needed).
+import { register } from 'tsx/esm/api';
+
+register();
+await import('../services/cli/main.ts');

@@ -1,0 +1,27 @@
+/**
+ * `smae`: the operator's command line. Each subcommand lives in its own module under `commands/`
+ * and registers itself on the program; this file only wires them and turns errors into one line.
+ */
+import { Command, CommanderError } from 'commander';
+import { describeError } from '../../shared/errors.js';
+import { registerEval } from './commands/eval.js';
+import { registerScore } from './commands/score.js';
+import { registerTrain } from './commands/train.js';
+import { registerModels } from './commands/models.js';
+
+const program = new Command('smae')
+  .description('SparseMetaAE: streaming anomaly detection on Kafka with a sparse autoencoder')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of [registerEval, registerScore, registerTrain, registerModels]) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`smae: ${describeError(err)}\n`);
+  process.exit(1);
+}
