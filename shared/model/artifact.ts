@@ -50,6 +50,19 @@ export interface TrainingStats {
   wallSeconds: number;
   seed: number | null;
   source: string;
+  /** Optimiser settings (absent in artifacts written before they were recorded). */
+  optimizer?: OptimizerInfo;
+  /** Whether rows were reshuffled every epoch. */
+  shuffle?: boolean;
+}
+
+export interface OptimizerInfo {
+  name: 'adam';
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Where ε is added: Keras adds it to the uncorrected √v (`uncorrected-sqrt-v`), tfjs to √v̂. */
+  epsilonOn: 'uncorrected-sqrt-v' | 'corrected-sqrt-v';
 }
 
 export interface AdaptationStats {
@@ -131,11 +144,17 @@ export function verifyArtifact(artifact: ModelArtifact): ModelArtifact {
     );
   }
   if (artifact.manifest.format !== ARTIFACT_FORMAT) {
-    throw new ModelError('INCOMPATIBLE_MODEL', `unsupported artifact format ${String(artifact.manifest.format)}`);
+    throw new ModelError(
+      'INCOMPATIBLE_MODEL',
+      `unsupported artifact format ${String(artifact.manifest.format)}`,
+    );
   }
   const expected = weightShapesSize(artifact.manifest.weightShapes) * 4;
   if (artifact.weights.byteLength !== expected) {
-    throw new ModelError('INCOMPATIBLE_MODEL', `weights hold ${artifact.weights.byteLength} bytes, expected ${expected}`);
+    throw new ModelError(
+      'INCOMPATIBLE_MODEL',
+      `weights hold ${artifact.weights.byteLength} bytes, expected ${expected}`,
+    );
   }
   return artifact;
 }
@@ -147,7 +166,11 @@ function weightShapesSize(shapes: number[][]): number {
 /** Splits the weight buffer into one Float32Array per tensor (copies, so alignment never matters). */
 export function splitWeights(artifact: ModelArtifact): Float32Array[] {
   const out: Float32Array[] = [];
-  const view = new DataView(artifact.weights.buffer, artifact.weights.byteOffset, artifact.weights.byteLength);
+  const view = new DataView(
+    artifact.weights.buffer,
+    artifact.weights.byteOffset,
+    artifact.weights.byteLength,
+  );
   let offset = 0;
   for (const shape of artifact.manifest.weightShapes) {
     const size = shape.reduce((p, n) => p * n, 1);
@@ -193,15 +216,21 @@ export async function loadArtifact(dir: string): Promise<ModelArtifact> {
       readFile(join(dir, 'digest.txt'), 'utf8'),
     ]);
   } catch (err) {
-    throw new ModelError('MODEL_NOT_FOUND', `cannot read model artifact in ${dir}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new ModelError(
+      'MODEL_NOT_FOUND',
+      `cannot read model artifact in ${dir}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   let manifest: ModelManifest;
   try {
     manifest = JSON.parse(manifestText) as ModelManifest;
   } catch (err) {
-    throw new ModelError('INTEGRITY_CHECK_FAILED', `model manifest in ${dir} is not valid JSON`, { cause: err });
+    throw new ModelError('INTEGRITY_CHECK_FAILED', `model manifest in ${dir} is not valid JSON`, {
+      cause: err,
+    });
   }
   return verifyArtifact({ manifest, weights: new Uint8Array(weights), digest: digest.trim() });
 }

@@ -1,0 +1,260 @@
+/**
+ * The adapter service, built from its dependencies (main.ts runs it, tests build it directly).
+ *
+ * Per pipeline: one BullMQ queue (`<queuePrefix>:adapter`), one job scheduler (`adapt:<pipeline>`,
+ * every N ms or a cron pattern, upserted at start and again whenever Redis comes back, so a Redis
+ * that lost its data gets its scheduler back and one that kept it still has exactly one), and one
+ * Worker with concurrency 1 whose processor runs `runAdaptationCycle`:
+ * - the cycle id is the BullMQ job id: one per scheduler tick (`repeat:adapt:<pipeline>:<ms>`) or per
+ *   manual trigger, so two adapter processes can never both run one cycle, and a retried or stalled
+ *   job finds its earlier outcome (cycle ledger, registry tag) instead of publishing again;
+ * - a Redis lock per pipeline keeps a manual and a scheduled cycle (or two deployments) from
+ *   adapting one pipeline at once; busy is a retriable PUBLISH_CONFLICT, retried with backoff;
+ * - the tensor work runs in a worker thread, so the event loop stays free to renew the job lock;
+ * - refusals are results, not failures; retriable errors are retried with exponential backoff;
+ *   any other error fails the job at once (UnrecoverableError).
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { resolveAdaptationOptions, type AdaptationOverrides } from '../../shared/adaptation/config.js';
+import type { ComputeFn } from '../../shared/adaptation/compute.js';
+import { runAdaptationCycle, type CycleResult } from '../../shared/adaptation/cycle.js';
+import { RedisLock } from '../../shared/adaptation/lock.js';
+import { adapterKeys, RedisAdapterState } from '../../shared/adaptation/state.js';
+import { readWindow } from '../../shared/adaptation/window.js';
+import { describeError, isSmaeError } from '../../shared/errors.js';
+import { silentLogger, type Logger } from '../../shared/log.js';
+import { createMetricsRegistry, type ProbeResult } from '../../shared/ops/index.js';
+import { pipelineNames } from '../../shared/pipeline.js';
+import { ModelRegistry } from '../../shared/registry/index.js';
+import type { AdapterConfig } from './config.js';
+import { createAdapterMetrics, type AdapterMetrics } from './metrics.js';
+import { createThreadCompute, type ThreadCompute } from './thread-compute.js';
+
+export const ADAPTER_QUEUE = 'adapter';
+export const ADAPT_JOB = 'adapt';
+
+export interface AdaptJobData {
+  pipeline: string;
+  /** Per-job option overrides (e.g. `smae adapt --policy report`). */
+  overrides?: AdaptationOverrides;
+  dryRun?: boolean;
+  /** Who asked: `scheduler`, `cli`, … (logged). */
+  requestedBy?: string;
+}
+
+export interface AdapterDeps {
+  /** Commands: registry, window, state, pipeline lock. */
+  redis: Redis;
+  /** BullMQ's connection (created with `maxRetriesPerRequest: null`); the Worker duplicates it. */
+  bullmq: Redis;
+  logger?: Logger;
+  metricsRegistry?: Registry;
+  /** Replaces the worker-thread compute (tests). */
+  compute?: ComputeFn;
+  /** Called right after a version is published, before the cycle is recorded (fault-injection tests). */
+  afterPublish?: (pipeline: string, version: number, cycleId: string) => void | Promise<void>;
+}
+
+export interface Adapter {
+  readonly metricsRegistry: Registry;
+  /** Upserts the schedulers (if this process manages them) and starts the workers. */
+  start(): Promise<void>;
+  /** Queues one cycle now; resolves with the job (its id is the cycle id). */
+  trigger(pipeline: string, opts?: { cycleId?: string; overrides?: AdaptationOverrides; dryRun?: boolean; requestedBy?: string }): Promise<Job<AdaptJobData, CycleResult>>;
+  queue(pipeline: string): Queue<AdaptJobData, CycleResult>;
+  /** (Re)creates the pipelines' schedulers; idempotent. */
+  upsertSchedulers(): Promise<void>;
+  health(): ProbeResult;
+  ready(): Promise<ProbeResult>;
+  /** Stops taking jobs, waits for running cycles, closes queues and the compute thread (not the Redis clients). */
+  close(): Promise<void>;
+}
+
+export function schedulerId(pipeline: string): string {
+  return `adapt:${pipeline}`;
+}
+
+export function queueOptions(pipeline: string): { prefix: string } {
+  return { prefix: pipelineNames(pipeline).queuePrefix };
+}
+
+export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter {
+  const log = (deps.logger ?? silentLogger).child({ component: 'adapter' });
+  const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry({ service: 'adapter' });
+  const metrics: AdapterMetrics = createAdapterMetrics(metricsRegistry);
+  let thread: ThreadCompute | null = null;
+  const compute: ComputeFn =
+    deps.compute ??
+    (config.compute === 'thread'
+      ? (input) => {
+          thread ??= createThreadCompute({ backend: config.backend, logger: log });
+          return thread.compute(input);
+        }
+      : async (input) => {
+          const { computeAdaptation } = await import('../../shared/adaptation/compute.js');
+          const { initBackend } = await import('../../shared/model/index.js');
+          await initBackend({ prefer: config.backend });
+          return computeAdaptation(input);
+        });
+
+  const queues = new Map<string, Queue<AdaptJobData, CycleResult>>();
+  const workers = new Map<string, Worker<AdaptJobData, CycleResult>>();
+  for (const p of config.pipelines) {
+    queues.set(p, new Queue<AdaptJobData, CycleResult>(ADAPTER_QUEUE, { connection: deps.bullmq, ...queueOptions(p) }));
+  }
+  let started = false;
+  let closing = false;
+
+  const jobOpts = {
+    attempts: config.jobs.attempts,
+    backoff: { type: 'exponential' as const, delay: config.jobs.backoffMs },
+    removeOnComplete: { count: config.jobs.keep },
+    removeOnFail: { count: config.jobs.keep },
+  };
+
+  async function processJob(job: Job<AdaptJobData, CycleResult>): Promise<CycleResult> {
+    const pipeline = job.data.pipeline;
+    const cycleId = job.id!;
+    const jlog = log.child({ pipeline, cycleId, attempt: job.attemptsMade + 1 });
+    const t0 = performance.now();
+    metrics.cycleStarted(pipeline);
+    try {
+      const options = resolveAdaptationOptions(job.data.overrides ?? {}, config.adaptation);
+      const registry = new ModelRegistry({ redis: deps.redis, pipeline, historyLimit: config.historyLimit, logger: jlog });
+      const result = await runAdaptationCycle(
+        {
+          pipeline,
+          registry: deps.afterPublish
+            ? {
+                current: () => registry.current(),
+                get: (v) => registry.get(v),
+                list: () => registry.list(),
+                publish: async (a, meta) => {
+                  const r = await registry.publish(a, meta);
+                  await deps.afterPublish!(pipeline, r.version, cycleId);
+                  return r;
+                },
+              }
+            : registry,
+          readWindow: (count) => readWindow(deps.redis, pipeline, count),
+          state: new RedisAdapterState(deps.redis, pipeline),
+          compute,
+          lock: new RedisLock(deps.redis, adapterKeys(pipeline).lock, { ttlMs: config.pipelineLockTtlMs }),
+          logger: jlog,
+        },
+        { cycleId, options, ...(job.data.dryRun ? { dryRun: true } : {}) },
+      );
+      metrics.cycleFinished(pipeline, result, (performance.now() - t0) / 1000);
+      return result;
+    } catch (err) {
+      const code = isSmaeError(err) ? err.code : 'UNEXPECTED';
+      metrics.cycleFailed(pipeline, code, (performance.now() - t0) / 1000);
+      if (isSmaeError(err) && err.retriable) {
+        jlog.warn({ err: describeError(err) }, 'adaptation cycle failed; BullMQ retries it with backoff');
+        throw err;
+      }
+      jlog.error({ err: describeError(err) }, 'adaptation cycle failed for good');
+      throw new UnrecoverableError(describeError(err));
+    }
+  }
+
+  async function upsertSchedulers(): Promise<void> {
+    if (!config.manageSchedulers) return;
+    for (const [pipeline, queue] of queues) {
+      const repeat = 'every' in config.schedule ? { every: config.schedule.every } : { ...config.schedule };
+      await queue.upsertJobScheduler(schedulerId(pipeline), repeat, {
+        name: ADAPT_JOB,
+        data: { pipeline, requestedBy: 'scheduler' },
+        opts: jobOpts,
+      });
+      log.info({ pipeline, schedule: config.schedule }, 'adaptation scheduler in place');
+    }
+  }
+
+  // A Redis that restarted may have lost its data (no persistence): put the schedulers back. Upsert is
+  // idempotent, so a Redis that kept them still has exactly one per pipeline.
+  let seenReady = deps.redis.status === 'ready';
+  const onReady = (): void => {
+    if (!seenReady) {
+      seenReady = true;
+      return;
+    }
+    if (!started || closing) return;
+    log.info('redis connection back; re-asserting adaptation schedulers');
+    upsertSchedulers().catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not re-assert schedulers'));
+  };
+  deps.redis.on('ready', onReady);
+
+  return {
+    metricsRegistry,
+    async start() {
+      if (started) return;
+      started = true;
+      seenReady = true;
+      await upsertSchedulers();
+      for (const p of config.pipelines) {
+        const worker = new Worker<AdaptJobData, CycleResult>(ADAPTER_QUEUE, processJob, {
+          connection: deps.bullmq,
+          ...queueOptions(p),
+          concurrency: 1,
+          lockDuration: config.worker.lockDurationMs,
+          stalledInterval: config.worker.stalledIntervalMs,
+          maxStalledCount: 1,
+          name: `adapter-${process.pid}`,
+        });
+        worker.on('failed', (job, err) => {
+          log.warn({ pipeline: p, cycleId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'adaptation job failed');
+        });
+        worker.on('stalled', (jobId) => log.warn({ pipeline: p, cycleId: jobId }, 'adaptation job stalled; it will be retried'));
+        worker.on('error', (err) => log.warn({ pipeline: p, err: err.message }, 'adaptation worker error'));
+        workers.set(p, worker);
+      }
+      log.info({ pipelines: config.pipelines, compute: config.compute }, 'adapter started');
+    },
+    async trigger(pipeline, opts = {}) {
+      const queue = queues.get(pipeline);
+      if (!queue) throw new Error(`pipeline "${pipeline}" is not served by this adapter`);
+      const cycleId = opts.cycleId ?? `manual-${randomUUID()}`;
+      return queue.add(
+        ADAPT_JOB,
+        {
+          pipeline,
+          requestedBy: opts.requestedBy ?? 'api',
+          ...(opts.overrides ? { overrides: opts.overrides } : {}),
+          ...(opts.dryRun ? { dryRun: true } : {}),
+        },
+        { ...jobOpts, jobId: cycleId },
+      );
+    },
+    queue(pipeline) {
+      const q = queues.get(pipeline);
+      if (!q) throw new Error(`pipeline "${pipeline}" is not served by this adapter`);
+      return q;
+    },
+    upsertSchedulers,
+    health() {
+      const stopped = [...workers.entries()].filter(([, w]) => !w.isRunning() && !closing).map(([p]) => p);
+      return stopped.length === 0 ? { ok: true } : { ok: false, detail: { stoppedWorkers: stopped } };
+    },
+    async ready() {
+      try {
+        await deps.redis.ping();
+      } catch (err) {
+        return { ok: false, detail: { redis: describeError(err) } };
+      }
+      return started && !closing ? { ok: true, detail: { pipelines: config.pipelines } } : { ok: false, detail: { started, closing } };
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      deps.redis.off('ready', onReady);
+      await Promise.all([...workers.values()].map((w) => w.close()));
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      await thread?.close();
+      log.info('adapter stopped');
+    },
+  };
+}

@@ -1,0 +1,315 @@
+/**
+ * Delivery: how a scored batch's outputs and its consumed offsets reach Kafka.
+ *
+ * ## Exactly-once (default): one transaction per batch, one transactional id per input partition
+ *
+ * Per batch: begin a transaction, produce flags, dead letters and (optionally) scores, add the consumed
+ * offsets to the transaction (`sendOffsets`, i.e. TxnOffsetCommit for the scorer's group), commit.
+ * Outputs and offsets become visible together or not at all; consumers downstream read with
+ * `isolation.level=read_committed`. On any error the transaction is aborted and the batch is re-delivered
+ * from the committed offset.
+ *
+ * The hazard is a zombie: a scorer that stalls (GC pause, network partition) past its session timeout,
+ * loses its partitions to another member, then wakes up and commits a transaction for a partition it no
+ * longer owns — duplicating the new owner's work. Newer clients (KIP-447) fence zombies by sending the
+ * group generation with the offset commit; kafkajs does not. So the fencing comes from the transactional
+ * id instead, as Kafka Streams did before KIP-447 ("eos-alpha"): the id is derived from the INPUT
+ * PARTITION, `${transactionalIdPrefix}.${topic}.${partition}`, not from the process. Whoever owns a
+ * partition uses the same id; when a new owner initialises its producer (InitProducerId), the broker
+ * bumps the id's epoch, aborts the zombie's open transaction and rejects anything the zombie sends later
+ * with a fencing error. One producer per assigned partition is created lazily, on that partition's first
+ * batch, and closed when the partition is revoked.
+ *
+ * One race remains: the new owner reads the group's committed offset when it joins, but initialises the
+ * producer a moment later, and in between the zombie may still COMMIT a transaction. So right after a
+ * producer is initialised — when no zombie can commit any more — the committed offset is read again and
+ * records below it are skipped (`Begin.committedOffset`). The same re-read covers a commit whose response
+ * was lost: after any failure the producer is dropped and re-initialised, so a retried batch first looks
+ * at what actually got committed.
+ *
+ * A member fenced on a partition does not re-create that partition's producer (which would fence the
+ * rightful owner back) until the group has re-assigned partitions (`onAssignment`).
+ *
+ * ## At-least-once (option)
+ *
+ * One idempotent producer: send the batch's outputs (acks=all), then commit the offsets. A crash between
+ * the two re-delivers the batch (duplicates, never losses); flags are keyed by the input position, so
+ * downstream can de-duplicate. Cheaper: no transaction markers, no per-partition producers.
+ */
+import type { Admin, Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
+import type { Logger } from '../../shared/log.js';
+import type { OutputMessage } from '../../shared/scoring/messages.js';
+
+export type DeliveryMode = 'exactly-once' | 'at-least-once';
+
+export interface BatchOutputs {
+  flags: readonly OutputMessage[];
+  deadLetters: readonly OutputMessage[];
+  scores: readonly OutputMessage[];
+}
+
+export interface OutputTopics {
+  flags: string;
+  deadLetters: string;
+  scores: string;
+}
+
+export interface Begin {
+  /**
+   * Set when the partition's producer was just initialised: the group's committed offset at that
+   * moment (null when the group has none). Records below it were already processed and committed.
+   */
+  committedOffset?: string | null;
+}
+
+export interface Delivery {
+  readonly mode: DeliveryMode;
+  /** Called before scoring a batch of `topic`/`partition`. */
+  begin(topic: string, partition: number): Promise<Begin>;
+  /** Produces the outputs and commits `nextOffset` (the offset after the batch's last record). */
+  commit(topic: string, partition: number, nextOffset: string, outputs: BatchOutputs): Promise<void>;
+  /** Called after a batch failed (before it is re-delivered). */
+  fail(topic: string, partition: number, err: unknown): Promise<void>;
+  /** The group's new assignment: resources of partitions no longer owned are released. */
+  onAssignment(assignment: Record<string, number[]>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DeliveryEvents {
+  onTransaction?(outcome: 'committed' | 'aborted'): void;
+  onFenced?(topic: string, partition: number): void;
+}
+
+export interface DeliveryOptions {
+  kafka: Kafka;
+  groupId: string;
+  topics: OutputTopics;
+  logger: Logger;
+  events?: DeliveryEvents;
+}
+
+export interface ExactlyOnceOptions extends DeliveryOptions {
+  transactionalIdPrefix: string;
+  /** Broker-side transaction timeout (default 60 s): an abandoned transaction is aborted after it. */
+  transactionTimeoutMs?: number;
+  /** Reads committed offsets after a producer is initialised. */
+  admin: Admin;
+}
+
+export interface AtLeastOnceOptions extends DeliveryOptions {
+  consumer: Consumer;
+}
+
+/** The transactional id of an input partition. */
+export function transactionalIdFor(prefix: string, topic: string, partition: number): string {
+  return `${prefix}.${topic}.${partition}`;
+}
+
+/** True for the errors a broker returns to a producer whose transactional id was taken over. */
+export function isFencingError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const x = e as { type?: string; code?: number; name?: string };
+    if (
+      x.type === 'INVALID_PRODUCER_EPOCH' ||
+      x.type === 'PRODUCER_FENCED' ||
+      x.code === 90 ||
+      x.code === 47
+    ) {
+      return true;
+    }
+    if (x.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(String((e as Error).message)))
+      return true;
+  }
+  return false;
+}
+
+function topicMessages(topics: OutputTopics, outputs: BatchOutputs): TopicMessages[] {
+  const out: TopicMessages[] = [];
+  const add = (topic: string, messages: readonly OutputMessage[]): void => {
+    if (messages.length > 0) out.push({ topic, messages: messages as TopicMessages['messages'] });
+  };
+  add(topics.flags, outputs.flags);
+  add(topics.deadLetters, outputs.deadLetters);
+  add(topics.scores, outputs.scores);
+  return out;
+}
+
+const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+interface PartitionProducer {
+  producer: Producer;
+  transactionalId: string;
+  /** The open transaction, between the first send and commit/abort. */
+  busy: boolean;
+}
+
+export class ExactlyOnceDelivery implements Delivery {
+  readonly mode = 'exactly-once' as const;
+  private readonly producers = new Map<string, PartitionProducer>();
+  private readonly fenced = new Set<string>();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: ExactlyOnceOptions) {
+    this.log = opts.logger.child({ component: 'delivery', mode: this.mode });
+  }
+
+  /** Number of live per-partition producers (for tests and metrics). */
+  get producerCount(): number {
+    return this.producers.size;
+  }
+
+  async begin(topic: string, partition: number): Promise<Begin> {
+    const key = tpKey(topic, partition);
+    if (this.fenced.has(key)) {
+      throw new Error(
+        `partition ${topic}/${partition} was taken over by another scorer (producer fenced); waiting for the group to re-assign`,
+      );
+    }
+    if (this.producers.has(key)) return {};
+    const transactionalId = transactionalIdFor(this.opts.transactionalIdPrefix, topic, partition);
+    const producer = this.opts.kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: this.opts.transactionTimeoutMs ?? 60_000,
+      allowAutoTopicCreation: false,
+    });
+    let committedOffset: string | null;
+    try {
+      await producer.connect();
+      // kafkajs initialises the transactional id (InitProducerId) on the first transaction(), not on
+      // connect: do it now. The broker bumps the id's epoch, which fences any other holder, and
+      // completes (aborts) its open transaction before answering. Ending the empty transaction costs
+      // no request.
+      const fence = await producer.transaction();
+      await fence.abort();
+      // Only now can no zombie commit for this partition: read what the group has committed.
+      committedOffset = await this.committedOffset(topic, partition);
+    } catch (err) {
+      await producer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    this.producers.set(key, { producer, transactionalId, busy: false });
+    this.log.debug({ topic, partition, transactionalId, committedOffset }, 'transactional producer ready');
+    return { committedOffset };
+  }
+
+  async commit(topic: string, partition: number, nextOffset: string, outputs: BatchOutputs): Promise<void> {
+    const p = this.producers.get(tpKey(topic, partition));
+    if (!p) throw new Error(`no producer for ${topic}/${partition}: begin() was not called`);
+    p.busy = true;
+    const tx = await p.producer.transaction();
+    try {
+      const messages = topicMessages(this.opts.topics, outputs);
+      if (messages.length > 0) await tx.sendBatch({ topicMessages: messages, acks: -1 });
+      await tx.sendOffsets({
+        consumerGroupId: this.opts.groupId,
+        topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
+      });
+      await tx.commit();
+      this.opts.events?.onTransaction?.('committed');
+    } catch (err) {
+      if (tx.isActive()) await tx.abort().catch(() => undefined);
+      this.opts.events?.onTransaction?.('aborted');
+      throw err;
+    } finally {
+      p.busy = false;
+    }
+  }
+
+  async fail(topic: string, partition: number, err: unknown): Promise<void> {
+    const key = tpKey(topic, partition);
+    if (isFencingError(err)) {
+      this.fenced.add(key);
+      this.opts.events?.onFenced?.(topic, partition);
+      this.log.warn({ topic, partition }, 'producer fenced: another scorer owns this partition now');
+    }
+    // Drop the producer whatever the error: a commit may have succeeded without us hearing about it, and
+    // only a fresh InitProducerId followed by a committed-offset read tells for sure.
+    const p = this.producers.get(key);
+    this.producers.delete(key);
+    if (p) await p.producer.disconnect().catch(() => undefined);
+  }
+
+  async onAssignment(assignment: Record<string, number[]>): Promise<void> {
+    this.fenced.clear();
+    const owned = new Set<string>();
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const p of partitions) owned.add(tpKey(topic, p));
+    }
+    const released: Promise<void>[] = [];
+    for (const [key, p] of this.producers) {
+      if (owned.has(key) || p.busy) continue;
+      this.producers.delete(key);
+      this.log.debug({ transactionalId: p.transactionalId }, 'partition revoked: closing its producer');
+      released.push(p.producer.disconnect().catch(() => undefined));
+    }
+    await Promise.all(released);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.producers.values()];
+    this.producers.clear();
+    await Promise.all(all.map((p) => p.producer.disconnect().catch(() => undefined)));
+  }
+
+  private async committedOffset(topic: string, partition: number): Promise<string | null> {
+    const res = await this.opts.admin.fetchOffsets({ groupId: this.opts.groupId, topics: [topic] });
+    const entry = res.find((t) => t.topic === topic)?.partitions.find((x) => x.partition === partition);
+    if (!entry || entry.offset === '-1' || entry.offset === '') return null;
+    return entry.offset;
+  }
+}
+
+export class AtLeastOnceDelivery implements Delivery {
+  readonly mode = 'at-least-once' as const;
+  private producer: Producer | null = null;
+  private connecting: Promise<Producer> | null = null;
+
+  constructor(private readonly opts: AtLeastOnceOptions) {}
+
+  async begin(): Promise<Begin> {
+    await this.getProducer();
+    return {};
+  }
+
+  async commit(topic: string, partition: number, nextOffset: string, outputs: BatchOutputs): Promise<void> {
+    const producer = await this.getProducer();
+    const messages = topicMessages(this.opts.topics, outputs);
+    if (messages.length > 0) await producer.sendBatch({ topicMessages: messages, acks: -1 });
+    await this.opts.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+  }
+
+  async fail(): Promise<void> {}
+
+  async onAssignment(): Promise<void> {}
+
+  async close(): Promise<void> {
+    const p = this.producer;
+    this.producer = null;
+    this.connecting = null;
+    if (p) await p.disconnect().catch(() => undefined);
+  }
+
+  private getProducer(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    if (!this.connecting) {
+      const producer = this.opts.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      this.connecting = producer.connect().then(
+        () => {
+          this.producer = producer;
+          return producer;
+        },
+        (err: unknown) => {
+          this.connecting = null;
+          throw err;
+        },
+      );
+    }
+    return this.connecting;
+  }
+}

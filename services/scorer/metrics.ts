@@ -1,0 +1,120 @@
+/** The scorer's Prometheus metrics (registered on the service's own registry). */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface ScorerMetrics {
+  records: Counter;
+  flags: Counter;
+  deadLetters: Counter<'code'>;
+  batchSize: Histogram;
+  scoringSeconds: Histogram;
+  batchSeconds: Histogram;
+  endToEndLagSeconds: Histogram;
+  consumerLag: Gauge<'topic' | 'partition'>;
+  modelVersion: Gauge;
+  modelSwaps: Counter;
+  modelsRefused: Counter<'code'>;
+  scores: Histogram;
+  transactions: Counter<'outcome'>;
+  fenced: Counter;
+  batchErrors: Counter;
+  windowEntries: Counter;
+  windowDropped: Counter;
+  windowErrors: Counter;
+}
+
+export function createScorerMetrics(registry: Registry): ScorerMetrics {
+  const registers = [registry];
+  return {
+    records: new Counter({ name: 'smae_scorer_records_total', help: 'Records consumed', registers }),
+    flags: new Counter({
+      name: 'smae_scorer_flags_total',
+      help: 'Flags produced (records over the threshold)',
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'smae_scorer_dead_letters_total',
+      help: 'Records sent to the dead-letter topic, by error code',
+      labelNames: ['code'],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'smae_scorer_batch_size',
+      help: 'Records per consumed batch',
+      buckets: [1, 10, 50, 100, 500, 1000, 2500, 5000, 10000, 25000],
+      registers,
+    }),
+    scoringSeconds: new Histogram({
+      name: 'smae_scorer_scoring_seconds',
+      help: 'Time to decode, prepare and score one batch (one tensor)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: 'smae_scorer_batch_seconds',
+      help: 'Time to process one batch end to end, including the transaction or commit',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    endToEndLagSeconds: new Histogram({
+      name: 'smae_scorer_end_to_end_lag_seconds',
+      help: 'Commit time minus the record timestamp',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'smae_scorer_consumer_lag',
+      help: 'Records between the last consumed offset and the high watermark, per input partition',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    modelVersion: new Gauge({
+      name: 'smae_scorer_model_version',
+      help: 'Registry version of the model in use',
+      registers,
+    }),
+    modelSwaps: new Counter({ name: 'smae_scorer_model_swaps_total', help: 'Models installed', registers }),
+    modelsRefused: new Counter({
+      name: 'smae_scorer_models_refused_total',
+      help: 'Model versions refused (failed verification or incompatible), by error code',
+      labelNames: ['code'],
+      registers,
+    }),
+    scores: new Histogram({
+      name: 'smae_scorer_score',
+      help: 'Reconstruction MSE of scored records',
+      buckets: [0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 100],
+      registers,
+    }),
+    transactions: new Counter({
+      name: 'smae_scorer_transactions_total',
+      help: 'Kafka transactions, by outcome',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    fenced: new Counter({
+      name: 'smae_scorer_fenced_total',
+      help: 'Partitions on which this scorer was fenced',
+      registers,
+    }),
+    batchErrors: new Counter({
+      name: 'smae_scorer_batch_errors_total',
+      help: 'Batches that failed and were retried',
+      registers,
+    }),
+    windowEntries: new Counter({
+      name: 'smae_scorer_window_entries_total',
+      help: 'Entries written to the window stream',
+      registers,
+    }),
+    windowDropped: new Counter({
+      name: 'smae_scorer_window_dropped_total',
+      help: 'Window entries dropped before writing (beyond MAXLEN while Redis was slow)',
+      registers,
+    }),
+    windowErrors: new Counter({
+      name: 'smae_scorer_window_errors_total',
+      help: 'Failed window writes',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,378 @@
+/**
+ * The trainer service, built from its dependencies (`buildTrainer(config, deps)`); `main.ts` reads the
+ * environment, creates the clients and runs it.
+ *
+ * It retrains on a schedule: on start (optionally) and every `intervalMs` after the previous run ended,
+ * from a CSV file or the last N records of the pipeline's topic, with the same core as `smae train`
+ * (`shared/training`): training runs in a worker thread, so this process keeps answering `/healthz`,
+ * `/readyz` and `/metrics` throughout. A failed run is retried after `retryMs` (shorter than the
+ * schedule), never in a tight loop. Replicas of one pipeline share a Redis lease: a run that finds it
+ * taken is skipped, since another replica is training the same model.
+ *
+ * `stop()` is the graceful shutdown: no new runs; a training in progress is aborted (its worker
+ * terminated — nothing is published, the registry is untouched); a publish in progress completes (it is
+ * one atomic script); then the lease is released and the ops server closed.
+ */
+import type { Kafka } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { describeError } from '../../shared/errors.js';
+import { silentLogger, type Logger } from '../../shared/log.js';
+import { pipelineNames } from '../../shared/pipeline.js';
+import { createMetricsRegistry, startOpsServer, type OpsServer } from '../../shared/ops/index.js';
+import type { RecordDecoder } from '../../shared/avro/decoder.js';
+import { ModelRegistry } from '../../shared/registry/index.js';
+import {
+  runTraining,
+  type ColumnFilter,
+  type TrainJobOptions,
+  type TrainingOutcome,
+  type TrainingSource,
+} from '../../shared/training/index.js';
+import { acquireLease } from './lock.js';
+
+export type TrainerSourceConfig =
+  { kind: 'csv'; path: string } | { kind: 'topic'; topic: string; last: number };
+
+export interface TrainerServiceConfig {
+  pipeline: string;
+  source: TrainerSourceConfig;
+  training: TrainJobOptions & ColumnFilter;
+  /** Time between the end of one run and the start of the next; 0 = no schedule (start-up run only). */
+  intervalMs: number;
+  /** Train as soon as the service starts. */
+  runOnStart: boolean;
+  /** After a failed run, try again this much later (capped by `intervalMs` when that is shorter). */
+  retryMs: number;
+  /** Lease time-to-live; renewed while a run lasts. */
+  lockTtlMs: number;
+  /** Give up a Kafka read after this long. */
+  readTimeoutMs: number;
+  historyLimit?: number;
+  /** The /healthz, /readyz, /metrics server; null = none (tests). */
+  ops: { port: number; host?: string } | null;
+}
+
+export const TRAINER_DEFAULTS = {
+  intervalMs: 6 * 3600_000,
+  retryMs: 60_000,
+  lockTtlMs: 60_000,
+  readTimeoutMs: 120_000,
+  port: 9466,
+} as const;
+
+export interface TrainerDeps {
+  redis: Redis;
+  /** Required for a topic source. */
+  kafka?: Kafka;
+  decoder?: RecordDecoder;
+  logger?: Logger;
+  metrics?: Registry;
+  /** Train on the service's own thread (tests only: it blocks the event loop). */
+  inProcess?: boolean;
+}
+
+export type RunTrigger = 'start' | 'schedule' | 'retry' | 'manual';
+
+export interface RunReport {
+  trigger: RunTrigger;
+  startedAt: string;
+  finishedAt: string;
+  outcome: 'published' | 'failed' | 'skipped' | 'aborted';
+  version?: number;
+  rows?: number;
+  finalLoss?: number;
+  threshold?: number;
+  seconds?: number;
+  error?: string;
+}
+
+export interface TrainerStatus {
+  pipeline: string;
+  running: boolean;
+  stopping: boolean;
+  /** The epoch of the run in progress, if any. */
+  epoch: { epoch: number; epochs: number; loss: number } | null;
+  runs: number;
+  lastRun: RunReport | null;
+  lastSuccess: RunReport | null;
+  nextRunAt: string | null;
+}
+
+export interface TrainerApp {
+  readonly registry: ModelRegistry;
+  readonly metrics: Registry;
+  /** The ops server's URL, when it runs. */
+  readonly url: string | null;
+  start(): Promise<void>;
+  /** Runs one training now (unless one is running: then resolves with that run's report). */
+  runNow(trigger?: RunTrigger): Promise<RunReport>;
+  status(): TrainerStatus;
+  stop(): Promise<void>;
+}
+
+export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): TrainerApp {
+  const names = pipelineNames(config.pipeline);
+  const log = (deps.logger ?? silentLogger).child({ component: 'trainer-service', pipeline: names.name });
+  const registry = new ModelRegistry({
+    redis: deps.redis,
+    pipeline: names.name,
+    logger: deps.logger ?? silentLogger,
+    ...(config.historyLimit !== undefined ? { historyLimit: config.historyLimit } : {}),
+  });
+  if (config.source.kind === 'topic' && (!deps.kafka || !deps.decoder)) {
+    throw new TypeError('buildTrainer: a topic source needs deps.kafka and deps.decoder');
+  }
+  const metrics = deps.metrics ?? createMetricsRegistry({ service: 'trainer', pipeline: names.name });
+  const m = {
+    runs: new Counter({
+      name: 'smae_trainer_runs_total',
+      help: 'Training runs by outcome (published, failed, skipped: another replica held the lease, aborted)',
+      labelNames: ['outcome'],
+      registers: [metrics],
+    }),
+    running: new Gauge({
+      name: 'smae_trainer_running',
+      help: '1 while a training run is in progress',
+      registers: [metrics],
+    }),
+    lastSuccess: new Gauge({
+      name: 'smae_trainer_last_success_timestamp_seconds',
+      help: 'When the last successful run published its model',
+      registers: [metrics],
+    }),
+    seconds: new Histogram({
+      name: 'smae_trainer_run_seconds',
+      help: 'Duration of successful runs (load, train, publish)',
+      buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600],
+      registers: [metrics],
+    }),
+    rows: new Gauge({
+      name: 'smae_trainer_last_rows',
+      help: 'Training rows of the last published model',
+      registers: [metrics],
+    }),
+    loss: new Gauge({
+      name: 'smae_trainer_last_final_loss',
+      help: 'Final training loss of the last published model',
+      registers: [metrics],
+    }),
+    version: new Gauge({
+      name: 'smae_trainer_published_version',
+      help: 'Registry version of the last published model',
+      registers: [metrics],
+    }),
+    epoch: new Gauge({
+      name: 'smae_trainer_epoch',
+      help: 'Epoch of the run in progress',
+      registers: [metrics],
+    }),
+  };
+
+  const lockKey = `${names.redisPrefix}trainer:lock`;
+  let ops: OpsServer | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let nextRunAt: number | null = null;
+  let current: Promise<RunReport> | null = null;
+  let abort: AbortController | null = null;
+  let stopping = false;
+  let runs = 0;
+  let epoch: TrainerStatus['epoch'] = null;
+  let lastRun: RunReport | null = null;
+  let lastSuccess: RunReport | null = null;
+
+  function schedule(delayMs: number, trigger: RunTrigger): void {
+    if (stopping || delayMs <= 0) return;
+    if (timer) clearTimeout(timer);
+    nextRunAt = Date.now() + delayMs;
+    timer = setTimeout(() => {
+      timer = null;
+      nextRunAt = null;
+      void runNow(trigger);
+    }, delayMs);
+  }
+
+  function source(): TrainingSource {
+    if (config.source.kind === 'csv') return config.source;
+    return {
+      kind: 'topic',
+      topic: config.source.topic,
+      last: config.source.last,
+      kafka: deps.kafka!,
+      decoder: deps.decoder!,
+      groupPrefix: `${names.groups.trainer}.replay`,
+      timeoutMs: config.readTimeoutMs,
+    };
+  }
+
+  async function execute(trigger: RunTrigger): Promise<RunReport> {
+    const startedAt = new Date().toISOString();
+    const finish = (r: Omit<RunReport, 'trigger' | 'startedAt' | 'finishedAt'>): RunReport => ({
+      trigger,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      ...r,
+    });
+    const lease = await acquireLease(deps.redis, lockKey, config.lockTtlMs);
+    if (!lease) {
+      log.info({ trigger }, 'another trainer replica holds the lease; skipping this run');
+      return finish({ outcome: 'skipped' });
+    }
+    abort = new AbortController();
+    m.running.set(1);
+    try {
+      log.info({ trigger, source: config.source }, 'training run started');
+      const outcome: TrainingOutcome = await runTraining({
+        ...config.training,
+        source: source(),
+        pipeline: names.name,
+        registry,
+        publishedBy: 'trainer',
+        reason: `scheduled retraining (${trigger})`,
+        signal: abort.signal,
+        logger: deps.logger ?? silentLogger,
+        ...(deps.inProcess ? { inProcess: true } : {}),
+        onEpoch: (p) => {
+          epoch = { epoch: p.epoch, epochs: p.epochs, loss: p.loss };
+          m.epoch.set(p.epoch);
+          log.info({ epoch: p.epoch, epochs: p.epochs, loss: p.loss, seconds: p.seconds }, 'epoch');
+        },
+      });
+      const man = outcome.artifact.manifest;
+      m.lastSuccess.set(Date.now() / 1000);
+      m.seconds.observe(outcome.seconds);
+      m.rows.set(outcome.rows);
+      m.loss.set(man.training.finalLoss);
+      if (outcome.published) m.version.set(outcome.published.version);
+      return finish({
+        outcome: 'published',
+        ...(outcome.published ? { version: outcome.published.version } : {}),
+        rows: outcome.rows,
+        finalLoss: man.training.finalLoss,
+        threshold: man.threshold.value,
+        seconds: outcome.seconds,
+      });
+    } catch (err) {
+      if (abort.signal.aborted) return finish({ outcome: 'aborted', error: describeError(err) });
+      log.error({ err: describeError(err), trigger }, 'training run failed');
+      return finish({ outcome: 'failed', error: describeError(err) });
+    } finally {
+      abort = null;
+      epoch = null;
+      m.running.set(0);
+      m.epoch.set(0);
+      await lease.release();
+    }
+  }
+
+  function runNow(trigger: RunTrigger = 'manual'): Promise<RunReport> {
+    if (current) return current;
+    if (stopping) {
+      const now = new Date().toISOString();
+      return Promise.resolve({
+        trigger,
+        startedAt: now,
+        finishedAt: now,
+        outcome: 'aborted',
+        error: 'stopping',
+      });
+    }
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+      nextRunAt = null;
+    }
+    const run = execute(trigger)
+      .catch((err: unknown): RunReport => ({
+        trigger,
+        startedAt: new Date().toISOString(),
+        finishedAt: new Date().toISOString(),
+        outcome: 'failed',
+        error: describeError(err),
+      }))
+      .then((report) => {
+        runs += 1;
+        lastRun = report;
+        if (report.outcome === 'published') lastSuccess = report;
+        m.runs.inc({ outcome: report.outcome });
+        current = null;
+        if (report.outcome === 'published') log.info(report, 'training run finished');
+        const retry = report.outcome === 'failed';
+        const delay = retry
+          ? config.intervalMs > 0
+            ? Math.min(config.retryMs, config.intervalMs)
+            : config.retryMs
+          : config.intervalMs;
+        schedule(delay, retry ? 'retry' : 'schedule');
+        return report;
+      });
+    current = run;
+    return run;
+  }
+
+  const app: TrainerApp = {
+    registry,
+    metrics,
+    get url() {
+      return ops?.url ?? null;
+    },
+    async start() {
+      if (config.ops) {
+        ops = await startOpsServer({
+          registry: metrics,
+          port: config.ops.port,
+          ...(config.ops.host !== undefined ? { host: config.ops.host } : {}),
+          logger: deps.logger ?? silentLogger,
+          // Liveness: answering at all is the proof (training is in a worker); the body says what it does.
+          health: () => ({ ok: true, detail: { ...app.status() } }),
+          ready: async () => {
+            if (stopping) return { ok: false, detail: { reason: 'stopping' } };
+            try {
+              await deps.redis.ping();
+              return { ok: true, detail: { running: current !== null } };
+            } catch (err) {
+              return { ok: false, detail: { reason: `redis: ${(err as Error).message}` } };
+            }
+          },
+        });
+      }
+      log.info(
+        {
+          source: config.source,
+          intervalMs: config.intervalMs,
+          runOnStart: config.runOnStart,
+          url: ops?.url,
+        },
+        'trainer service started',
+      );
+      if (config.runOnStart) void runNow('start');
+      else schedule(config.intervalMs, 'schedule');
+    },
+    runNow,
+    status: () => ({
+      pipeline: names.name,
+      running: current !== null,
+      stopping,
+      epoch,
+      runs,
+      lastRun,
+      lastSuccess,
+      nextRunAt: nextRunAt === null ? null : new Date(nextRunAt).toISOString(),
+    }),
+    async stop() {
+      stopping = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      nextRunAt = null;
+      if (abort) {
+        log.info('aborting the training in progress');
+        abort.abort(new Error('trainer service stopping'));
+      }
+      if (current) await current;
+      await ops?.close();
+      ops = null;
+      log.info('trainer service stopped');
+    },
+  };
+  return app;
+}

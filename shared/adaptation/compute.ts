@@ -1,0 +1,337 @@
+/**
+ * The compute half of an adaptation cycle: everything that touches tensors, nothing that touches the
+ * network. It takes the current model, the window and the anchor, and returns a sealed candidate or a
+ * refusal, with figures. Inputs and outputs are plain structured-cloneable data, so the adapter service
+ * runs it in a worker thread (the gradient steps never block the event loop that renews BullMQ's job
+ * lock) while the benchmark and the tests call it in-process.
+ *
+ * Order of work, and why:
+ * 1. The current model re-scores the window (the scorer's scores may come from an older version).
+ * 2. The anchor state (threshold, weights, golden set) is built if the caller has none for this anchor.
+ * 3. The policy picks the support set; the threshold reference is every window row the current model
+ *    scores at or below `reference.margin × threshold` (support rows included, see config.ts).
+ * 4. Window guardrails (too few rows, flagged share) run *before* any step: an incident is not learnt.
+ * 5. Fresh Adam, full-batch steps on the support set; threshold recomputed at the model's percentile
+ *    over the reference (`adaptDetector`).
+ * 6. Move guardrails against the parent and the anchor, golden-set recall.
+ */
+import { adaptDetector, Detector } from '../model/index.js';
+import { sealArtifact, splitWeights, type ModelArtifact } from '../model/artifact.js';
+import type { AnchorState } from './anchor.js';
+import { policySettings, type AdaptationOptions } from './config.js';
+import { buildGoldenSet, goldenRecall } from './golden.js';
+import {
+  checkModelMove,
+  checkWindow,
+  ratioMove,
+  refusalReasons,
+  relativeL2,
+  type GuardrailCheck,
+  type RefusalReason,
+} from './guardrails.js';
+import { selectDefaultSupport, selectReportSupport, type SupportSelection } from './support.js';
+import type { CycleFigures, SupportSummary } from './types.js';
+import type { WindowEntry } from './window.js';
+
+export interface ComputeInput {
+  pipeline: string;
+  cycleId: string;
+  /** The current model (the parent of any candidate). */
+  base: ModelArtifact;
+  /** The anchor's stored state, or null to build it from `anchorArtifact` and this window. */
+  anchor: AnchorState | null;
+  /** Needed only when `anchor` is null; may be `base` itself. */
+  anchorArtifact: ModelArtifact | null;
+  /** The anchor's version (the artifact's own version may differ when a trimmed anchor was replaced). */
+  anchorVersion: number;
+  /** Newest first. */
+  window: WindowEntry[];
+  /** Window entries that could not be parsed (reported only). */
+  malformed: number;
+  options: AdaptationOptions;
+}
+
+export interface ComputeResult {
+  /** Sealed, version null, ready to publish; null when refused. */
+  candidate: ModelArtifact | null;
+  reasons: RefusalReason[];
+  checks: GuardrailCheck[];
+  figures: CycleFigures;
+  support: SupportSummary | null;
+  /** The anchor used (as given, or newly built). */
+  anchor: AnchorState | null;
+  /** True when `anchor` was built here and should be stored. */
+  anchorBuilt: boolean;
+}
+
+export type ComputeFn = (input: ComputeInput) => Promise<ComputeResult>;
+
+export async function computeAdaptation(input: ComputeInput): Promise<ComputeResult> {
+  const started = performance.now();
+  const o = input.options;
+  const settings = policySettings(o);
+  const base = Detector.fromArtifact(input.base);
+  const disposables: { dispose(): void }[] = [base];
+  try {
+    const thresholdBefore = base.manifest.threshold.value;
+    const scored = scoreWindow(base, input.window);
+    const { entries, scores } = scored;
+    const prepared = scores.filter((s) => !Number.isNaN(s));
+    const flaggedShare = prepared.length === 0 ? 0 : prepared.filter((s) => s > thresholdBefore).length / prepared.length;
+
+    // Anchor: as stored, or built now from this window's rows the anchor itself scores clean.
+    let anchor = input.anchor;
+    let anchorBuilt = false;
+    if (anchor === null && input.anchorArtifact !== null) {
+      const sameAsBase = input.anchorArtifact.digest === input.base.digest;
+      const anchorModel = sameAsBase ? base : Detector.fromArtifact(input.anchorArtifact);
+      if (!sameAsBase) disposables.push(anchorModel);
+      const anchorScored = sameAsBase ? scored : scoreWindow(anchorModel, entries);
+      anchor = buildAnchor(anchorModel, input.anchorArtifact, input.anchorVersion, anchorScored, o);
+      anchorBuilt = anchor !== null;
+    }
+
+    const seed = cycleSeed(o.seed, input.cycleId);
+    const candidates = entries.map((e, i) => ({ score: scores[i]!, key: e.key }));
+    const selection: SupportSelection =
+      o.policy === 'report'
+        ? selectReportSupport(candidates, thresholdBefore, o.report, seed)
+        : selectDefaultSupport(candidates, thresholdBefore, o.default, seed);
+    const referenceLimit = o.reference.margin * thresholdBefore;
+    const referenceIdx: number[] = [];
+    scores.forEach((s, i) => {
+      if (!Number.isNaN(s) && s <= referenceLimit) referenceIdx.push(i);
+    });
+    const support = summarizeSupport(o.policy, selection, entries);
+
+    const figures: CycleFigures = {
+      windowRows: entries.length,
+      malformedRows: input.malformed,
+      unpreparedRows: entries.length - prepared.length,
+      flaggedShare,
+      supportRows: selection.indices.length,
+      referenceRows: referenceIdx.length,
+      steps: settings.steps,
+      learningRate: settings.learningRate,
+      lossBefore: null,
+      lossAfter: null,
+      thresholdBefore,
+      thresholdAfter: null,
+      anchorVersion: anchor?.anchorVersion ?? null,
+      anchorThreshold: anchor?.threshold ?? null,
+      thresholdStep: null,
+      weightStep: null,
+      thresholdDrift: null,
+      weightDrift: null,
+      goldenRows: anchor?.golden.rows ?? 0,
+      goldenRecallBefore: anchor ? goldenRecall(base, anchor.golden) : null,
+      goldenRecall: null,
+      computeMs: 0,
+    };
+    const done = (checks: GuardrailCheck[], reasons: RefusalReason[], candidate: ModelArtifact | null): ComputeResult => {
+      figures.computeMs = Math.round(performance.now() - started);
+      return { candidate, reasons, checks, figures, support, anchor, anchorBuilt };
+    };
+
+    const windowChecks = checkWindow(figures, o.guardrails, o.reference.minRows);
+    const windowReasons = refusalReasons(windowChecks);
+    // Without an anchor there is nothing to hold cumulative drift against: refuse, whatever `enforce` says.
+    if (anchor === null) return done(windowChecks, uniq([...windowReasons, 'too-few-rows']), null);
+    if (selection.indices.length === 0 || referenceIdx.length === 0) {
+      return done(windowChecks, uniq([...windowReasons, 'too-few-rows']), null);
+    }
+    if (o.enforce && windowReasons.length > 0) return done(windowChecks, windowReasons, null);
+
+    const adapted = await adaptDetector(base, gatherRows(scored, selection.indices), gatherRows(scored, referenceIdx), {
+      steps: settings.steps,
+      learningRate: settings.learningRate,
+      policy: o.policy,
+      reference: `window-clean: window rows the parent scored ≤ ${o.reference.margin}× its threshold`,
+      pipeline: input.pipeline,
+    });
+    disposables.push(adapted);
+    const adaptedArtifact = adapted.toArtifact();
+    const stats = adaptedArtifact.manifest.adaptation;
+    const newWeights = splitWeights(adaptedArtifact);
+    const thresholdAfter = adaptedArtifact.manifest.threshold.value;
+    figures.lossBefore = stats?.lossBefore ?? null;
+    figures.lossAfter = stats?.lossAfter ?? null;
+    figures.thresholdAfter = thresholdAfter;
+    figures.thresholdStep = ratioMove(thresholdAfter, thresholdBefore);
+    figures.weightStep = relativeL2(newWeights, splitWeights(input.base));
+    figures.thresholdDrift = ratioMove(thresholdAfter, anchor.threshold);
+    figures.weightDrift = relativeL2(newWeights, anchor.weights);
+    figures.goldenRecall = goldenRecall(adapted, anchor.golden);
+
+    const moveChecks = checkModelMove(
+      {
+        thresholdBefore,
+        thresholdAfter,
+        anchorThreshold: anchor.threshold,
+        thresholdStep: figures.thresholdStep,
+        weightStep: figures.weightStep,
+        thresholdDrift: figures.thresholdDrift,
+        weightDrift: figures.weightDrift,
+        goldenRecall: figures.goldenRecall,
+        lossAfter: figures.lossAfter ?? Number.NaN,
+      },
+      o.guardrails,
+    );
+    const checks = [...windowChecks, ...moveChecks];
+    const reasons = refusalReasons(checks);
+    const nonFinite = reasons.includes('non-finite');
+    if (nonFinite || (o.enforce && reasons.length > 0)) return done(checks, reasons, null);
+
+    const manifest = {
+      ...adaptedArtifact.manifest,
+      pipeline: input.pipeline,
+      version: null,
+      parentVersion: input.base.manifest.version,
+      adaptation: {
+        ...(stats ?? {
+          supportRows: selection.indices.length,
+          steps: settings.steps,
+          learningRate: settings.learningRate,
+          lossBefore: Number.NaN,
+          lossAfter: Number.NaN,
+        }),
+        policy: o.policy,
+        cycleId: input.cycleId,
+        anchorVersion: anchor.anchorVersion,
+        support,
+        guardrails: Object.fromEntries(checks.map((c) => [c.reason, { value: c.value, bound: c.bound, passed: c.passed }])),
+        flaggedShare,
+        referenceRows: referenceIdx.length,
+        goldenRecall: figures.goldenRecall,
+        enforced: o.enforce,
+      },
+    };
+    return done(checks, o.enforce ? [] : reasons, sealArtifact(manifest, adaptedArtifact.weights));
+  } finally {
+    for (const d of disposables) d.dispose();
+  }
+}
+
+export interface ScoredWindow {
+  entries: WindowEntry[];
+  /** Per entry, the model's score; NaN when the record cannot be prepared. */
+  scores: number[];
+  /** Per entry, its row in `matrix`, or -1. */
+  rowOf: number[];
+  /** The prepared rows, row-major. */
+  matrix: Float32Array;
+  width: number;
+}
+
+/** The model's score for every window entry, and the prepared matrix (one tensor for the whole window). */
+export function scoreWindow(model: Detector, window: readonly WindowEntry[]): ScoredWindow {
+  const entries = [...window];
+  const width = model.preprocessor.width;
+  const scores = new Array<number>(entries.length).fill(Number.NaN);
+  const rowOf = new Array<number>(entries.length).fill(-1);
+  if (entries.length === 0) return { entries, scores, rowOf, matrix: new Float32Array(0), width };
+  const prep = model.prepare(entries.map((e) => e.record));
+  if (prep.rows > 0) {
+    const mse = model.mse(prep.matrix, prep.rows);
+    prep.index.forEach((entry, r) => {
+      scores[entry] = mse[r]!;
+      rowOf[entry] = r;
+    });
+  }
+  return { entries, scores, rowOf, matrix: prep.matrix, width };
+}
+
+/** The given entries' prepared rows as one matrix. */
+export function gatherRows(w: ScoredWindow, indices: readonly number[]): { matrix: Float32Array; rows: number } {
+  const matrix = new Float32Array(indices.length * w.width);
+  indices.forEach((i, k) => {
+    const r = w.rowOf[i]!;
+    matrix.set(w.matrix.subarray(r * w.width, (r + 1) * w.width), k * w.width);
+  });
+  return { matrix, rows: indices.length };
+}
+
+/**
+ * The anchor's frozen state, from the window rows the anchor scores at or below its threshold; null
+ * when fewer than `reference.minRows` such rows exist (nothing trustworthy to build a golden set on).
+ */
+function buildAnchor(
+  anchorModel: Detector,
+  anchorArtifact: ModelArtifact,
+  version: number,
+  scored: ScoredWindow,
+  o: AdaptationOptions,
+): AnchorState | null {
+  const threshold = anchorArtifact.manifest.threshold.value;
+  const clean: number[] = [];
+  scored.scores.forEach((s, i) => {
+    if (!Number.isNaN(s) && s <= threshold) clean.push(i);
+  });
+  if (clean.length < o.reference.minRows) return null;
+  const rows = gatherRows(scored, clean);
+  const golden = buildGoldenSet(anchorModel, rows.matrix, rows.rows, scored.width, {
+    size: o.golden.size,
+    variants: o.golden.variants,
+    seed: o.golden.seed,
+    numericColumns: numericColumns(anchorModel),
+  });
+  return {
+    anchorVersion: version,
+    threshold,
+    weightShapes: anchorArtifact.manifest.weightShapes,
+    weights: splitWeights(anchorArtifact),
+    golden,
+    goldenSource: `window: ${clean.length} rows the anchor scored at or below its threshold`,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/** Model-matrix columns of the numeric features (one-hot slots are never injected into). */
+export function numericColumns(model: Detector): number[] {
+  const fitted = model.preprocessor.fitted;
+  const numeric = new Set(fitted.spec.features.filter((f) => f.kind === 'numeric').map((f) => f.name));
+  const out: number[] = [];
+  fitted.columns.forEach((c, j) => {
+    if (numeric.has(c)) out.push(j);
+  });
+  return out;
+}
+
+function summarizeSupport(
+  policy: AdaptationOptions['policy'],
+  s: SupportSelection,
+  entries: readonly WindowEntry[],
+): SupportSummary {
+  let fromTs: number | null = null;
+  let toTs: number | null = null;
+  for (const i of s.indices) {
+    const ts = entries[i]!.ts;
+    if (fromTs === null || ts < fromTs) fromTs = ts;
+    if (toTs === null || ts > toTs) toTs = ts;
+  }
+  return {
+    policy,
+    rows: s.indices.length,
+    eligible: s.eligible,
+    excludedByScore: s.excludedByScore,
+    excludedByKeyCap: s.excludedByKeyCap,
+    maxKeyShare: s.maxKeyShare,
+    flaggedInSupport: s.flaggedInSupport,
+    fromTs,
+    toTs,
+  };
+}
+
+/** The cycle's seed: the configured seed mixed with the cycle id (FNV-1a), so cycles differ but replay. */
+export function cycleSeed(seed: number, cycleId: string): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < cycleId.length; i++) {
+    h ^= cycleId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+}
+
+function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}

@@ -1,0 +1,4 @@
+/** Avro codecs and schemas: the pipeline's record framing (see `decoder.ts`) and its own schemas. */
+export * from './schemas.js';
+export * from './decoder.js';
+export * from './schema-ids.js';

@@ -1,0 +1,232 @@
+/**
+ * The detector services use: network + preprocessing + threshold + manifest, built from a verified
+ * artifact. Scoring is batch-first (one tensor per batch); every score names the model version that made
+ * it and, for flagged rows, the columns that contributed most to its reconstruction error.
+ */
+import { InputError, ModelError } from '../errors.js';
+import { Preprocessor } from '../preprocessing/preprocessor.js';
+import { Threshold } from '../threshold/percentile.js';
+import {
+  joinWeights,
+  sealArtifact,
+  splitWeights,
+  verifyArtifact,
+  type ModelArtifact,
+  type ModelManifest,
+} from './artifact.js';
+import { validateArchitecture, weightShapesFor } from './architecture.js';
+import { SparseAutoencoder } from './autoencoder.js';
+
+export interface Contribution {
+  /** Model column name: the field, or `field=category` for a one-hot slot. */
+  feature: string;
+  /** The input value in raw units (the imputed value, if one was imputed). */
+  value: number;
+  /** The reconstruction in raw units: what the model expected. */
+  expected: number;
+  /** This column's squared error / the row's total squared error. */
+  share: number;
+}
+
+export interface Score {
+  /** Reconstruction MSE in model space. */
+  score: number;
+  isAnomaly: boolean;
+  threshold: number;
+  modelVersion: number | null;
+  /** Top contributions, largest first; empty for rows not explained. */
+  contributions: Contribution[];
+}
+
+export interface ScoreOptions {
+  /** Contributions per explained row (3; 0 for none). */
+  topK?: number;
+  /** Explain every row, not only flagged ones. */
+  explainAll?: boolean;
+}
+
+export interface PreparedBatch {
+  /** Row-major `rows × width` model rows of the good records. */
+  matrix: Float32Array;
+  rows: number;
+  /** For each matrix row, the index of its record in the input. */
+  index: number[];
+  /** Records that could not be prepared, by input index. */
+  errors: { index: number; error: InputError }[];
+}
+
+export const DEFAULT_TOP_K = 3;
+
+export class Detector {
+  readonly manifest: ModelManifest;
+  readonly preprocessor: Preprocessor;
+  readonly threshold: Threshold;
+  readonly network: SparseAutoencoder;
+  private artifact: ModelArtifact | null;
+
+  private constructor(
+    network: SparseAutoencoder,
+    preprocessor: Preprocessor,
+    manifest: ModelManifest,
+    artifact: ModelArtifact | null,
+  ) {
+    this.network = network;
+    this.preprocessor = preprocessor;
+    this.manifest = deepFreeze(structuredClone(manifest));
+    this.threshold = new Threshold(manifest.threshold);
+    this.artifact = artifact;
+  }
+
+  /** Verifies the digest (`INTEGRITY_CHECK_FAILED`), checks consistency (`INCOMPATIBLE_MODEL`), builds the network. */
+  static fromArtifact(a: ModelArtifact): Detector {
+    verifyArtifact(a);
+    const m = a.manifest;
+    validateArchitecture(m.architecture);
+    const weights = splitWeights(a);
+    for (const w of weights) {
+      for (const v of w) {
+        if (!Number.isFinite(v))
+          throw new ModelError('INCOMPATIBLE_MODEL', 'model weights contain NaN or Infinity');
+      }
+    }
+    const preprocessor = Preprocessor.fromFitted(m.preprocessing);
+    const network = SparseAutoencoder.fromWeights(m.architecture, weights);
+    try {
+      return Detector.assemble(network, preprocessor, m, a);
+    } catch (err) {
+      network.dispose();
+      throw err;
+    }
+  }
+
+  /**
+   * Puts together a detector from its parts (training and adaptation use this). Takes ownership of
+   * `network`. The manifest's architecture, weight shapes and preprocessing must match the parts.
+   */
+  static assemble(
+    network: SparseAutoencoder,
+    preprocessor: Preprocessor,
+    manifest: ModelManifest,
+    artifact: ModelArtifact | null = null,
+  ): Detector {
+    const shapes = weightShapesFor(manifest.architecture);
+    const same =
+      JSON.stringify(shapes) === JSON.stringify(manifest.weightShapes) &&
+      JSON.stringify(shapes) === JSON.stringify(network.weightShapes) &&
+      preprocessor.width === manifest.architecture.inputDim;
+    if (!same) {
+      throw new ModelError(
+        'INCOMPATIBLE_MODEL',
+        `model parts do not fit together: ${preprocessor.width} preprocessed columns, architecture for ` +
+          `${manifest.architecture.inputDim} inputs, weight shapes ${JSON.stringify(manifest.weightShapes)}`,
+      );
+    }
+    if (!(Number.isFinite(manifest.threshold?.value) && manifest.threshold.percentile >= 0)) {
+      throw new ModelError(
+        'INCOMPATIBLE_MODEL',
+        `model threshold ${String(manifest.threshold?.value)} is not usable`,
+      );
+    }
+    return new Detector(network, preprocessor, manifest, artifact);
+  }
+
+  get version(): number | null {
+    return this.manifest.version;
+  }
+
+  /** Prepares records into one matrix; bad records are reported, never thrown. */
+  prepare(records: readonly Record<string, unknown>[]): PreparedBatch {
+    const width = this.preprocessor.width;
+    const matrix = new Float32Array(records.length * width);
+    const index: number[] = [];
+    const errors: PreparedBatch['errors'] = [];
+    records.forEach((record, i) => {
+      try {
+        this.preprocessor.transformInto(record, matrix, index.length * width);
+        index.push(i);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        errors.push({ index: i, error: err });
+      }
+    });
+    return { matrix: matrix.subarray(0, index.length * width), rows: index.length, index, errors };
+  }
+
+  /** Per-row reconstruction MSE of a prepared matrix. */
+  mse(matrix: Float32Array, rows: number): Float32Array {
+    return this.network.reconstructionErrors(matrix, rows).mse;
+  }
+
+  /** Scores a prepared matrix as one tensor; top-K contributions per flagged row (every row with `explainAll`). */
+  scoreMatrix(matrix: Float32Array, rows: number, opts: ScoreOptions = {}): Score[] {
+    const topK = Math.max(0, Math.floor(opts.topK ?? DEFAULT_TOP_K));
+    const d = this.preprocessor.width;
+    const errs = this.network.reconstructionErrors(matrix, rows, { perFeature: topK > 0 });
+    const threshold = this.threshold.value;
+    const modelVersion = this.version;
+    const columns = this.preprocessor.fitted.columns;
+    const order = Array.from({ length: d }, (_, j) => j);
+    const out: Score[] = new Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const score = errs.mse[i]!;
+      const isAnomaly = this.threshold.isAnomaly(score);
+      const contributions: Contribution[] = [];
+      if (topK > 0 && (isAnomaly || opts.explainAll)) {
+        const sq = errs.squaredErrors!;
+        const base = i * d;
+        let total = 0;
+        for (let j = 0; j < d; j++) total += sq[base + j]!;
+        order.sort((a, b) => sq[base + b]! - sq[base + a]!);
+        for (let k = 0; k < Math.min(topK, d); k++) {
+          const j = order[k]!;
+          contributions.push({
+            feature: columns[j]!,
+            value: float32Digits(this.preprocessor.inverseColumn(j, matrix[base + j]!)),
+            expected: float32Digits(this.preprocessor.inverseColumn(j, errs.reconstruction![base + j]!)),
+            share: total > 0 ? sq[base + j]! / total : 0,
+          });
+        }
+        for (let j = 0; j < d; j++) order[j] = j;
+      }
+      out[i] = { score, isAnomaly, threshold, modelVersion, contributions };
+    }
+    return out;
+  }
+
+  /** Prepares and scores records; a record that cannot be prepared gets its `InputError` in its place. */
+  scoreBatch(records: readonly Record<string, unknown>[], opts: ScoreOptions = {}): (Score | InputError)[] {
+    const prepared = this.prepare(records);
+    const out: (Score | InputError)[] = new Array(records.length);
+    for (const { index, error } of prepared.errors) out[index] = error;
+    const scores = this.scoreMatrix(prepared.matrix, prepared.rows, opts);
+    prepared.index.forEach((recordIndex, row) => {
+      out[recordIndex] = scores[row]!;
+    });
+    return out;
+  }
+
+  /** The sealed artifact (the one it was loaded from, if any, so digests round-trip). */
+  toArtifact(): ModelArtifact {
+    if (this.artifact === null) {
+      this.artifact = sealArtifact(structuredClone(this.manifest), joinWeights(this.network.getWeights()));
+    }
+    return this.artifact;
+  }
+
+  dispose(): void {
+    this.network.dispose();
+  }
+}
+
+/** Raw values round-tripped through float32 scaling carry ~6 reliable significant digits; more is noise. */
+function float32Digits(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(6)) : v;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}

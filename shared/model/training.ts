@@ -1,0 +1,262 @@
+/**
+ * Training and adaptation of whole detectors: records in, a detector with a sealed manifest out.
+ *
+ * `trainDetector` is the report's procedure: fit the preprocessing on the training rows, train the
+ * network (MSE + L1 activity, Keras-style Adam), optionally apply the report's post-training adaptation,
+ * then set the threshold at a percentile of the training rows' MSE — after adaptation, as the report does.
+ *
+ * `adaptDetector` is the production form of the report's rapid adaptation: a copy of the base network
+ * takes a few full-batch Adam steps on a support set, and the threshold is recomputed on reference rows.
+ * Choosing a safe support set (no flagged rows, guardrails) is the adapter's job, not this function's.
+ */
+import { SmaeError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { inferFeatureSpec, type InferFeatureSpecOptions } from '../preprocessing/infer.js';
+import { Preprocessor } from '../preprocessing/preprocessor.js';
+import type { FeatureSpec } from '../preprocessing/spec.js';
+import { Threshold } from '../threshold/percentile.js';
+import { ARTIFACT_FORMAT, type AdaptationStats, type ModelManifest } from './artifact.js';
+import { architectureFor, DEFAULT_L1_ACTIVITY } from './architecture.js';
+import {
+  DEFAULT_ADAPT_OPTIONS,
+  DEFAULT_FIT_OPTIONS,
+  SparseAutoencoder,
+  type AdaptOptions,
+  type EpochProgress,
+  type FitOptions,
+} from './autoencoder.js';
+import { activeBackend } from './backend.js';
+import { Detector } from './detector.js';
+import { randomSeed } from './random.js';
+
+/** Rows already in model space (e.g. the evaluation's injected test rows, which are injected after scaling). */
+export interface ModelRows {
+  matrix: Float32Array;
+  rows: number;
+}
+
+export type RowsInput = readonly Record<string, unknown>[] | ModelRows;
+
+export interface TrainDetectorOptions {
+  /** The feature spec; absent or `'infer'`: inferred from the rows (see `infer`). */
+  spec?: FeatureSpec | 'infer';
+  infer?: InferFeatureSpecOptions;
+  /** Training options; `fit.seed` seeds both the initial weights and the shuffling (random if absent). */
+  fit?: FitOptions;
+  /** L1 activity penalty on the first hidden layer (1e-5). */
+  l1Activity?: number;
+  /** Threshold percentile of the training rows' MSE (95). */
+  percentile?: number;
+  /** Where the training rows came from (a file, a topic range), recorded in the manifest. */
+  source: string;
+  pipeline?: string | null;
+  /** The report's post-training adaptation (evaluation only): support rows, as records or model rows. */
+  adaptOn?: RowsInput;
+  adapt?: AdaptOptions;
+  /** Recorded as `adaptation.policy` when `adaptOn` is given. */
+  adaptPolicy?: string;
+  logger?: Logger;
+}
+
+export interface AdaptDetectorOptions extends AdaptOptions {
+  /** Threshold percentile on the reference rows (the base model's percentile). */
+  percentile?: number;
+  /** What the reference rows are, recorded in the threshold (`reference-window`). */
+  reference?: string;
+  /** How the support set was chosen, recorded in the manifest (`full-batch`). */
+  policy?: string;
+  /** Extra figures for the manifest's adaptation record (guardrail measurements, window bounds…). */
+  stats?: Record<string, unknown>;
+  pipeline?: string | null;
+  logger?: Logger;
+}
+
+export async function trainDetector(
+  rows: readonly Record<string, unknown>[],
+  opts: TrainDetectorOptions,
+  onEpoch?: (e: EpochProgress) => void,
+): Promise<Detector> {
+  const logger = opts.logger ?? silentLogger;
+  const started = performance.now();
+  const backend = activeBackend();
+  const spec = opts.spec === undefined || opts.spec === 'infer' ? inferSpec(rows, opts.infer) : opts.spec;
+  const preprocessor = Preprocessor.fit(rows, spec);
+  const x = preprocessor.transform(rows);
+  const fitOpts: FitOptions = { ...opts.fit, seed: opts.fit?.seed ?? randomSeed() };
+  const seed = fitOpts.seed!;
+  const network = SparseAutoencoder.create(
+    architectureFor(preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY),
+    seed,
+  );
+  try {
+    logger.info(
+      { rows: rows.length, columns: preprocessor.width, parameters: network.parameterCount, seed, backend },
+      'training detector',
+    );
+    const fit = await network.fit(x, rows.length, { logger, ...fitOpts }, onEpoch);
+
+    let adaptation: AdaptationStats | null = null;
+    if (opts.adaptOn !== undefined) {
+      const support = toModelRows(opts.adaptOn, preprocessor, 'adaptOn');
+      const a = { ...DEFAULT_ADAPT_OPTIONS, ...definedOnly(opts.adapt ?? {}) };
+      const r = await network.adapt(support.matrix, support.rows, a);
+      adaptation = {
+        supportRows: support.rows,
+        steps: a.steps,
+        learningRate: a.learningRate,
+        lossBefore: r.lossBefore,
+        lossAfter: r.lossAfter,
+        policy: opts.adaptPolicy ?? 'report: post-training adaptation on the supplied rows',
+      };
+    }
+
+    const p = opts.percentile ?? 95;
+    const threshold = Threshold.fromScores(network.reconstructionErrors(x, rows.length).mse, p, 'training');
+    const f = { ...DEFAULT_FIT_OPTIONS, ...definedOnly(opts.fit ?? {}) };
+    const manifest: ModelManifest = {
+      format: ARTIFACT_FORMAT,
+      pipeline: opts.pipeline ?? null,
+      version: null,
+      parentVersion: null,
+      createdAt: new Date().toISOString(),
+      backend,
+      preprocessing: preprocessor.fitted,
+      architecture: network.architecture,
+      weightShapes: network.weightShapes,
+      threshold: { ...threshold.info },
+      training: {
+        rows: rows.length,
+        epochs: fit.epochs,
+        batchSize: f.batchSize,
+        learningRate: f.learningRate,
+        finalLoss: fit.finalLoss,
+        lossHistory: fit.lossHistory,
+        wallSeconds: (performance.now() - started) / 1000,
+        seed,
+        source: opts.source,
+        optimizer: {
+          name: 'adam',
+          beta1: f.beta1,
+          beta2: f.beta2,
+          epsilon: f.epsilon,
+          epsilonOn: 'uncorrected-sqrt-v',
+        },
+        shuffle: f.shuffle,
+      },
+      adaptation,
+    };
+    logger.info(
+      { finalLoss: fit.finalLoss, threshold: threshold.value, seconds: manifest.training.wallSeconds },
+      'detector trained',
+    );
+    return Detector.assemble(network, preprocessor, manifest);
+  } catch (err) {
+    network.dispose();
+    throw err;
+  }
+}
+
+/**
+ * A new detector from `base`: a copy of its network adapted on `support` (fresh Adam, full-batch steps of
+ * plain MSE), the threshold recomputed at the same percentile on `reference`. The base is left untouched.
+ * Records that cannot be prepared are left out and counted (`supportRejected`, `referenceRejected`).
+ */
+export async function adaptDetector(
+  base: Detector,
+  support: RowsInput,
+  reference: RowsInput,
+  opts: AdaptDetectorOptions = {},
+): Promise<Detector> {
+  const logger = opts.logger ?? silentLogger;
+  const s = prepareLenient(base, support);
+  const r = prepareLenient(base, reference);
+  if (s.rows === 0) throw new SmaeError('INVALID_CONFIG', 'adaptation needs at least one valid support row');
+  if (r.rows === 0)
+    throw new SmaeError('INVALID_CONFIG', 'adaptation needs at least one valid reference row');
+  const a = { ...DEFAULT_ADAPT_OPTIONS, ...definedOnly(opts) };
+  const network = base.network.clone();
+  try {
+    const result = await network.adapt(s.matrix, s.rows, a);
+    const p = opts.percentile ?? base.manifest.threshold.percentile;
+    const threshold = Threshold.fromScores(
+      network.reconstructionErrors(r.matrix, r.rows).mse,
+      p,
+      opts.reference ?? 'reference-window',
+    );
+    const adaptation: AdaptationStats = {
+      ...opts.stats,
+      supportRows: s.rows,
+      steps: a.steps,
+      learningRate: a.learningRate,
+      lossBefore: result.lossBefore,
+      lossAfter: result.lossAfter,
+      policy: opts.policy ?? 'full-batch',
+      supportRejected: s.rejected,
+      referenceRejected: r.rejected,
+      previousThreshold: base.threshold.value,
+    };
+    const manifest: ModelManifest = {
+      ...structuredClone(base.manifest),
+      pipeline: opts.pipeline !== undefined ? opts.pipeline : base.manifest.pipeline,
+      version: null,
+      parentVersion: base.version,
+      createdAt: new Date().toISOString(),
+      backend: activeBackend(),
+      threshold: { ...threshold.info },
+      adaptation,
+    };
+    logger.info(
+      { parentVersion: base.version, ...adaptation, threshold: threshold.value },
+      'detector adapted',
+    );
+    return Detector.assemble(network, base.preprocessor, manifest);
+  } catch (err) {
+    network.dispose();
+    throw err;
+  }
+}
+
+function inferSpec(
+  rows: readonly Record<string, unknown>[],
+  opts: InferFeatureSpecOptions | undefined,
+): FeatureSpec {
+  const sample = rows.slice(0, 1000);
+  const columns: string[] = [];
+  const seen = new Set<string>();
+  for (const r of sample) {
+    for (const k of Object.keys(r)) {
+      if (!seen.has(k)) {
+        seen.add(k);
+        columns.push(k);
+      }
+    }
+  }
+  return inferFeatureSpec(columns, sample, opts);
+}
+
+function isModelRows(input: RowsInput): input is ModelRows {
+  return !Array.isArray(input) && typeof (input as ModelRows).rows === 'number';
+}
+
+function toModelRows(input: RowsInput, pre: Preprocessor, what: string): ModelRows {
+  if (isModelRows(input)) {
+    if (input.matrix.length < input.rows * pre.width) {
+      throw new RangeError(
+        `${what}: ${input.rows} rows of ${pre.width} columns need ${input.rows * pre.width} values`,
+      );
+    }
+    return input;
+  }
+  const records = input as readonly Record<string, unknown>[];
+  return { matrix: pre.transform(records), rows: records.length };
+}
+
+function prepareLenient(base: Detector, input: RowsInput): ModelRows & { rejected: number } {
+  if (isModelRows(input)) return { ...toModelRows(input, base.preprocessor, 'rows'), rejected: 0 };
+  const p = base.prepare(input as readonly Record<string, unknown>[]);
+  return { matrix: p.matrix, rows: p.rows, rejected: p.errors.length };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,261 @@
+/**
+ * Batch scoring: the pure part of the scorer. One consumed batch in, everything the batch produces out:
+ * flags, dead letters, optional scores, window entries and the figures for metrics. No I/O happens here
+ * (the decoder's schema lookup aside), so delivery (transactions, commits) stays in the service and this
+ * logic is tested without a broker.
+ *
+ * The order is fixed by what the model needs: decode every record (schema resolution per writer id is
+ * cached, so this is synchronous in the common case), map the decoded records through the model's
+ * preprocessing into ONE matrix (`prepare`), score that matrix as ONE tensor (`scoreMatrix`), then build
+ * outputs. A record that fails decoding or mapping becomes a dead letter and the rest of the batch flows;
+ * an error that is not about the record (a schema registry that does not answer, a model failure)
+ * propagates, and the caller retries the whole batch.
+ */
+import { InputError, type ErrorCode } from '../errors.js';
+import { encodeRecord } from '../avro/decoder.js';
+import { FLAG_SCHEMA, SCORE_SCHEMA, type FlagRecord, type ScoreRecord } from '../avro/schemas.js';
+import type { DecodedRecord } from '../avro/decoder.js';
+import { deadLetterFor } from './dead-letter.js';
+import { sourceKey, type OutputMessage, type SourceMessage } from './messages.js';
+import type { ModelScore, ScoringModel } from './model.js';
+import type { WindowEntry } from './window.js';
+
+/** What decodes a message value: `RecordDecoder` or a stand-in. */
+export interface ValueDecoder {
+  decode(bytes: Buffer | null | undefined): DecodedRecord | Promise<DecodedRecord>;
+}
+
+export interface BatchScorerOptions {
+  pipeline: string;
+  decoder: ValueDecoder;
+  /** Contributions kept per flag; default 5. */
+  topK?: number;
+  /** Produce a score record for every scored record; default false. */
+  emitScores?: boolean;
+  /** Record field holding the entity key; default: the Kafka message key. */
+  keyField?: string;
+  /** Record field holding the event time (ms since the epoch, a Date or an ISO string); default: the Kafka timestamp. */
+  eventTimeField?: string;
+  /** Share of scored records written to the window, 0..1; default 1. */
+  windowSampleRate?: number;
+  /** Confluent schema ids to frame flags/scores with; raw Avro when absent. */
+  flagSchemaId?: number;
+  scoreSchemaId?: number;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface BatchOutcome {
+  flags: OutputMessage[];
+  deadLetters: OutputMessage[];
+  scores: OutputMessage[];
+  window: WindowEntry[];
+  /** Records consumed, scored (decoded and mapped) and flagged. */
+  records: number;
+  scored: number;
+  flagged: number;
+  deadLettersByCode: Map<ErrorCode, number>;
+  /** Every scored record's score, in input order. */
+  scoreValues: number[];
+  modelVersion: number | null;
+  decodeMs: number;
+  scoreMs: number;
+}
+
+interface Mapped {
+  source: SourceMessage;
+  record: Record<string, unknown>;
+  key: string | null;
+  eventTime: number;
+}
+
+export class BatchScorer {
+  private readonly opts: Required<
+    Omit<BatchScorerOptions, 'keyField' | 'eventTimeField' | 'flagSchemaId' | 'scoreSchemaId'>
+  > &
+    Pick<BatchScorerOptions, 'keyField' | 'eventTimeField' | 'flagSchemaId' | 'scoreSchemaId'>;
+
+  constructor(opts: BatchScorerOptions) {
+    const rate = opts.windowSampleRate ?? 1;
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`windowSampleRate must be in [0, 1], got ${rate}`);
+    const topK = opts.topK ?? 5;
+    if (!Number.isInteger(topK) || topK < 0)
+      throw new RangeError(`topK must be a whole number ≥ 0, got ${topK}`);
+    this.opts = {
+      pipeline: opts.pipeline,
+      decoder: opts.decoder,
+      topK,
+      emitScores: opts.emitScores ?? false,
+      windowSampleRate: rate,
+      random: opts.random ?? Math.random,
+      now: opts.now ?? Date.now,
+      keyField: opts.keyField,
+      eventTimeField: opts.eventTimeField,
+      flagSchemaId: opts.flagSchemaId,
+      scoreSchemaId: opts.scoreSchemaId,
+    };
+  }
+
+  async score(messages: readonly SourceMessage[], model: ScoringModel): Promise<BatchOutcome> {
+    const o = this.opts;
+    const out: BatchOutcome = {
+      flags: [],
+      deadLetters: [],
+      scores: [],
+      window: [],
+      records: messages.length,
+      scored: 0,
+      flagged: 0,
+      deadLettersByCode: new Map(),
+      scoreValues: [],
+      modelVersion: model.version,
+      decodeMs: 0,
+      scoreMs: 0,
+    };
+    const dead = (m: SourceMessage, err: InputError): void => {
+      out.deadLetters.push(deadLetterFor(m, err, o.pipeline));
+      out.deadLettersByCode.set(err.code, (out.deadLettersByCode.get(err.code) ?? 0) + 1);
+    };
+
+    // 1. Decode. Synchronous unless a writer schema id is seen for the first time.
+    const t0 = performance.now();
+    const decoded: (Record<string, unknown> | undefined)[] = new Array(messages.length);
+    const pending: Promise<void>[] = [];
+    const failures: { i: number; err: InputError }[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      try {
+        const r = o.decoder.decode(m.value);
+        if (r instanceof Promise) {
+          pending.push(
+            r.then(
+              (d) => void (decoded[i] = d.value),
+              (err: unknown) => {
+                if (!(err instanceof InputError)) throw err;
+                failures.push({ i, err });
+              },
+            ),
+          );
+        } else {
+          decoded[i] = r.value;
+        }
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        failures.push({ i, err });
+      }
+    }
+    if (pending.length > 0) await Promise.all(pending);
+    const failedAt = new Map(failures.map((f) => [f.i, f.err]));
+
+    const mapped: Mapped[] = [];
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const err = failedAt.get(i);
+      if (err) {
+        dead(m, err);
+        continue;
+      }
+      const record = decoded[i]!;
+      mapped.push({ source: m, record, key: this.keyOf(m, record), eventTime: this.eventTimeOf(m, record) });
+    }
+    out.decodeMs = performance.now() - t0;
+
+    // 2. Map into one matrix, 3. score it as one tensor.
+    const t1 = performance.now();
+    const prepared = model.prepare(mapped.map((x) => x.record));
+    for (const { index, error } of prepared.errors) dead(mapped[index]!.source, error);
+    let scores: ModelScore[] = [];
+    if (prepared.rows > 0) scores = model.scoreMatrix(prepared.matrix, prepared.rows, { topK: o.topK });
+    out.scoreMs = performance.now() - t1;
+    if (scores.length !== prepared.rows) {
+      throw new Error(`model returned ${scores.length} scores for ${prepared.rows} rows`);
+    }
+
+    // 4. Outputs: flags, scores and window entries in input order (prepare keeps the order).
+    const now = o.now();
+    for (let r = 0; r < prepared.rows; r++) {
+      const x = mapped[prepared.index[r]!]!;
+      const s = scores[r]!;
+      const key = sourceKey(x.source);
+      out.scored++;
+      out.scoreValues.push(s.score);
+      if (s.isAnomaly) {
+        out.flagged++;
+        const flag: FlagRecord = {
+          pipeline: o.pipeline,
+          topic: x.source.topic,
+          partition: x.source.partition,
+          offset: Number(x.source.offset),
+          key: x.key,
+          eventTime: x.eventTime,
+          score: s.score,
+          threshold: s.threshold,
+          modelVersion: s.modelVersion ?? model.version,
+          topFeatures: s.contributions.slice(0, o.topK).map((c) => ({
+            name: c.feature,
+            value: c.value,
+            expected: c.expected,
+            share: c.share,
+          })),
+          flaggedAt: now,
+        };
+        out.flags.push({ key, value: encodeRecord(FLAG_SCHEMA, flag, schemaIdOpt(o.flagSchemaId)) });
+      }
+      if (o.emitScores) {
+        const rec: ScoreRecord = {
+          pipeline: o.pipeline,
+          topic: x.source.topic,
+          partition: x.source.partition,
+          offset: Number(x.source.offset),
+          key: x.key,
+          eventTime: x.eventTime,
+          score: s.score,
+          threshold: s.threshold,
+          isAnomaly: s.isAnomaly,
+          modelVersion: s.modelVersion ?? model.version,
+          scoredAt: now,
+        };
+        out.scores.push({ key, value: encodeRecord(SCORE_SCHEMA, rec, schemaIdOpt(o.scoreSchemaId)) });
+      }
+      if (o.windowSampleRate > 0 && (o.windowSampleRate >= 1 || o.random() < o.windowSampleRate)) {
+        out.window.push({
+          features: x.record,
+          score: s.score,
+          flagged: s.isAnomaly,
+          threshold: s.threshold,
+          key: x.key,
+          time: x.eventTime,
+          modelVersion: s.modelVersion ?? model.version,
+          source: key,
+        });
+      }
+    }
+    return out;
+  }
+
+  private keyOf(m: SourceMessage, record: Record<string, unknown>): string | null {
+    if (this.opts.keyField !== undefined) {
+      const v = record[this.opts.keyField];
+      if (v !== undefined && v !== null) return String(v);
+    }
+    return m.key === null ? null : m.key.toString('utf8');
+  }
+
+  private eventTimeOf(m: SourceMessage, record: Record<string, unknown>): number {
+    if (this.opts.eventTimeField !== undefined) {
+      const v = record[this.opts.eventTimeField];
+      if (typeof v === 'number' && Number.isFinite(v)) return v;
+      if (v instanceof Date && Number.isFinite(v.getTime())) return v.getTime();
+      if (typeof v === 'string') {
+        const t = Date.parse(v);
+        if (Number.isFinite(t)) return t;
+      }
+    }
+    const ts = Number(m.timestamp);
+    return Number.isFinite(ts) ? ts : 0;
+  }
+}
+
+function schemaIdOpt(id: number | undefined): { schemaId?: number } {
+  return id === undefined ? {} : { schemaId: id };
+}

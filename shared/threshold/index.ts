@@ -1,0 +1,1 @@
+export { percentile, Threshold } from './percentile.js';

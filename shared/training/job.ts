@@ -1,0 +1,109 @@
+/**
+ * A training job as it crosses into the worker thread, the messages that come back, and the function
+ * that runs it (in the worker, or in-process for tests). Everything here is structured-clone safe:
+ * plain rows and options go in; progress, then the artifact's manifest, weight bytes (transferred, not
+ * copied) and digest come out.
+ */
+import type { BackendName } from '../model/backend.js';
+import type { EpochProgress } from '../model/autoencoder.js';
+import type { ModelArtifact, ModelManifest } from '../model/artifact.js';
+import type { ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
+import type { TrainingRow } from './rows.js';
+
+export interface TrainJobOptions {
+  /** TensorFlow.js backend for the worker (`auto`: tfjs-node if present, else cpu). */
+  backend?: BackendName | 'auto';
+  /** Numeric scaling (default minmax, the report's). */
+  scaler?: ScalerKind;
+  impute?: ImputePolicy;
+  /** Forced feature kinds (otherwise inferred from the values). */
+  categorical?: string[];
+  numeric?: string[];
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Seeds initial weights and shuffling; random (and recorded) when absent. */
+  seed?: number;
+  /** Threshold percentile of the training rows' reconstruction error (95). */
+  percentile?: number;
+  l1Activity?: number;
+}
+
+export interface TrainJob extends TrainJobOptions {
+  rows: TrainingRow[];
+  columns: string[];
+  source: string;
+  pipeline: string | null;
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  field?: string;
+  details?: Record<string, unknown>;
+  issues?: { path: string; message: string }[];
+}
+
+export type WorkerMessage =
+  | { type: 'started'; backend: BackendName; rows: number; columns: number }
+  | { type: 'epoch'; progress: EpochProgress }
+  | { type: 'done'; manifest: ModelManifest; weights: ArrayBuffer; digest: string }
+  | { type: 'error'; error: SerializedError };
+
+/** Runs a job to a sealed artifact: backend, feature inference, preprocessing, network, threshold. */
+export async function runTrainJob(job: TrainJob, emit: (m: WorkerMessage) => void): Promise<ModelArtifact> {
+  // Imported here so that merely importing this module (for its types) does not load TensorFlow.js.
+  const { initBackend } = await import('../model/backend.js');
+  const { trainDetector } = await import('../model/training.js');
+  const backend = await initBackend({ prefer: job.backend ?? 'auto' });
+  emit({ type: 'started', backend, rows: job.rows.length, columns: job.columns.length });
+  const infer = {
+    ...(job.scaler !== undefined ? { scaler: job.scaler } : {}),
+    ...(job.impute !== undefined ? { impute: job.impute } : {}),
+    ...(job.categorical !== undefined ? { categorical: job.categorical } : {}),
+    ...(job.numeric !== undefined ? { numeric: job.numeric } : {}),
+  };
+  const fit = {
+    ...(job.epochs !== undefined ? { epochs: job.epochs } : {}),
+    ...(job.batchSize !== undefined ? { batchSize: job.batchSize } : {}),
+    ...(job.learningRate !== undefined ? { learningRate: job.learningRate } : {}),
+    ...(job.seed !== undefined ? { seed: job.seed } : {}),
+    // In a worker thread nobody else waits on this event loop: no need to yield between steps.
+    yieldEveryMs: 1000,
+  };
+  // Rows keep only the job's columns, in the job's order, so inference sees exactly the chosen features.
+  const rows = job.rows.map((r) => {
+    const out: Record<string, unknown> = {};
+    for (const c of job.columns) out[c] = r[c];
+    return out;
+  });
+  const detector = await trainDetector(
+    rows,
+    {
+      spec: 'infer',
+      infer,
+      fit,
+      ...(job.l1Activity !== undefined ? { l1Activity: job.l1Activity } : {}),
+      ...(job.percentile !== undefined ? { percentile: job.percentile } : {}),
+      source: job.source,
+      pipeline: job.pipeline,
+    },
+    (progress) => emit({ type: 'epoch', progress }),
+  );
+  try {
+    return detector.toArtifact();
+  } finally {
+    detector.dispose();
+  }
+}
+
+export function serializeError(err: unknown): SerializedError {
+  const e = err as Partial<SerializedError> & { name?: string; message?: string };
+  const out: SerializedError = { name: e?.name ?? 'Error', message: e?.message ?? String(err) };
+  if (typeof e?.code === 'string') out.code = e.code;
+  if (typeof e?.field === 'string') out.field = e.field;
+  if (e?.details) out.details = e.details;
+  if (Array.isArray(e?.issues)) out.issues = e.issues;
+  return out;
+}

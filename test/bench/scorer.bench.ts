@@ -1,0 +1,351 @@
+/**
+ * `npm run bench:scorer`: the scorer's throughput against a pass-through baseline, and its end-to-end
+ * latency at half its maximum rate, for exactly-once and at-least-once delivery. Needs the local broker
+ * and Redis (`npm run infra:up`).
+ *
+ * - Baseline: the same kafkajs consumer set-up (eachBatch, same group settings, the same delivery code:
+ *   one transaction per batch on per-partition transactional producers, or send-then-commit) producing
+ *   one small record per input record, with no decoding and no scoring.
+ * - Scorer: `buildScorer` with its defaults (no scores topic) and a small trained detector.
+ * - Throughput: a backlog of N records is consumed by a fresh group; records/s is measured between the
+ *   first and the last committed batch (group join time excluded, for both).
+ * - Latency: records produced at half the measured scorer rate onto an empty topic; latency = time the
+ *   batch's transaction (or offset commit) completed − the record's Kafka timestamp (create time).
+ *
+ * Environment: SMAE_BENCH_RECORDS (default 200000), SMAE_BENCH_PARTITIONS (4),
+ * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 1).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka } from 'kafkajs';
+import { bundledSchemaPath, staticSchemaIds, TRANSACTION_SCHEMA } from '../../shared/avro/index.js';
+import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { ensureTopics } from '../../shared/kafka/topics.js';
+import { silentLogger } from '../../shared/log.js';
+import { Detector } from '../../shared/model/index.js';
+import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
+import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
+import { ModelRegistry } from '../../shared/registry/index.js';
+import { percentile } from '../../shared/threshold/percentile.js';
+import { buildScorer, type BatchInfo } from '../../services/scorer/app.js';
+import { resolveScorerConfig } from '../../services/scorer/config.js';
+import {
+  AtLeastOnceDelivery,
+  ExactlyOnceDelivery,
+  type Delivery,
+  type DeliveryMode,
+} from '../../services/scorer/delivery.js';
+import {
+  TRANSACTION_SCHEMA_ID,
+  anomalousTransaction,
+  encodeTransaction,
+  normalTransaction,
+  rng,
+  tinyModelArtifact,
+} from '../integration/scorer-helpers.js';
+
+const RECORDS = Number(process.env.SMAE_BENCH_RECORDS ?? 200_000);
+const PARTITIONS = Number(process.env.SMAE_BENCH_PARTITIONS ?? 4);
+const LATENCY_SECONDS = Number(process.env.SMAE_BENCH_LATENCY_SECONDS ?? 15);
+const CONCURRENCY = Number(process.env.SMAE_BENCH_CONCURRENCY ?? 1);
+
+const say = (s: string): void => void process.stdout.write(`${s}\n`);
+
+interface Throughput {
+  recordsPerSecond: number;
+  seconds: number;
+}
+
+/** Tracks committed batches; the rate is measured from the first batch's commit to the last one's. */
+class RateMeter {
+  first = 0;
+  firstRecords = 0;
+  last = 0;
+  records = 0;
+  private nextReport = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly label: string,
+  ) {}
+
+  onBatch(records: number, at: number): void {
+    if (this.first === 0) {
+      this.first = at;
+      this.firstRecords = records;
+    }
+    this.last = at;
+    this.records += records;
+    if (this.records >= this.nextReport) {
+      process.stdout.write(`\r  ${this.label}: ${this.records}/${this.total}   `);
+      this.nextReport += this.total / 10;
+    }
+  }
+
+  done(): boolean {
+    return this.records >= this.total;
+  }
+
+  result(): Throughput {
+    process.stdout.write('\n');
+    const seconds = (this.last - this.first) / 1000;
+    return { recordsPerSecond: (this.records - this.firstRecords) / seconds, seconds };
+  }
+}
+
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function produceBacklog(kafka: Kafka, topic: string, n: number): Promise<void> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const r = rng(1);
+  const chunk = 2000;
+  for (let i = 0; i < n; i += chunk) {
+    const messages = Array.from({ length: Math.min(chunk, n - i) }, (_, j) => {
+      const k = i + j;
+      const tx = k % 100 === 0 ? anomalousTransaction(k) : normalTransaction(k, r);
+      return { partition: k % PARTITIONS, key: `tx-${k}`, value: encodeTransaction(tx) };
+    });
+    await producer.send({ topic, messages });
+    if ((i / chunk) % 10 === 0) process.stdout.write(`\r  producing backlog: ${i}/${n}   `);
+  }
+  process.stdout.write(`\r  producing backlog: ${n}/${n}   \n`);
+  await producer.disconnect();
+}
+
+/** The baseline: same consumer settings and delivery code, one 8-byte record out per record in, no scoring. */
+async function baseline(
+  kafka: Kafka,
+  admin: Admin,
+  names: PipelineNames,
+  mode: DeliveryMode,
+): Promise<Throughput> {
+  const groupId = `${names.name}.baseline.${mode}.${randomUUID().slice(0, 8)}`;
+  const consumer = kafka.consumer({
+    groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    maxBytesPerPartition: 1024 * 1024,
+  });
+  const topics = {
+    flags: `${names.name}.baseline-out`,
+    deadLetters: names.topics.deadLetters,
+    scores: names.topics.scores,
+  };
+  const delivery: Delivery =
+    mode === 'exactly-once'
+      ? new ExactlyOnceDelivery({
+          kafka,
+          admin,
+          groupId,
+          topics,
+          transactionalIdPrefix: `${names.name}.baseline.tx.${randomUUID().slice(0, 8)}`,
+          logger: silentLogger,
+        })
+      : new AtLeastOnceDelivery({ kafka, consumer, groupId, topics, logger: silentLogger });
+  const meter = new RateMeter(RECORDS, `baseline ${mode}`);
+  const value = Buffer.alloc(8);
+  await consumer.connect();
+  await consumer.subscribe({ topics: [names.topics.records], fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: CONCURRENCY,
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      if (batch.isEmpty()) return;
+      const { topic, partition } = batch;
+      try {
+        await delivery.begin(topic, partition);
+        const flags = batch.messages.map((m) => ({ key: `${topic}:${partition}:${m.offset}`, value }));
+        await heartbeat().catch(() => undefined);
+        await delivery.commit(topic, partition, (BigInt(batch.lastOffset()) + 1n).toString(), {
+          flags,
+          deadLetters: [],
+          scores: [],
+        });
+      } catch (err) {
+        await delivery.fail(topic, partition, err);
+        throw err;
+      }
+      resolveOffset(batch.lastOffset());
+      meter.onBatch(batch.messages.length, Date.now());
+    },
+  });
+  await until(() => meter.done(), 600_000, 'the baseline to consume the backlog');
+  await consumer.disconnect();
+  await delivery.close();
+  await admin.deleteGroups([groupId]).catch(() => undefined);
+  return meter.result();
+}
+
+function scorerFor(
+  kafka: Kafka,
+  names: PipelineNames,
+  registry: ModelRegistry,
+  mode: DeliveryMode,
+  inputTopic: string,
+  onBatch: (b: BatchInfo) => void,
+) {
+  const config = resolveScorerConfig({
+    pipeline: names.name,
+    recordSchema: bundledSchemaPath('transaction'),
+    delivery: mode,
+    inputTopic,
+    groupId: `${names.groups.scorer}.${mode}.${randomUUID().slice(0, 8)}`,
+    eventTimeField: 'eventTime',
+    keyField: 'accountId',
+    windowMaxLen: 0,
+    partitionsConcurrently: CONCURRENCY,
+  });
+  return buildScorer(config, {
+    kafka,
+    redis: null,
+    models: registry,
+    loadModel: (a) => Detector.fromArtifact(a),
+    readerSchema: TRANSACTION_SCHEMA,
+    resolveSchemaId: staticSchemaIds({ [TRANSACTION_SCHEMA_ID]: TRANSACTION_SCHEMA }),
+    logger: silentLogger,
+    onBatch,
+  });
+}
+
+async function scorerThroughput(
+  kafka: Kafka,
+  admin: Admin,
+  names: PipelineNames,
+  registry: ModelRegistry,
+  mode: DeliveryMode,
+): Promise<Throughput> {
+  const meter = new RateMeter(RECORDS, `scorer ${mode}`);
+  const scorer = scorerFor(kafka, names, registry, mode, names.topics.records, (b) =>
+    meter.onBatch(b.records, b.committedAt),
+  );
+  await scorer.start();
+  await until(() => meter.done(), 600_000, 'the scorer to consume the backlog');
+  await scorer.stop();
+  await admin.deleteGroups([scorer.config.group]).catch(() => undefined);
+  return meter.result();
+}
+
+async function scorerLatency(
+  kafka: Kafka,
+  admin: Admin,
+  names: PipelineNames,
+  registry: ModelRegistry,
+  mode: DeliveryMode,
+  rate: number,
+): Promise<{ p50: number; p99: number; samples: number; rate: number }> {
+  const topic = `${names.name}.latency-${mode}`;
+  await ensureTopics(admin, [{ topic, numPartitions: PARTITIONS }]);
+  const lags: number[] = [];
+  let measuring = false;
+  const scorer = scorerFor(kafka, names, registry, mode, topic, (b) => {
+    if (!measuring) return;
+    for (const ts of b.timestamps) lags.push(b.committedAt - ts);
+  });
+  await scorer.start();
+  await until(() => scorer.ready().ok, 60_000, 'the scorer to join');
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const r = rng(2);
+  const tickMs = 50;
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const warmupTicks = Math.round(2000 / tickMs);
+  const ticks = Math.round((LATENCY_SECONDS * 1000) / tickMs) + warmupTicks;
+  const started = Date.now();
+  let sent = 0;
+  for (let t = 0; t < ticks; t++) {
+    if (t === warmupTicks) measuring = true;
+    const messages = Array.from({ length: perTick }, (_, j) => {
+      const k = sent + j;
+      return { partition: k % PARTITIONS, key: `l-${k}`, value: encodeTransaction(normalTransaction(k, r)) };
+    });
+    sent += perTick;
+    // Fire and pace: a send that takes longer than a tick must not lower the offered rate.
+    void producer.send({ topic, messages });
+    const next = started + (t + 1) * tickMs;
+    await new Promise((res) => setTimeout(res, Math.max(0, next - Date.now())));
+    if (t % Math.round(1000 / tickMs) === 0)
+      process.stdout.write(`\r  latency ${mode}: ${Math.round(((t + 1) / ticks) * 100)}%   `);
+  }
+  process.stdout.write('\n');
+  await new Promise((res) => setTimeout(res, 1500));
+  const offered = sent / ((Date.now() - started) / 1000);
+  const held = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
+  if (held !== sent) say(`  note: ${sent} records sent, the topic holds ${held} (producer retries)`);
+  await producer.disconnect();
+  await scorer.stop();
+  await admin.deleteGroups([scorer.config.group]).catch(() => undefined);
+  return { p50: percentile(lags, 50), p99: percentile(lags, 99), samples: lags.length, rate: offered };
+}
+
+async function main(): Promise<void> {
+  const kafka = createKafka({
+    ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-scorer' }),
+    logLevel: 'nothing',
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const redis = createRedis(redisUrlFromEnv(process.env));
+  const names = pipelineNames(`bench-${randomUUID().slice(0, 8)}`);
+  const registry = new ModelRegistry({ redis, pipeline: names.name });
+  say(
+    `scorer benchmark: ${RECORDS} records, ${PARTITIONS} partitions, ${CONCURRENCY} partition(s) consumed concurrently`,
+  );
+  try {
+    await ensureTopics(admin, [
+      { topic: names.topics.records, numPartitions: PARTITIONS },
+      { topic: names.topics.flags, numPartitions: PARTITIONS },
+      { topic: names.topics.deadLetters, numPartitions: PARTITIONS },
+      { topic: names.topics.scores, numPartitions: PARTITIONS },
+      { topic: `${names.name}.baseline-out`, numPartitions: PARTITIONS },
+    ]);
+    say('training a small detector…');
+    const artifact = await tinyModelArtifact({ seed: 5 });
+    await registry.publish(artifact, { publishedBy: 'bench', reason: 'scorer benchmark' });
+    await produceBacklog(kafka, names.topics.records, RECORDS);
+
+    const rows: string[] = [];
+    for (const mode of ['exactly-once', 'at-least-once'] as const) {
+      say(`\n[${mode}]`);
+      const base = await baseline(kafka, admin, names, mode);
+      say(`  baseline: ${Math.round(base.recordsPerSecond)} records/s`);
+      const scored = await scorerThroughput(kafka, admin, names, registry, mode);
+      say(`  scorer:   ${Math.round(scored.recordsPerSecond)} records/s`);
+      const lat = await scorerLatency(kafka, admin, names, registry, mode, scored.recordsPerSecond / 2);
+      say(
+        `  latency at ${Math.round(lat.rate)} records/s: p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.samples} records)`,
+      );
+      rows.push(
+        `| ${mode} | ${Math.round(base.recordsPerSecond)} | ${Math.round(scored.recordsPerSecond)} | ` +
+          `${(scored.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${Math.round(lat.rate)} | ` +
+          `${lat.p50.toFixed(0)} | ${lat.p99.toFixed(0)} |`,
+      );
+    }
+    say(
+      '\n| delivery | baseline rec/s | scorer rec/s | scorer/baseline | latency test rate rec/s | p50 ms | p99 ms |',
+    );
+    say('|---|---|---|---|---|---|---|');
+    for (const r of rows) say(r);
+  } finally {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${names.name}.`));
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    const keys = await redis.keys(`${names.redisPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await admin.disconnect();
+    redis.disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
