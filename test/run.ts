@@ -282,7 +282,7 @@ async function main(): Promise<number> {
       if (infraOk || broker !== undefined) {
         // Without Redis the Kafka-only tests can still tell something; the step above already failed.
         await step('integration tests', () =>
-          nodeTests('integration', files, ['--test-concurrency=1', '--test-timeout=600000'], childEnv),
+          nodeTests('integration', files, ['--test-concurrency=1', '--test-timeout=300000'], childEnv),
         );
       }
     }

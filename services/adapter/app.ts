@@ -9,18 +9,19 @@
  *   manual trigger, so two adapter processes can never both run one cycle, and a retried or stalled
  *   job finds its earlier outcome (cycle ledger, registry tag) instead of publishing again;
  * - a Redis lock per pipeline keeps a manual and a scheduled cycle (or two deployments) from
- *   adapting one pipeline at once; busy is a retriable PUBLISH_CONFLICT, retried with backoff;
+ *   adapting one pipeline at once; a cycle that finds it busy is delayed without spending an attempt
+ *   (a dead holder's lock lapses after its TTL);
  * - the tensor work runs in a worker thread, so the event loop stays free to renew the job lock;
  * - refusals are results, not failures; retriable errors are retried with exponential backoff;
  *   any other error fails the job at once (UnrecoverableError).
  */
 import { randomUUID } from 'node:crypto';
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { resolveAdaptationOptions, type AdaptationOverrides } from '../../shared/adaptation/config.js';
 import type { ComputeFn } from '../../shared/adaptation/compute.js';
-import { runAdaptationCycle, type CycleResult } from '../../shared/adaptation/cycle.js';
+import { isLockBusy, runAdaptationCycle, type CycleResult } from '../../shared/adaptation/cycle.js';
 import { RedisLock } from '../../shared/adaptation/lock.js';
 import { adapterKeys, RedisAdapterState } from '../../shared/adaptation/state.js';
 import { readWindow } from '../../shared/adaptation/window.js';
@@ -63,7 +64,10 @@ export interface Adapter {
   /** Upserts the schedulers (if this process manages them) and starts the workers. */
   start(): Promise<void>;
   /** Queues one cycle now; resolves with the job (its id is the cycle id). */
-  trigger(pipeline: string, opts?: { cycleId?: string; overrides?: AdaptationOverrides; dryRun?: boolean; requestedBy?: string }): Promise<Job<AdaptJobData, CycleResult>>;
+  trigger(
+    pipeline: string,
+    opts?: { cycleId?: string; overrides?: AdaptationOverrides; dryRun?: boolean; requestedBy?: string },
+  ): Promise<Job<AdaptJobData, CycleResult>>;
   queue(pipeline: string): Queue<AdaptJobData, CycleResult>;
   /** (Re)creates the pipelines' schedulers; idempotent. */
   upsertSchedulers(): Promise<void>;
@@ -103,7 +107,10 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
   const queues = new Map<string, Queue<AdaptJobData, CycleResult>>();
   const workers = new Map<string, Worker<AdaptJobData, CycleResult>>();
   for (const p of config.pipelines) {
-    queues.set(p, new Queue<AdaptJobData, CycleResult>(ADAPTER_QUEUE, { connection: deps.bullmq, ...queueOptions(p) }));
+    queues.set(
+      p,
+      new Queue<AdaptJobData, CycleResult>(ADAPTER_QUEUE, { connection: deps.bullmq, ...queueOptions(p) }),
+    );
   }
   let started = false;
   let closing = false;
@@ -115,7 +122,7 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
     removeOnFail: { count: config.jobs.keep },
   };
 
-  async function processJob(job: Job<AdaptJobData, CycleResult>): Promise<CycleResult> {
+  async function processJob(job: Job<AdaptJobData, CycleResult>, token?: string): Promise<CycleResult> {
     const pipeline = job.data.pipeline;
     const cycleId = job.id!;
     const jlog = log.child({ pipeline, cycleId, attempt: job.attemptsMade + 1 });
@@ -123,7 +130,12 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
     metrics.cycleStarted(pipeline);
     try {
       const options = resolveAdaptationOptions(job.data.overrides ?? {}, config.adaptation);
-      const registry = new ModelRegistry({ redis: deps.redis, pipeline, historyLimit: config.historyLimit, logger: jlog });
+      const registry = new ModelRegistry({
+        redis: deps.redis,
+        pipeline,
+        historyLimit: config.historyLimit,
+        logger: jlog,
+      });
       const result = await runAdaptationCycle(
         {
           pipeline,
@@ -150,6 +162,17 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
       metrics.cycleFinished(pipeline, result, (performance.now() - t0) / 1000);
       return result;
     } catch (err) {
+      if (isLockBusy(err) && token !== undefined) {
+        // Another cycle of this pipeline runs (here or elsewhere): wait for it without spending an
+        // attempt. A holder that died frees the lock when its TTL lapses.
+        metrics.cycleDelayedBusy(pipeline);
+        jlog.info(
+          { retryInMs: config.jobs.backoffMs },
+          'pipeline busy with another adaptation; cycle delayed',
+        );
+        await job.moveToDelayed(Date.now() + config.jobs.backoffMs, token);
+        throw new DelayedError();
+      }
       const code = isSmaeError(err) ? err.code : 'UNEXPECTED';
       metrics.cycleFailed(pipeline, code, (performance.now() - t0) / 1000);
       if (isSmaeError(err) && err.retriable) {
@@ -170,6 +193,7 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
         data: { pipeline, requestedBy: 'scheduler' },
         opts: jobOpts,
       });
+      metrics.schedulerUpserted(pipeline);
       log.info({ pipeline, schedule: config.schedule }, 'adaptation scheduler in place');
     }
   }
@@ -184,7 +208,9 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
     }
     if (!started || closing) return;
     log.info('redis connection back; re-asserting adaptation schedulers');
-    upsertSchedulers().catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not re-assert schedulers'));
+    upsertSchedulers().catch((err: unknown) =>
+      log.warn({ err: describeError(err) }, 'could not re-assert schedulers'),
+    );
   };
   deps.redis.on('ready', onReady);
 
@@ -206,9 +232,14 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
           name: `adapter-${process.pid}`,
         });
         worker.on('failed', (job, err) => {
-          log.warn({ pipeline: p, cycleId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'adaptation job failed');
+          log.warn(
+            { pipeline: p, cycleId: job?.id, attempts: job?.attemptsMade, err: err.message },
+            'adaptation job failed',
+          );
         });
-        worker.on('stalled', (jobId) => log.warn({ pipeline: p, cycleId: jobId }, 'adaptation job stalled; it will be retried'));
+        worker.on('stalled', (jobId) =>
+          log.warn({ pipeline: p, cycleId: jobId }, 'adaptation job stalled; it will be retried'),
+        );
         worker.on('error', (err) => log.warn({ pipeline: p, err: err.message }, 'adaptation worker error'));
         workers.set(p, worker);
       }
@@ -245,7 +276,9 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
       } catch (err) {
         return { ok: false, detail: { redis: describeError(err) } };
       }
-      return started && !closing ? { ok: true, detail: { pipelines: config.pipelines } } : { ok: false, detail: { started, closing } };
+      return started && !closing
+        ? { ok: true, detail: { pipelines: config.pipelines } }
+        : { ok: false, detail: { started, closing } };
     },
     async close() {
       if (closing) return;

@@ -14,8 +14,7 @@ import {
   type AdaptationOptions,
   type AdaptationOverrides,
 } from '../../shared/adaptation/config.js';
-import { ConfigError, isSmaeError } from '../../shared/errors.js';
-import { validatePipelineName } from '../../shared/pipeline.js';
+import { ConfigError } from '../../shared/errors.js';
 
 const int = (min: number, max: number) =>
   z.coerce
@@ -56,7 +55,15 @@ export const adapterConfigSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     )
-    .pipe(z.array(z.string()).min(1, 'names no pipeline')),
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/, "each name: 1–100 letters, digits, '.', '_' or '-'"),
+        )
+        .min(1, 'names no pipeline'),
+    ),
   every: duration.default(15 * 60_000),
   cron: z.string().min(1).optional(),
   tz: z.string().min(1).optional(),
@@ -68,16 +75,16 @@ export const adapterConfigSchema = z.object({
   steps: int(0, 100_000).optional(),
   learningRate: num.positive('must be > 0').optional(),
   seed: int(0, 2 ** 32 - 1).optional(),
-  maxFlaggedShare: num.min(0).max(1).optional(),
-  minGoldenRecall: num.min(0).max(1).optional(),
-  maxWeightDrift: num.min(0).optional(),
-  maxThresholdDrift: num.min(0).optional(),
+  maxFlaggedShare: num.min(0, 'must be within [0, 1]').max(1, 'must be within [0, 1]').optional(),
+  minGoldenRecall: num.min(0, 'must be within [0, 1]').max(1, 'must be within [0, 1]').optional(),
+  maxWeightDrift: num.min(0, 'must be ≥ 0').optional(),
+  maxThresholdDrift: num.min(0, 'must be ≥ 0').optional(),
   enforce: bool.optional(),
   attempts: int(1, 100).default(5),
   backoffMs: int(10, 3_600_000).default(10_000),
   lockDurationMs: int(1000, 3_600_000).default(60_000),
   stalledIntervalMs: int(500, 3_600_000).default(30_000),
-  pipelineLockTtlMs: int(1000, 3_600_000).default(60_000),
+  pipelineLockTtlMs: int(1000, 3_600_000).default(30_000),
   compute: z.enum(['thread', 'inline']).default('thread'),
   backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']).default('auto'),
   historyLimit: int(1, 100_000).default(50),
@@ -168,13 +175,6 @@ export function resolveAdapterConfig(raw: Partial<Record<Key, unknown>>): Adapte
   }
   const s = result.data;
   const issues: { path: string; message: string }[] = [];
-  for (const p of s.pipeline) {
-    try {
-      validatePipelineName(p);
-    } catch (err) {
-      issues.push({ path: where('pipeline'), message: isSmaeError(err) ? describeIssue(err) : String(err) });
-    }
-  }
   let json: AdaptationOverrides = {};
   if (s.adaptation !== undefined) {
     try {
@@ -182,7 +182,10 @@ export function resolveAdapterConfig(raw: Partial<Record<Key, unknown>>): Adapte
       if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
       json = v as AdaptationOverrides;
     } catch (err) {
-      issues.push({ path: where('adaptation'), message: `must be a JSON object of adaptation options: ${(err as Error).message}` });
+      issues.push({
+        path: where('adaptation'),
+        message: `must be a JSON object of adaptation options: ${(err as Error).message}`,
+      });
     }
   }
   let adaptation: AdaptationOptions | null = null;
@@ -191,14 +194,16 @@ export function resolveAdapterConfig(raw: Partial<Record<Key, unknown>>): Adapte
       adaptation = resolveAdaptationOptions(mergeOverrides(json, s));
     } catch (err) {
       if (err instanceof ConfigError) {
-        for (const i of err.issues) issues.push({ path: `${where('adaptation')} ${i.path}`, message: i.message });
+        for (const i of err.issues)
+          issues.push({ path: `${where('adaptation')} ${i.path}`, message: i.message });
       } else throw err;
     }
   }
   if (s.pipelineLockTtlMs < 1000) {
     issues.push({ path: where('pipelineLockTtlMs'), message: 'must be at least 1000' });
   }
-  if (issues.length > 0 || adaptation === null) throw new ConfigError('invalid adapter configuration', issues);
+  if (issues.length > 0 || adaptation === null)
+    throw new ConfigError('invalid adapter configuration', issues);
 
   return {
     pipelines: [...new Set(s.pipeline)],
@@ -242,9 +247,4 @@ function mergeOverrides(json: AdaptationOverrides, s: AdapterSettings): Adaptati
       ...(s.maxThresholdDrift !== undefined ? { maxThresholdDrift: s.maxThresholdDrift } : {}),
     },
   };
-}
-
-function describeIssue(err: unknown): string {
-  if (err instanceof ConfigError && err.issues.length > 0) return err.issues.map((i) => i.message).join('; ');
-  return (err as Error).message;
 }

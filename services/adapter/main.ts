@@ -40,7 +40,11 @@ async function main(log: { current: Logger }): Promise<void> {
   log.current = logger;
   const url = redisUrlFromEnv(process.env);
   const redis = createRedis(url, { logger, connectionName: 'smae-adapter' });
-  const bullmq = createRedis(url, { logger, connectionName: 'smae-adapter-bullmq', maxRetriesPerRequest: null });
+  const bullmq = createRedis(url, {
+    logger,
+    connectionName: 'smae-adapter-bullmq',
+    maxRetriesPerRequest: null,
+  });
 
   const adapter = buildAdapter(config, { redis, bullmq, logger });
   const ops = await startOpsServer({

@@ -10,6 +10,10 @@ export interface AdapterMetrics {
   cycleStarted(pipeline: string): void;
   /** Records a finished cycle (published, refused, dry run or duplicate) and its wall time. */
   cycleFinished(pipeline: string, result: CycleResult, seconds: number): void;
+  /** The pipeline's job scheduler was (re)asserted. */
+  schedulerUpserted(pipeline: string): void;
+  /** A cycle delayed because another one holds the pipeline's lock. */
+  cycleDelayedBusy(pipeline: string): void;
   /** A cycle that threw (it is retried by BullMQ unless the error is not retriable). */
   cycleFailed(pipeline: string, code: string, seconds: number): void;
 }
@@ -17,7 +21,7 @@ export interface AdapterMetrics {
 export function createAdapterMetrics(registry: Registry): AdapterMetrics {
   const cycles = new Counter({
     name: 'smae_adapter_cycles_total',
-    help: 'Adaptation cycles by outcome (published, refused, dry-run, duplicate, failed).',
+    help: 'Adaptation cycles by outcome (published, refused, dry-run, duplicate, delayed-busy, failed).',
     labelNames: ['pipeline', 'outcome'],
     registers: [registry],
   });
@@ -59,6 +63,12 @@ export function createAdapterMetrics(registry: Registry): AdapterMetrics {
     labelNames: ['pipeline', 'figure'],
     registers: [registry],
   });
+  const upserts = new Counter({
+    name: 'smae_adapter_scheduler_upserts_total',
+    help: 'Job scheduler upserts (at start and whenever the Redis connection comes back).',
+    labelNames: ['pipeline'],
+    registers: [registry],
+  });
   const lastPublished = new Gauge({
     name: 'smae_adapter_last_published_timestamp_seconds',
     help: 'When this process last published an adapted version.',
@@ -76,7 +86,8 @@ export function createAdapterMetrics(registry: Registry): AdapterMetrics {
       cycles.inc({ pipeline, outcome });
       duration.observe({ pipeline, outcome }, seconds);
       if (result.duplicate) return;
-      if (result.status === 'refused') for (const reason of result.reasons) refusals.inc({ pipeline, reason });
+      if (result.status === 'refused')
+        for (const reason of result.reasons) refusals.inc({ pipeline, reason });
       if (result.status === 'published') lastPublished.set({ pipeline }, Date.now() / 1000);
       const f = result.figures;
       if (f) {
@@ -92,6 +103,13 @@ export function createAdapterMetrics(registry: Registry): AdapterMetrics {
         set('flagged_share', f.flaggedShare);
         set('support_rows', f.supportRows);
       }
+    },
+    schedulerUpserted(pipeline) {
+      upserts.inc({ pipeline });
+    },
+    cycleDelayedBusy(pipeline) {
+      running.set({ pipeline }, 0);
+      cycles.inc({ pipeline, outcome: 'delayed-busy' });
     },
     cycleFailed(pipeline, code, seconds) {
       running.set({ pipeline }, 0);

@@ -20,17 +20,25 @@ interface Pending {
   reject(e: Error): void;
 }
 
-export function createThreadCompute(opts: { backend?: BackendName | 'auto'; logger?: Logger } = {}): ThreadCompute {
+export function createThreadCompute(
+  opts: { backend?: BackendName | 'auto'; logger?: Logger } = {},
+): ThreadCompute {
   const log = (opts.logger ?? silentLogger).child({ component: 'compute-thread' });
   let worker: Worker | null = null;
   let nextId = 1;
   const pending = new Map<number, Pending>();
 
   const spawn = (): Worker => {
-    const entry = new URL(import.meta.url.endsWith('.ts') ? './compute-thread.ts' : './compute-thread.js', import.meta.url);
+    const entry = new URL(
+      import.meta.url.endsWith('.ts') ? './compute-thread.ts' : './compute-thread.js',
+      import.meta.url,
+    );
     const workerData = { backend: opts.backend ?? 'auto' };
     const w = import.meta.url.endsWith('.ts')
-      ? new Worker(BOOT, { eval: true, workerData: { ...workerData, entry: entry.href, api: import.meta.resolve('tsx/esm/api') } })
+      ? new Worker(BOOT, {
+          eval: true,
+          workerData: { ...workerData, entry: entry.href, api: import.meta.resolve('tsx/esm/api') },
+        })
       : new Worker(entry, { workerData });
     w.on('message', (msg: { id: number; result?: ComputeResult; error?: Record<string, unknown> }) => {
       const p = pending.get(msg.id);
@@ -41,7 +49,8 @@ export function createThreadCompute(opts: { backend?: BackendName | 'auto'; logg
     });
     const fail = (err: Error): void => {
       log.error({ err: err.message }, 'compute thread failed; in-flight adaptations are retried');
-      for (const p of pending.values()) p.reject(new SmaeError('INFRA_UNAVAILABLE', `compute thread failed: ${err.message}`));
+      for (const p of pending.values())
+        p.reject(new SmaeError('INFRA_UNAVAILABLE', `compute thread failed: ${err.message}`));
       pending.clear();
       if (worker === w) worker = null;
     };

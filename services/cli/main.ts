@@ -8,13 +8,23 @@ import { registerEval } from './commands/eval.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
 import { registerModels } from './commands/models.js';
+import { registerAlerts } from './commands/alerts.js';
+import { registerReport } from './commands/report.js';
 
 const program = new Command('smae')
   .description('SparseMetaAE: streaming anomaly detection on Kafka with a sparse autoencoder')
   .showHelpAfterError()
   .exitOverride();
 
-for (const register of [registerEval, registerScore, registerTrain, registerModels]) register(program);
+for (const register of [
+  registerEval,
+  registerScore,
+  registerTrain,
+  registerModels,
+  registerAlerts,
+  registerReport,
+])
+  register(program);
 
 try {
   await program.parseAsync(process.argv);

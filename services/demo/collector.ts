@@ -98,6 +98,13 @@ export function createCollector(o: {
       consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
       await consumer.connect();
       await consumer.subscribe({ topics: [t.scores, t.flags, t.deadLetters], fromBeginning: true });
+      // Latency is measured on arrival here, so the group must be joined before the first record is sent.
+      const joined = new Promise<void>((resolve) => {
+        const off = consumer!.on(consumer!.events.GROUP_JOIN, () => {
+          off();
+          resolve();
+        });
+      });
       await consumer.run({
         partitionsConsumedConcurrently: 3,
         eachBatch: async ({ batch }) => {
@@ -131,6 +138,7 @@ export function createCollector(o: {
           }
         },
       });
+      await Promise.race([joined, new Promise((r) => setTimeout(r, 30_000))]);
     },
     async stop() {
       if (consumer) await consumer.disconnect();

@@ -18,7 +18,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import type { Admin, Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Producer } from 'kafkajs';
 import { ensureKafka, REPO_ROOT } from '../../deploy/kafka/broker.js';
 import { localBrokerOptionsFromEnv } from '../../deploy/kafka/options.js';
 import { parseSchema } from '../../shared/avro/schemas.js';
@@ -54,10 +54,16 @@ import { createCollector } from './collector.js';
 import { LiveView, type LiveState } from './live.js';
 import { parseDemoOptions, type DemoOptions } from './options.js';
 import { freePort, startService, stopService, waitReady, type Service } from './processes.js';
-import { samplesOf, scrape, sumOf } from './prometheus.js';
+import { scrape, sumOf } from './prometheus.js';
 import { ensureRedis } from './redis-local.js';
 import { OffsetIndex, streamEvents } from './stream.js';
 import { formatSummary } from './summary.js';
+
+/** A path as the user would type it: relative to the working directory when it lies below it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
 
 const say = (line: string): void => {
   process.stderr.write(`[demo] ${line}\n`);
@@ -117,7 +123,13 @@ async function main(): Promise<number> {
   await mkdir(runDir, { recursive: true });
   const pipeline = opts.pipeline ?? `demo-${runId.slice(0, 19).replace(/-/g, '').replace('T', '-')}`;
   const names: PipelineNames = pipelineNames(pipeline);
-  const logger = createLogger({ service: 'demo', level: (process.env.SMAE_LOG_LEVEL as 'warn') ?? 'warn' });
+  // The demo's own log lines (stderr) stay quiet unless asked: the live view is the output.
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  const wanted = process.env.SMAE_LOG_LEVEL as (typeof levels)[number] | undefined;
+  const logger = createLogger({
+    service: 'demo',
+    level: wanted && levels.includes(wanted) ? wanted : 'warn',
+  });
   const jsonMode = opts.json ?? !process.stdout.isTTY;
   const abort = new AbortController();
   let interrupts = 0;
@@ -157,19 +169,21 @@ async function main(): Promise<number> {
     for (const s of [running.adapter, running.scorer]) {
       if (!s) continue;
       const code = await stopService(s);
-      if (code !== 0 && code !== null)
-        say(`${s.name} exited with code ${code} (log: ${relative(process.cwd(), s.logFile)})`);
+      if (code !== 0 && code !== null) say(`${s.name} exited with code ${code} (log: ${shown(s.logFile)})`);
     }
     await producer?.disconnect().catch(() => undefined);
     if (opts.cleanup && admin) {
       await admin.deleteTopics({ topics: Object.values(names.topics) }).catch(() => undefined);
       await admin.deleteGroups([collectorGroup, names.groups.scorer]).catch(() => undefined);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `smae:{${pipeline}}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
+      // The pipeline's own keys (registry, window, adapter state) and the adapter's BullMQ queue.
+      for (const pattern of [`${names.redisPrefix}*`, `${names.queuePrefix}:*`]) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+          cursor = next;
+          if (keys.length > 0) await redis.unlink(...keys);
+        } while (cursor !== '0');
+      }
       say(`deleted the topics and Redis keys of ${pipeline}`);
     }
     await admin?.disconnect().catch(() => undefined);
@@ -264,9 +278,7 @@ async function main(): Promise<number> {
         ...(opts.data ? {} : { SMAE_KEY_FIELD: 'entity_id', SMAE_EVENT_TIME_FIELD: 'event_time' }),
       },
     });
-    say(
-      `scorer starting (pid ${running.scorer.child.pid}, log ${relative(process.cwd(), running.scorer.logFile)})`,
-    );
+    say(`scorer starting (pid ${running.scorer.child.pid}, log ${shown(running.scorer.logFile)})`);
     const adapterEntry = 'services/adapter/main.ts';
     let adapterPort: number | null = null;
     if (opts.adapter && existsSync(join(REPO_ROOT, adapterEntry))) {
@@ -295,7 +307,13 @@ async function main(): Promise<number> {
     say('services ready; streaming');
 
     // 6. Stream, with the live view.
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Every message names its partition (see stream.ts); this only silences kafkajs's v2 notice.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const live = new LiveView(pipeline, jsonMode ? 'json' : 'tty');
     const adapterState = new RedisAdapterState(redis, pipeline);
@@ -315,6 +333,8 @@ async function main(): Promise<number> {
       }
       return { scored, flags, dead };
     };
+    /** Threshold of each model version the scorer reported, read once from the registry. */
+    const thresholds = new Map<number, number | null>();
     let ticking = false;
     const tick = async (force = false): Promise<void> => {
       if (ticking) return;
@@ -364,11 +384,16 @@ async function main(): Promise<number> {
           scorerUp: scorerMetrics !== null,
           adapterUp: running.adapter ? adapterMetrics !== null : null,
         };
-        if (adapterMetrics) {
-          const threshold = samplesOf(adapterMetrics, 'smae_adapter_last_figure').find(
-            (x) => x.labels.figure === 'threshold',
-          );
-          if (threshold && Number.isFinite(threshold.value)) s.threshold = threshold.value;
+        if (s.modelVersion !== null) {
+          if (!thresholds.has(s.modelVersion)) {
+            const v = s.modelVersion;
+            thresholds.set(v, null);
+            registry.get(v).then(
+              (m) => thresholds.set(v, m.artifact.manifest.threshold.value),
+              () => thresholds.delete(v),
+            );
+          }
+          s.threshold = thresholds.get(s.modelVersion) ?? null;
         }
         live.update(s, force);
         liveSamples.push({
@@ -505,7 +530,7 @@ async function main(): Promise<number> {
     await writeFile(join(runDir, RESULTS_FILE), `${JSON.stringify(results, null, 2)}\n`);
     const report = await buildReport(runDir);
     const summary = formatSummary(results, {
-      resultsPath: relative(process.cwd(), join(runDir, RESULTS_FILE)),
+      resultsPath: shown(join(runDir, RESULTS_FILE)),
       reportPath: report.path,
     });
     if (jsonMode)

@@ -97,7 +97,7 @@ export function demoCommand(): Command {
         .default('exactly-once'),
     )
     .option('--no-adapter', 'do not start the adapter (the first model scores everything)')
-    .option('--adapt-every <duration>', 'how often the adapter runs', '10s')
+    .option('--adapt-every <duration>', 'how often the adapter runs', '5s')
     .addOption(
       new Option('--backend <name>', 'TensorFlow.js backend')
         .choices(['auto', 'cpu', 'wasm', 'tensorflow'])
@@ -110,7 +110,7 @@ export function demoCommand(): Command {
       'periodic JSON lines instead of the live view (the default when stdout is not a terminal)',
     )
     .option('--drain-timeout <duration>', 'how long to wait for the last scores after streaming', '90s')
-    .option('--cleanup', "delete the run's topics and Redis keys at the end");
+    .option('--cleanup', "delete the run's topics and Redis keys at the end", false);
 }
 
 /** Parses argv (without node and script) into validated options; throws ConfigError listing every problem. */

@@ -35,7 +35,7 @@ export function formatSummary(r: RunResults, paths: { resultsPath: string; repor
   lines.push(`SparseMetaAE demo · pipeline ${r.run.pipeline} · ${r.counts.sent} records streamed ${rate}`);
   lines.push(`source: ${r.run.source}`);
   lines.push('');
-  lines.push('detection against the labels (flags vs injected anomalies)');
+  lines.push('detection: flags against the labels (injected anomalies, or the file’s own labels)');
   lines.push(
     `${'slice'.padEnd(10)} ${'records'.padStart(8)} ${'anomalies'.padStart(9)} ${'flagged'.padStart(8)} ${'precision'.padStart(10)} ${'recall'.padStart(8)} ${'FPR'.padStart(7)} ${'F1-macro'.padStart(9)} ${'recall-macro'.padStart(13)} ${'ROC-AUC'.padStart(8)}`,
   );

@@ -19,7 +19,7 @@ export interface Observations {
   phase: Uint8Array;
   /** 0 = none, 1 = variant A, 2 = variant B. */
   variant: Uint8Array;
-  /** Epoch ms when the record was acknowledged by the broker (NaN if never sent). */
+  /** Epoch ms when the record was handed to the producer (NaN if never sent). */
   sentAt: Float64Array;
   /** Epoch ms when its score became visible to a read_committed consumer (NaN if never). */
   scoredAt: Float64Array;

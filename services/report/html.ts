@@ -17,7 +17,7 @@ const COLORS = {
   tp: '#228833',
   fpr: '#cc3311',
   recall: '#228833',
-  published: '#117733',
+  published: '#0077bb',
   refused: '#aa3377',
   failed: '#777777',
   version: '#332288',

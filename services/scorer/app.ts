@@ -66,6 +66,8 @@ export interface ScorerDeps {
   resolveSchemaId?: SchemaIdResolver;
   /** Called after each committed batch (tests, debugging). */
   onBatch?: (info: BatchInfo) => void;
+  /** Called when the consumer stopped for good (a crash kafkajs will not restart from). */
+  onFatal?: (err: Error) => void;
   /** Called for every model installed or refused. */
   onModel?: (event: { version: number; installed: boolean; error?: Error }) => void;
 }
@@ -208,6 +210,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     assigned = e.payload.memberAssignment;
     joined = true;
+    metrics.consumerLag.reset(); // partitions may have moved to other members
     crashed = null;
     log.info({ assignment: assigned }, 'joined the consumer group');
     void delivery
@@ -217,7 +220,10 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   consumer.on(consumer.events.CRASH, (e) => {
     joined = false;
     log.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
-    if (!e.payload.restart) crashed = e.payload.error;
+    if (!e.payload.restart && !stopping) {
+      crashed = e.payload.error;
+      deps.onFatal?.(e.payload.error);
+    }
   });
   consumer.on(consumer.events.STOP, () => {
     joined = false;

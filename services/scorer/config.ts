@@ -48,7 +48,7 @@ export const scorerConfigSchema = z.object({
     .min(0, 'must be between 0 and 1')
     .max(1, 'must be between 0 and 1')
     .default(1),
-  partitionsConcurrently: int(1, 256).default(1),
+  partitionsConcurrently: int(1, 256).default(4),
   maxBytesPerPartition: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
   sessionTimeoutMs: int(6000, 300_000).default(30_000),
   heartbeatIntervalMs: int(100, 60_000).default(3000),

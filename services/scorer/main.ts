@@ -41,7 +41,7 @@ async function main(log: { current: Logger }): Promise<void> {
   // Signals are handled from the start: before the scorer exists there is nothing to drain.
   let stop: (() => Promise<void>) | null = null;
   let shuttingDown = false;
-  const shutdown = async (signal: string): Promise<void> => {
+  const shutdown = async (signal: string, exitCode = 0): Promise<void> => {
     if (shuttingDown) {
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
@@ -51,7 +51,7 @@ async function main(log: { current: Logger }): Promise<void> {
     try {
       await stop?.();
       logger.info('bye');
-      process.exit(0);
+      process.exit(exitCode);
     } catch (err) {
       logger.error({ err: describeError(err) }, 'shutdown failed');
       process.exit(1);
@@ -90,6 +90,13 @@ async function main(log: { current: Logger }): Promise<void> {
     models: registry,
     loadModel: (artifact) => Detector.fromArtifact(artifact),
     logger,
+    onFatal: (err) => {
+      logger.fatal(
+        { err: describeError(err) },
+        'the consumer stopped for good; exiting so the scorer is restarted',
+      );
+      void shutdown('consumer-crash', 1);
+    },
   });
   const ops = await startOpsServer({
     registry: scorer.metricsRegistry,

@@ -77,7 +77,8 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
     const scored = scoreWindow(base, input.window);
     const { entries, scores } = scored;
     const prepared = scores.filter((s) => !Number.isNaN(s));
-    const flaggedShare = prepared.length === 0 ? 0 : prepared.filter((s) => s > thresholdBefore).length / prepared.length;
+    const flaggedShare =
+      prepared.length === 0 ? 0 : prepared.filter((s) => s > thresholdBefore).length / prepared.length;
 
     // Anchor: as stored, or built now from this window's rows the anchor itself scores clean.
     let anchor = input.anchor;
@@ -128,7 +129,11 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
       goldenRecall: null,
       computeMs: 0,
     };
-    const done = (checks: GuardrailCheck[], reasons: RefusalReason[], candidate: ModelArtifact | null): ComputeResult => {
+    const done = (
+      checks: GuardrailCheck[],
+      reasons: RefusalReason[],
+      candidate: ModelArtifact | null,
+    ): ComputeResult => {
       figures.computeMs = Math.round(performance.now() - started);
       return { candidate, reasons, checks, figures, support, anchor, anchorBuilt };
     };
@@ -142,13 +147,18 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
     }
     if (o.enforce && windowReasons.length > 0) return done(windowChecks, windowReasons, null);
 
-    const adapted = await adaptDetector(base, gatherRows(scored, selection.indices), gatherRows(scored, referenceIdx), {
-      steps: settings.steps,
-      learningRate: settings.learningRate,
-      policy: o.policy,
-      reference: `window-clean: window rows the parent scored ≤ ${o.reference.margin}× its threshold`,
-      pipeline: input.pipeline,
-    });
+    const adapted = await adaptDetector(
+      base,
+      gatherRows(scored, selection.indices),
+      gatherRows(scored, referenceIdx),
+      {
+        steps: settings.steps,
+        learningRate: settings.learningRate,
+        policy: o.policy,
+        reference: `window-clean: window rows the parent scored ≤ ${o.reference.margin}× its threshold`,
+        pipeline: input.pipeline,
+      },
+    );
     disposables.push(adapted);
     const adaptedArtifact = adapted.toArtifact();
     const stats = adaptedArtifact.manifest.adaptation;
@@ -199,7 +209,9 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
         cycleId: input.cycleId,
         anchorVersion: anchor.anchorVersion,
         support,
-        guardrails: Object.fromEntries(checks.map((c) => [c.reason, { value: c.value, bound: c.bound, passed: c.passed }])),
+        guardrails: Object.fromEntries(
+          checks.map((c) => [c.reason, { value: c.value, bound: c.bound, passed: c.passed }]),
+        ),
         flaggedShare,
         referenceRows: referenceIdx.length,
         goldenRecall: figures.goldenRecall,
@@ -242,7 +254,10 @@ export function scoreWindow(model: Detector, window: readonly WindowEntry[]): Sc
 }
 
 /** The given entries' prepared rows as one matrix. */
-export function gatherRows(w: ScoredWindow, indices: readonly number[]): { matrix: Float32Array; rows: number } {
+export function gatherRows(
+  w: ScoredWindow,
+  indices: readonly number[],
+): { matrix: Float32Array; rows: number } {
   const matrix = new Float32Array(indices.length * w.width);
   indices.forEach((i, k) => {
     const r = w.rowOf[i]!;

@@ -125,7 +125,7 @@ export const ADAPTATION_DEFAULTS: Readonly<AdaptationOptions> = Object.freeze({
   guardrails: {
     minWindowRows: 200,
     minSupportRows: 10,
-    maxFlaggedShare: 0.4,
+    maxFlaggedShare: 0.5,
     maxThresholdStep: 0.3,
     maxWeightStep: 0.1,
     maxThresholdDrift: 1,
@@ -164,7 +164,11 @@ export function resolveAdaptationOptions(
     report: { ...d.report, ...defined(overrides.report) },
     default: { ...d.default, ...defined(overrides.default) },
     reference: { ...d.reference, ...defined(overrides.reference) },
-    golden: { ...d.golden, ...defined(overrides.golden), variants: [...(overrides.golden?.variants ?? d.golden.variants)] },
+    golden: {
+      ...d.golden,
+      ...defined(overrides.golden),
+      variants: [...(overrides.golden?.variants ?? d.golden.variants)],
+    },
     guardrails: { ...d.guardrails, ...defined(overrides.guardrails) },
     enforce: overrides.enforce ?? d.enforce,
   };
@@ -176,7 +180,8 @@ export function resolveAdaptationOptions(
 export function validateAdaptationOptions(o: AdaptationOptions): void {
   const issues: { path: string; message: string }[] = [];
   const int = (path: string, v: number, min: number): void => {
-    if (!Number.isInteger(v) || v < min) issues.push({ path, message: `must be an integer ≥ ${min}, got ${v}` });
+    if (!Number.isInteger(v) || v < min)
+      issues.push({ path, message: `must be an integer ≥ ${min}, got ${v}` });
   };
   const pos = (path: string, v: number): void => {
     if (!(Number.isFinite(v) && v > 0)) issues.push({ path, message: `must be a positive number, got ${v}` });
@@ -189,7 +194,10 @@ export function validateAdaptationOptions(o: AdaptationOptions): void {
     if (!(v >= 0)) issues.push({ path, message: `must be ≥ 0 (Infinity disables it), got ${v}` });
   };
   if (!SUPPORT_POLICIES.includes(o.policy)) {
-    issues.push({ path: 'policy', message: `must be one of ${SUPPORT_POLICIES.join(', ')}, got ${String(o.policy)}` });
+    issues.push({
+      path: 'policy',
+      message: `must be one of ${SUPPORT_POLICIES.join(', ')}, got ${String(o.policy)}`,
+    });
   }
   int('windowSize', o.windowSize, 1);
   int('seed', o.seed, 0);
@@ -201,10 +209,16 @@ export function validateAdaptationOptions(o: AdaptationOptions): void {
   pos('default.learningRate', o.default.learningRate);
   pos('default.margin', o.default.margin);
   if (!(o.default.maxKeyShare > 0 && o.default.maxKeyShare <= 1)) {
-    issues.push({ path: 'default.maxKeyShare', message: `must be within (0, 1], got ${o.default.maxKeyShare}` });
+    issues.push({
+      path: 'default.maxKeyShare',
+      message: `must be within (0, 1], got ${o.default.maxKeyShare}`,
+    });
   }
   if (o.default.sampling !== 'recent' && o.default.sampling !== 'random') {
-    issues.push({ path: 'default.sampling', message: `must be recent or random, got ${String(o.default.sampling)}` });
+    issues.push({
+      path: 'default.sampling',
+      message: `must be recent or random, got ${String(o.default.sampling)}`,
+    });
   }
   pos('reference.margin', o.reference.margin);
   int('reference.minRows', o.reference.minRows, 1);
@@ -226,7 +240,11 @@ export function validateAdaptationOptions(o: AdaptationOptions): void {
 }
 
 /** The steps, learning rate and support size the chosen policy runs with. */
-export function policySettings(o: AdaptationOptions): { supportSize: number; steps: number; learningRate: number } {
+export function policySettings(o: AdaptationOptions): {
+  supportSize: number;
+  steps: number;
+  learningRate: number;
+} {
   const p = o.policy === 'report' ? o.report : o.default;
   return { supportSize: p.supportSize, steps: p.steps, learningRate: p.learningRate };
 }

@@ -56,20 +56,33 @@ export type CycleResult = CycleOutcome & {
   duplicate: boolean;
 };
 
+/** True for the error a cycle throws when another cycle of the pipeline holds the lock (wait, do not count an attempt). */
+export function isLockBusy(err: unknown): boolean {
+  return err instanceof SmaeError && err.details?.['lock'] === 'busy';
+}
+
 export function cycleTag(cycleId: string): string {
   return `[cycle:${cycleId}]`;
 }
 
 export async function runAdaptationCycle(deps: CycleDeps, run: CycleRunOptions): Promise<CycleResult> {
-  const log = (deps.logger ?? silentLogger).child({ component: 'adaptation', pipeline: deps.pipeline, cycleId: run.cycleId });
+  const log = (deps.logger ?? silentLogger).child({
+    component: 'adaptation',
+    pipeline: deps.pipeline,
+    cycleId: run.cycleId,
+  });
   const prior = await deps.state.getOutcome(run.cycleId);
   if (prior) return { ...prior, duplicate: true };
 
   const handle = deps.lock ? await deps.lock.tryAcquire() : null;
   if (deps.lock && handle === null) {
-    throw new SmaeError('PUBLISH_CONFLICT', `another adaptation of pipeline "${deps.pipeline}" is running; retry later`, {
-      details: { pipeline: deps.pipeline, cycleId: run.cycleId },
-    });
+    throw new SmaeError(
+      'PUBLISH_CONFLICT',
+      `another adaptation of pipeline "${deps.pipeline}" is running; retry later`,
+      {
+        details: { pipeline: deps.pipeline, cycleId: run.cycleId, lock: 'busy' },
+      },
+    );
   }
   try {
     const again = await deps.state.getOutcome(run.cycleId);
@@ -82,7 +95,10 @@ export async function runAdaptationCycle(deps: CycleDeps, run: CycleRunOptions):
 
     const recovered = await findPublished(deps.registry, run.cycleId);
     if (recovered !== null) {
-      log.warn({ version: recovered.version }, 'cycle had published before an interruption; recording it, not republishing');
+      log.warn(
+        { version: recovered.version },
+        'cycle had published before an interruption; recording it, not republishing',
+      );
       const outcome: CycleOutcome = {
         status: 'published',
         version: recovered.version,
@@ -129,7 +145,12 @@ export async function runAdaptationCycle(deps: CycleDeps, run: CycleRunOptions):
       finishedAt: '',
     };
     if (run.dryRun) {
-      const o: CycleOutcome = { ...base, status: 'dry-run', reasons: result.reasons, finishedAt: new Date().toISOString() };
+      const o: CycleOutcome = {
+        ...base,
+        status: 'dry-run',
+        reasons: result.reasons,
+        finishedAt: new Date().toISOString(),
+      };
       log.info({ reasons: o.reasons, figures: o.figures }, 'dry run: checked, not published');
       return { ...o, duplicate: false };
     }
@@ -137,9 +158,13 @@ export async function runAdaptationCycle(deps: CycleDeps, run: CycleRunOptions):
       return finish(deps, log, { ...base, status: 'refused', reasons: result.reasons });
     }
     if (handle?.lost) {
-      throw new SmaeError('PUBLISH_CONFLICT', 'adaptation lock lost before publishing; the cycle will be retried', {
-        details: { pipeline: deps.pipeline, cycleId: run.cycleId },
-      });
+      throw new SmaeError(
+        'PUBLISH_CONFLICT',
+        'adaptation lock lost before publishing; the cycle will be retried',
+        {
+          details: { pipeline: deps.pipeline, cycleId: run.cycleId },
+        },
+      );
     }
     const f = result.figures;
     const published = await deps.registry.publish(result.candidate, {
@@ -190,7 +215,17 @@ function refused(
   baseVersion: number | null,
   reasons: RefusedOutcome['reasons'],
 ): RefusedOutcome {
-  return { status: 'refused', reasons, cycleId, pipeline, baseVersion, figures: null, checks: [], support: null, finishedAt: '' };
+  return {
+    status: 'refused',
+    reasons,
+    cycleId,
+    pipeline,
+    baseVersion,
+    figures: null,
+    checks: [],
+    support: null,
+    finishedAt: '',
+  };
 }
 
 /** A version this cycle published (found by its reason tag), or null. */
@@ -213,7 +248,8 @@ async function loadAnchor(
   const anchorVersion = anchorVersionOf(current.artifact) ?? current.version;
   const stored = await deps.state.getAnchor(anchorVersion);
   if (stored) return { anchor: stored, anchorArtifact: null, anchorVersion };
-  if (anchorVersion === current.version) return { anchor: null, anchorArtifact: current.artifact, anchorVersion };
+  if (anchorVersion === current.version)
+    return { anchor: null, anchorArtifact: current.artifact, anchorVersion };
   try {
     return { anchor: null, anchorArtifact: (await deps.registry.get(anchorVersion)).artifact, anchorVersion };
   } catch (err) {

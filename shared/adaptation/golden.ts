@@ -17,7 +17,11 @@ import { Rng } from '../eval/rng.js';
 import { injectAnomalies } from '../eval/inject.js';
 
 export interface MatrixScorer {
-  scoreMatrix(matrix: Float32Array, rows: number, opts?: { topK?: number }): { score: number; isAnomaly: boolean }[];
+  scoreMatrix(
+    matrix: Float32Array,
+    rows: number,
+    opts?: { topK?: number },
+  ): { score: number; isAnomaly: boolean }[];
 }
 
 export interface GoldenSet {
@@ -52,7 +56,14 @@ export function buildGoldenSet(
   opts: BuildGoldenOptions,
 ): GoldenSet {
   if (cleanRows === 0 || opts.numericColumns.length === 0) {
-    return { matrix: new Float32Array(0), rows: 0, width, variants: [...opts.variants], injected: 0, anchorRecall: 0 };
+    return {
+      matrix: new Float32Array(0),
+      rows: 0,
+      width,
+      variants: [...opts.variants],
+      injected: 0,
+      anchorRecall: 0,
+    };
   }
   const rng = new Rng(opts.seed);
   const parts: Float32Array[] = [];
@@ -66,7 +77,12 @@ export function buildGoldenSet(
       const src = rng.int(cleanRows);
       base.set(clean.subarray(src * width, (src + 1) * width), r * width);
     }
-    const result = injectAnomalies(base, n, width, { variant, numericColumns: opts.numericColumns, fraction: 1, rng });
+    const result = injectAnomalies(base, n, width, {
+      variant,
+      numericColumns: opts.numericColumns,
+      fraction: 1,
+      rng,
+    });
     parts.push(result.matrix);
     injected += n;
   }

@@ -63,7 +63,11 @@ export interface ModelMoveFigures {
   lossAfter: number;
 }
 
-export function checkWindow(f: WindowFigures, b: GuardrailBounds, minReferenceRows: number): GuardrailCheck[] {
+export function checkWindow(
+  f: WindowFigures,
+  b: GuardrailBounds,
+  minReferenceRows: number,
+): GuardrailCheck[] {
   return [
     minCheck('too-few-rows', f.windowRows, b.minWindowRows),
     minCheck('too-few-rows', f.supportRows, Math.max(1, b.minSupportRows)),
@@ -73,7 +77,9 @@ export function checkWindow(f: WindowFigures, b: GuardrailBounds, minReferenceRo
 }
 
 export function checkModelMove(f: ModelMoveFigures, b: GuardrailBounds): GuardrailCheck[] {
-  const finite = [f.thresholdAfter, f.weightStep, f.weightDrift, f.lossAfter].every(Number.isFinite) && f.thresholdAfter > 0;
+  const finite =
+    [f.thresholdAfter, f.weightStep, f.weightDrift, f.lossAfter].every(Number.isFinite) &&
+    f.thresholdAfter > 0;
   return [
     { reason: 'non-finite', passed: finite, value: finite ? 1 : 0, bound: 1, kind: 'min' },
     maxCheck('threshold-step', f.thresholdStep, b.maxThresholdStep),

@@ -44,16 +44,19 @@ export class RedisLock {
     if (ok !== 'OK') return null;
     let lost = false;
     let released = false;
-    const timer = setInterval(() => {
-      this.redis
-        .eval(RENEW, 1, this.key, token, String(this.ttlMs))
-        .then((r) => {
-          if (r !== 1 && !released) lost = true;
-        })
-        .catch(() => {
-          // Redis unreachable: the lock may expire; the holder finds out at its next check.
-        });
-    }, Math.max(50, Math.floor(this.ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        this.redis
+          .eval(RENEW, 1, this.key, token, String(this.ttlMs))
+          .then((r) => {
+            if (r !== 1 && !released) lost = true;
+          })
+          .catch(() => {
+            // Redis unreachable: the lock may expire; the holder finds out at its next check.
+          });
+      },
+      Math.max(50, Math.floor(this.ttlMs / 3)),
+    );
     timer.unref();
     const redis = this.redis;
     const key = this.key;

@@ -70,7 +70,12 @@ export class RedisAdapterState implements AdapterState {
   }
 
   async getAnchor(version: number): Promise<AnchorState | null> {
-    const [meta, weights, golden] = await this.redis.hmgetBuffer(this.keys.anchor(version), 'meta', 'weights', 'golden');
+    const [meta, weights, golden] = await this.redis.hmgetBuffer(
+      this.keys.anchor(version),
+      'meta',
+      'weights',
+      'golden',
+    );
     if (meta === null || weights === null || golden === null) return null;
     return decodeAnchor(meta.toString('utf8'), weights, golden);
   }

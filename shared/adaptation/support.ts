@@ -12,7 +12,7 @@
  *   in a seeded random order (`random`), skipping a row whenever its key already holds its share
  *   (`maxKeyShare` of the final set), so one entity cannot steer the model.
  */
-import { Rng } from '../eval/rng.js';
+import { SeededRandom } from './random.js';
 import type { DefaultPolicyOptions, ReportPolicyOptions } from './config.js';
 
 export interface SupportCandidate {
@@ -46,7 +46,7 @@ export function selectReportSupport(
 ): SupportSelection {
   const eligible = preparable(rows);
   const k = Math.min(opts.supportSize, eligible.length);
-  const picks = new Rng(seed).choice(eligible.length, k).map((i) => eligible[i]!);
+  const picks = new SeededRandom(seed).choice(eligible.length, k).map((i) => eligible[i]!);
   return summarize(rows, picks, threshold, eligible.length, 0, 0);
 }
 
@@ -63,7 +63,7 @@ export function selectDefaultSupport(
   const excludedByScore = eligible.length - clean.length;
   let order = clean;
   if (opts.sampling === 'random') {
-    const rng = new Rng(seed);
+    const rng = new SeededRandom(seed);
     order = rng.choice(clean.length, clean.length).map((i) => clean[i]!);
   }
   // The cap is a share of the final set, whose size depends on the cap: shrink the target until the

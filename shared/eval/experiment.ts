@@ -12,6 +12,8 @@
  * 6. threshold = the 95th percentile of the training rows' MSE, computed after adaptation;
  * 7. metrics on the test part: macro F1/recall/precision, ROC-AUC of the MSE, confusion, flagged share.
  *
+ * The split, the injection and the support rows are drawn exactly as the report's numpy code draws them
+ * (`Rng` is numpy's legacy `RandomState`): the same test rows, injected rows, features and factors.
  * Steps 1–3 and the support draw depend only on the data and the split seed, so several training
  * seeds share one `PreparedExperiment` (`prepareExperiment` once, `runTrial` per seed).
  */
@@ -189,7 +191,8 @@ export function prepareExperiment(data: ExperimentData, opts: PrepareOptions): P
     for (let i = 0; i < split.test.length; i++) testLabels[i] = data.labels![split.test[i]!]!;
   }
 
-  // The report draws its support set from the injected test part with the same (continued) stream.
+  // The report draws its support set from the injected test part with the same (continued) numpy
+  // stream: Keras' weight init and shuffling use TensorFlow's generator, not numpy's.
   const supportIndex = rng.choice(split.test.length, Math.min(supportRows, split.test.length));
   const support = new Float32Array(supportIndex.length * width);
   supportIndex.forEach((r, i) => support.set(test.subarray(r * width, (r + 1) * width), i * width));

@@ -5,8 +5,9 @@
  * - variant A (public data): 2 distinct random numeric features are multiplied by one draw of U(6, 30);
  * - variant B (private data): `max(1, floor(m/2))` distinct numeric features (m = numeric features)
  *   are multiplied by one draw of U(6, 30), then one draw of U(10, 300) is added.
- * Draw order per row follows the report (features, then factor, then offset), from one seeded stream
- * whose state the caller can keep drawing from (the report draws its support set right after).
+ * Draw order follows the report's numpy code (rows, then per row: features, factor, offset) from one
+ * seeded stream whose state the caller keeps drawing from (the report draws its support set right after);
+ * with `Rng` (numpy's RandomState) and seed 42 the draws are the report's own.
  *
  * The matrix is the model matrix (row-major, `width` columns); only the columns listed in
  * `numericColumns` are eligible, so one-hot slots of categorical features are never "multiplied".

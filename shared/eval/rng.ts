@@ -1,103 +1,110 @@
 /**
- * A small seeded random generator for the evaluation protocol (split, injection, support draws).
+ * The evaluation's seeded random stream: numpy's legacy `RandomState`, draw for draw.
  *
- * xoshiro128** (Blackman & Vigna) over 32-bit state words, seeded through splitmix32 so that nearby
- * seeds give unrelated streams. It does not reproduce numpy's Mersenne Twister draws: the report's
- * `random_state=42` fixes *a* split and *an* injection, and ours are fixed the same way by seed 42, so
- * runs are repeatable and comparable across seeds, but not row-for-row identical to the Python run.
+ * The report fixes its split with `train_test_split(..., random_state=42)` and its injection and
+ * support rows with `np.random.seed(42)`. Reproducing numpy's generator (MT19937 seeded by
+ * `init_genrand`) and the legacy algorithms built on it (`random_sample`, `uniform`, `permutation`
+ * through the bounded `random_interval`, `choice(n, k, replace=False)` as `permutation(n)[:k]`) makes
+ * the split, the injected rows, their features and factors, and the support rows the very ones the
+ * report's Python draws — so a comparison with it differs only in training, not in which rows are
+ * tested. (Checked against numpy in `test/unit/eval/rng.test.ts`.)
  */
+const N = 624;
+const M = 397;
+const MATRIX_A = 0x9908b0df;
+const UPPER = 0x80000000;
+const LOWER = 0x7fffffff;
+
 export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private readonly mt = new Uint32Array(N);
+  private index = N;
 
+  /** `np.random.seed(seed)` / `RandomState(seed)`: an integer in [0, 2³² − 1]. */
   constructor(seed: number) {
-    let x = seed >>> 0;
-    const next = (): number => {
-      // splitmix32
-      x = (x + 0x9e3779b9) >>> 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new RangeError(`seed must be an integer in [0, 2^32 - 1], got ${seed}`);
+    }
+    const mt = this.mt;
+    mt[0] = seed >>> 0;
+    for (let i = 1; i < N; i++) {
+      const prev = mt[i - 1]!;
+      mt[i] = (Math.imul(1812433253, prev ^ (prev >>> 30)) + i) >>> 0;
+    }
   }
 
-  /** The next 32-bit unsigned integer. */
+  private twist(): void {
+    const mt = this.mt;
+    for (let k = 0; k < N; k++) {
+      const y = (mt[k]! & UPPER) | (mt[(k + 1) % N]! & LOWER);
+      mt[k] = mt[(k + M) % N]! ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    }
+    this.index = 0;
+  }
+
+  /** The next 32-bit output of MT19937. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    this.s0 >>>= 0;
-    this.s1 >>>= 0;
-    this.s2 >>>= 0;
-    return result;
+    if (this.index >= N) this.twist();
+    let y = this.mt[this.index++]!;
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
   }
 
-  /** Uniform double in [0, 1) with 53 random bits. */
+  /** `random_sample()`: a double in [0, 1) from 53 bits of two outputs. */
   next(): number {
-    const hi = this.nextUint32() >>> 5; // 27 bits
-    const lo = this.nextUint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo) / 9007199254740992;
+    const a = this.nextUint32() >>> 5;
+    const b = this.nextUint32() >>> 6;
+    return (a * 67108864 + b) / 9007199254740992;
   }
 
-  /** Uniform double in [low, high). */
+  /** `uniform(low, high)`: `low + (high − low)·random_sample()`. */
   uniform(low: number, high: number): number {
     return low + (high - low) * this.next();
   }
 
-  /** Uniform integer in [0, n), without modulo bias. */
+  /** numpy's `random_interval(max)`: uniform in [0, max] by masked rejection (max < 2³²). */
+  interval(max: number): number {
+    if (max === 0) return 0;
+    if (!Number.isInteger(max) || max < 0 || max > 0xffffffff)
+      throw new RangeError(`bad interval bound ${max}`);
+    let mask = max;
+    mask |= mask >>> 1;
+    mask |= mask >>> 2;
+    mask |= mask >>> 4;
+    mask |= mask >>> 8;
+    mask |= mask >>> 16;
+    mask >>>= 0;
+    for (;;) {
+      const v = (this.nextUint32() & mask) >>> 0;
+      if (v <= max) return v;
+    }
+  }
+
+  /** Uniform integer in [0, n). */
   int(n: number): number {
     if (!Number.isInteger(n) || n <= 0) throw new RangeError(`int(n) needs a positive integer, got ${n}`);
-    if (n > 0x100000000) return Math.floor(this.next() * n);
-    const limit = 0x100000000 - (0x100000000 % n);
-    for (;;) {
-      const u = this.nextUint32();
-      if (u < limit) return u % n;
-    }
+    return this.interval(n - 1);
   }
 
-  /** `k` distinct integers from [0, n), in draw order (a partial Fisher–Yates shuffle). */
-  choice(n: number, k: number): number[] {
-    if (k > n || k < 0) throw new RangeError(`cannot choose ${k} distinct values from ${n}`);
-    // Sparse Fisher–Yates: a map holds only the swapped positions, so choosing few of many is cheap.
-    const swapped = new Map<number, number>();
-    const out: number[] = new Array<number>(k);
-    for (let i = 0; i < k; i++) {
-      const j = i + this.int(n - i);
-      const vj = swapped.get(j) ?? j;
-      const vi = swapped.get(i) ?? i;
-      swapped.set(j, vi);
-      out[i] = vj;
-    }
-    return out;
-  }
-
-  /** A uniformly random permutation of 0..n-1. */
+  /** `permutation(n)`: `arange(n)` shuffled by the legacy Fisher–Yates (from the end). */
   permutation(n: number): Uint32Array {
     const p = new Uint32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
-      const j = this.int(i + 1);
+      const j = this.interval(i);
       const t = p[i]!;
       p[i] = p[j]!;
       p[j] = t;
     }
     return p;
   }
-}
 
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  /** `choice(n, k, replace=False)`: the first `k` of `permutation(n)`, as legacy numpy draws them. */
+  choice(n: number, k: number): number[] {
+    if (!Number.isInteger(k) || k > n || k < 0)
+      throw new RangeError(`cannot choose ${k} distinct values from ${n}`);
+    return Array.from(this.permutation(n).subarray(0, k));
+  }
 }

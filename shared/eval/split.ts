@@ -1,8 +1,8 @@
 /**
  * The report's train/test split: `train_test_split(X, test_size=0.3, random_state=42)`.
- * Like scikit-learn, the test part has ceil(0.3·n) rows and the training part the rest, both taken
- * from one seeded permutation (test first). Our permutation is not numpy's: the split is fixed by the
- * seed and repeatable, not identical row for row to the Python run.
+ * As scikit-learn's `ShuffleSplit` does it: the test part has ceil(0.3·n) rows and the training part
+ * the rest, taken in that order from `RandomState(seed).permutation(n)` (test first). `Rng` draws
+ * numpy's permutation, so with seed 42 these are the report's very rows, in the same order.
  */
 import { Rng } from './rng.js';
 

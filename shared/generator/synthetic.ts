@@ -101,7 +101,7 @@ export const SYNTHETIC_DEFAULTS: SyntheticOptions = {
   variantAShare: 0.5,
   entities: 200,
   startTime: Date.UTC(2024, 0, 1),
-  eventIntervalMs: 20_000,
+  eventIntervalMs: 60_000,
   driftScale: 1,
   drift: DEFAULT_DRIFT,
 };

@@ -13,9 +13,12 @@
  *   batch's transaction (or offset commit) completed − the record's Kafka timestamp (create time).
  *
  * Environment: SMAE_BENCH_RECORDS (default 200000), SMAE_BENCH_PARTITIONS (4),
- * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 1).
+ * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 4: the
+ * scorer's default).
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { Admin, Kafka } from 'kafkajs';
 import { bundledSchemaPath, staticSchemaIds, TRANSACTION_SCHEMA } from '../../shared/avro/index.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
@@ -46,7 +49,7 @@ import {
 const RECORDS = Number(process.env.SMAE_BENCH_RECORDS ?? 200_000);
 const PARTITIONS = Number(process.env.SMAE_BENCH_PARTITIONS ?? 4);
 const LATENCY_SECONDS = Number(process.env.SMAE_BENCH_LATENCY_SECONDS ?? 15);
-const CONCURRENCY = Number(process.env.SMAE_BENCH_CONCURRENCY ?? 1);
+const CONCURRENCY = Number(process.env.SMAE_BENCH_CONCURRENCY ?? 4);
 
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -189,6 +192,7 @@ function scorerFor(
   registry: ModelRegistry,
   mode: DeliveryMode,
   inputTopic: string,
+  emitScores: boolean,
   onBatch: (b: BatchInfo) => void,
 ) {
   const config = resolveScorerConfig({
@@ -196,6 +200,7 @@ function scorerFor(
     recordSchema: bundledSchemaPath('transaction'),
     delivery: mode,
     inputTopic,
+    emitScores,
     groupId: `${names.groups.scorer}.${mode}.${randomUUID().slice(0, 8)}`,
     eventTimeField: 'eventTime',
     keyField: 'accountId',
@@ -220,9 +225,10 @@ async function scorerThroughput(
   names: PipelineNames,
   registry: ModelRegistry,
   mode: DeliveryMode,
+  emitScores: boolean,
 ): Promise<Throughput> {
-  const meter = new RateMeter(RECORDS, `scorer ${mode}`);
-  const scorer = scorerFor(kafka, names, registry, mode, names.topics.records, (b) =>
+  const meter = new RateMeter(RECORDS, `scorer ${mode}${emitScores ? ' + scores' : ''}`);
+  const scorer = scorerFor(kafka, names, registry, mode, names.topics.records, emitScores, (b) =>
     meter.onBatch(b.records, b.committedAt),
   );
   await scorer.start();
@@ -243,45 +249,83 @@ async function scorerLatency(
   const topic = `${names.name}.latency-${mode}`;
   await ensureTopics(admin, [{ topic, numPartitions: PARTITIONS }]);
   const lags: number[] = [];
-  let measuring = false;
-  const scorer = scorerFor(kafka, names, registry, mode, topic, (b) => {
-    if (!measuring) return;
-    for (const ts of b.timestamps) lags.push(b.committedAt - ts);
+  let measureFrom = Number.POSITIVE_INFINITY;
+  const scorer = scorerFor(kafka, names, registry, mode, topic, false, (b) => {
+    for (const ts of b.timestamps) if (ts >= measureFrom) lags.push(b.committedAt - ts);
   });
   await scorer.start();
   await until(() => scorer.ready().ok, 60_000, 'the scorer to join');
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const r = rng(2);
-  const tickMs = 50;
-  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
-  const warmupTicks = Math.round(2000 / tickMs);
-  const ticks = Math.round((LATENCY_SECONDS * 1000) / tickMs) + warmupTicks;
-  const started = Date.now();
-  let sent = 0;
-  for (let t = 0; t < ticks; t++) {
-    if (t === warmupTicks) measuring = true;
-    const messages = Array.from({ length: perTick }, (_, j) => {
-      const k = sent + j;
-      return { partition: k % PARTITIONS, key: `l-${k}`, value: encodeTransaction(normalTransaction(k, r)) };
-    });
-    sent += perTick;
-    // Fire and pace: a send that takes longer than a tick must not lower the offered rate.
-    void producer.send({ topic, messages });
-    const next = started + (t + 1) * tickMs;
-    await new Promise((res) => setTimeout(res, Math.max(0, next - Date.now())));
-    if (t % Math.round(1000 / tickMs) === 0)
-      process.stdout.write(`\r  latency ${mode}: ${Math.round(((t + 1) / ticks) * 100)}%   `);
-  }
-  process.stdout.write('\n');
-  await new Promise((res) => setTimeout(res, 1500));
-  const offered = sent / ((Date.now() - started) / 1000);
+  say(`  latency ${mode}: offering ${Math.round(rate)} records/s for ${LATENCY_SECONDS} s (+2 s warm-up)…`);
+  // The load comes from a child process, so producing does not compete with the scorer's event loop.
+  const load = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--load', topic, String(rate)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: process.env,
+    },
+  );
+  let report = '';
+  load.stdout.on('data', (d: Buffer) => {
+    const text = d.toString();
+    if (text.startsWith('measure')) measureFrom = Date.now();
+    report += text;
+  });
+  const code = await new Promise<number | null>((res) => load.once('exit', res));
+  if (code !== 0) throw new Error(`the load generator failed (exit ${code})`);
+  const sent = Number(/sent (\d+)/.exec(report)?.[1] ?? 0);
+  const offered = Number(/rate (\d+)/.exec(report)?.[1] ?? 0);
+  await until(() => lags.length >= sent - warmupRecords(rate), 30_000, 'the scorer to commit the load').catch(
+    () => undefined,
+  );
   const held = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
   if (held !== sent) say(`  note: ${sent} records sent, the topic holds ${held} (producer retries)`);
-  await producer.disconnect();
   await scorer.stop();
   await admin.deleteGroups([scorer.config.group]).catch(() => undefined);
   return { p50: percentile(lags, 50), p99: percentile(lags, 99), samples: lags.length, rate: offered };
+}
+
+const TICK_MS = 50;
+const WARMUP_MS = 2000;
+const warmupRecords = (rate: number): number =>
+  Math.round(WARMUP_MS / TICK_MS) * Math.max(1, Math.round((rate * TICK_MS) / 1000));
+
+/** Child-process mode: produce to `topic` at `rate` records/s; prints `measure` after the warm-up, then totals. */
+async function loadGenerator(topic: string, rate: number): Promise<void> {
+  const kafka = createKafka({
+    ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-load' }),
+    logLevel: 'nothing',
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const r = rng(2);
+  // Values are encoded once and reused: the generator's CPU goes to producing, not to Avro encoding
+  // (latency is measured from the Kafka timestamp the producer stamps at send time).
+  const pool = Array.from({ length: 4096 }, (_, k) => encodeTransaction(normalTransaction(k, r)));
+  const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
+  const warmupTicks = Math.round(WARMUP_MS / TICK_MS);
+  const ticks = Math.round((LATENCY_SECONDS * 1000) / TICK_MS) + warmupTicks;
+  const started = Date.now();
+  const inFlight = new Set<Promise<unknown>>();
+  let sent = 0;
+  for (let t = 0; t < ticks; t++) {
+    if (t === warmupTicks) process.stdout.write('measure\n');
+    const messages = Array.from({ length: perTick }, (_, j) => {
+      const k = sent + j;
+      return { partition: k % PARTITIONS, key: `l-${k}`, value: pool[k % pool.length]! };
+    });
+    sent += perTick;
+    // Fire and pace: a send slower than a tick must not lower the offered rate.
+    const p = producer.send({ topic, messages });
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    const next = started + (t + 1) * TICK_MS;
+    await new Promise((res) => setTimeout(res, Math.max(0, next - Date.now())));
+  }
+  const elapsed = (Date.now() - started) / 1000;
+  await Promise.all(inFlight);
+  await producer.disconnect();
+  process.stdout.write(`sent ${sent} rate ${Math.round(sent / elapsed)}\n`);
 }
 
 async function main(): Promise<void> {
@@ -315,22 +359,29 @@ async function main(): Promise<void> {
       say(`\n[${mode}]`);
       const base = await baseline(kafka, admin, names, mode);
       say(`  baseline: ${Math.round(base.recordsPerSecond)} records/s`);
-      const scored = await scorerThroughput(kafka, admin, names, registry, mode);
-      say(`  scorer:   ${Math.round(scored.recordsPerSecond)} records/s`);
+      const scored = await scorerThroughput(kafka, admin, names, registry, mode, false);
+      say(
+        `  scorer:   ${Math.round(scored.recordsPerSecond)} records/s (flags only: ~1% of records produce output)`,
+      );
+      const withScores = await scorerThroughput(kafka, admin, names, registry, mode, true);
+      say(
+        `  scorer + scores topic: ${Math.round(withScores.recordsPerSecond)} records/s (one output per record, like the baseline)`,
+      );
       const lat = await scorerLatency(kafka, admin, names, registry, mode, scored.recordsPerSecond / 2);
       say(
         `  latency at ${Math.round(lat.rate)} records/s: p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.samples} records)`,
       );
       rows.push(
         `| ${mode} | ${Math.round(base.recordsPerSecond)} | ${Math.round(scored.recordsPerSecond)} | ` +
-          `${(scored.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${Math.round(lat.rate)} | ` +
+          `${(scored.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${Math.round(withScores.recordsPerSecond)} | ` +
+          `${(withScores.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${Math.round(lat.rate)} | ` +
           `${lat.p50.toFixed(0)} | ${lat.p99.toFixed(0)} |`,
       );
     }
     say(
-      '\n| delivery | baseline rec/s | scorer rec/s | scorer/baseline | latency test rate rec/s | p50 ms | p99 ms |',
+      '\n| delivery | baseline rec/s | scorer rec/s | ratio | scorer+scores rec/s | ratio | latency-test rate rec/s | p50 ms | p99 ms |',
     );
-    say('|---|---|---|---|---|---|---|');
+    say('|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) say(r);
   } finally {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${names.name}.`));
@@ -342,7 +393,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+const loadAt = process.argv.indexOf('--load');
+(loadAt >= 0 ? loadGenerator(process.argv[loadAt + 1]!, Number(process.argv[loadAt + 2])) : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err);

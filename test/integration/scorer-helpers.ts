@@ -4,7 +4,7 @@
  * consume a topic to its end with read_committed.
  */
 import type { TestContext } from 'node:test';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import {
   bundledSchemaPath,
@@ -26,6 +26,7 @@ import type { PipelineNames } from '../../shared/pipeline.js';
 import { buildScorer, type Scorer, type ScorerDeps } from '../../services/scorer/app.js';
 import { resolveScorerConfig, type ScorerSettings } from '../../services/scorer/config.js';
 import { silentLogger } from '../../shared/log.js';
+import { CommittedFilter, rawBatchRecords, type RawRecord } from '../../shared/scoring/read-committed.js';
 
 export const TRANSACTION_SCHEMA_ID = 1;
 
@@ -179,6 +180,9 @@ export async function groupCaughtUp(admin: Admin, groupId: string, topic: string
   return ends.every((e) => (done.get(e.partition) ?? -1n) >= BigInt(e.high));
 }
 
+const READ_SENTINEL = '__smae_read_sentinel__';
+type Fetched = KafkaMessage & RawRecord;
+
 export interface ReadMessage {
   partition: number;
   offset: string;
@@ -189,14 +193,29 @@ export interface ReadMessage {
 
 /**
  * Reads `topic` from the beginning to its current end (high watermark, control records included) with
- * a fresh group, read_committed unless told otherwise.
+ * a fresh group. Read-committed by default, through `CommittedFilter` over a read_uncommitted fetch,
+ * because kafkajs's own read_committed filter lets aborted records through when transactions of several
+ * producers interleave (see shared/scoring/read-committed.ts). `readUncommitted: true` returns everything.
+ *
+ * kafkajs does not hand a batch holding only control records to `eachBatch`, so a commit marker at the
+ * very end of a partition would never reach the filter. A non-transactional sentinel record is first
+ * appended to every partition (and left out of the result), so every marker is followed by data.
  */
 export async function readTopicToEnd(
   kafka: Kafka,
   admin: Admin,
   topic: string,
-  opts: { readUncommitted?: boolean; timeoutMs?: number } = {},
+  opts: { readUncommitted?: boolean; kafkajsReadCommitted?: boolean; timeoutMs?: number } = {},
 ): Promise<ReadMessage[]> {
+  const partitions = (await admin.fetchTopicOffsets(topic)).map((e) => e.partition);
+  const sentinel = kafka.producer({ allowAutoTopicCreation: false });
+  await sentinel.connect();
+  await sentinel.send({
+    topic,
+    acks: -1,
+    messages: partitions.map((partition) => ({ partition, key: READ_SENTINEL, value: null })),
+  });
+  await sentinel.disconnect();
   const ends = await admin.fetchTopicOffsets(topic);
   const target = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
   const position = new Map(ends.map((e) => [e.partition, BigInt(e.low)]));
@@ -204,31 +223,41 @@ export async function readTopicToEnd(
   const out: ReadMessage[] = [];
   if (done()) return out;
   const groupId = `read-${topic}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  // kafkajsReadCommitted: kafkajs's own read_committed filtering, for comparison only.
   const consumer = kafka.consumer({
     groupId,
-    readUncommitted: opts.readUncommitted ?? false,
+    readUncommitted: !opts.kafkajsReadCommitted,
     maxWaitTimeInMs: 200,
   });
+  const filter = new CommittedFilter<Fetched>();
   await consumer.connect();
   try {
-    consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-      const p = e.payload.partition;
-      const next = BigInt(e.payload.lastOffset) + 1n;
-      if (next > (position.get(p) ?? 0n)) position.set(p, next);
-    });
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          out.push({
-            partition: batch.partition,
-            offset: m.offset,
-            key: m.key ?? null,
-            value: m.value ?? null,
-            headers: m.headers ?? {},
-          });
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        const raw = rawBatchRecords(batch) as Fetched[];
+        for (const m of raw) {
+          const visible = opts.readUncommitted
+            ? m.isControlRecord
+              ? []
+              : [m]
+            : filter.push(batch.partition, m);
+          for (const v of visible) {
+            if (v.key?.toString() === READ_SENTINEL) continue;
+            out.push({
+              partition: batch.partition,
+              offset: v.offset,
+              key: v.key ?? null,
+              value: v.value ?? null,
+              headers: v.headers ?? {},
+            });
+          }
         }
+        resolveOffset(batch.lastOffset());
+        const next = BigInt(batch.lastOffset()) + 1n;
+        if (next > (position.get(batch.partition) ?? 0n)) position.set(batch.partition, next);
       },
     });
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000);

@@ -100,7 +100,9 @@ export function registerEval(program: Command): void {
       'after',
       '\nScaling defaults to minmax: it is fitted on the training split only, puts every feature on one scale\n' +
         '(raw units would let the largest-valued column dominate the MSE) and lifts zeros off 0, so the\n' +
-        "report's multiplicative injection is visible in every column. Use --scale none for data already scaled.",
+        "report's multiplicative injection is visible in every column. Use --scale none for data already scaled.\n" +
+        "Split, injection and support rows are drawn as numpy's RandomState draws them: with --split-seed 42\n" +
+        "they are the report's own rows.\n",
     )
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(EvalOptionsSchema, raw);

@@ -21,7 +21,7 @@
  * factor the attacker raises cycle after cycle, always just low enough that the current model scores
  * them as normal (see the benchmark).
  */
-import { Rng } from '../../eval/rng.js';
+import { SeededRandom } from '../random.js';
 import type { FeatureSpec } from '../../preprocessing/spec.js';
 
 export interface DriftStreamOptions {
@@ -90,16 +90,26 @@ export class DriftStream {
     this.opts = { ...DRIFT_STREAM_DEFAULTS, ...opts };
     const { features: d, latent: k } = this.opts;
     this.featureNames = Array.from({ length: d }, (_, j) => `f${j}`);
-    const rng = new Rng(this.opts.seed);
+    const rng = new SeededRandom(this.opts.seed);
     this.mix = new Float64Array(d * k);
-    for (let i = 0; i < d * k; i++) this.mix[i] = gaussian(rng) / Math.sqrt(k);
+    for (let i = 0; i < d * k; i++) this.mix[i] = rng.gaussian() / Math.sqrt(k);
     this.mu = new Float64Array(d).map(() => rng.uniform(10, 15));
     this.scale = new Float64Array(d).map(() => rng.uniform(1, 3));
     // Drift directions orthogonal to the manifold (A's column space), so a given shift size moves the
     // normal rows off what the model learnt by the same amount whatever the seed.
     const basis = orthonormalColumns(this.mix, d, k);
-    this.abruptDir = unit(offManifold(Float64Array.from({ length: d }, () => gaussian(rng)), basis));
-    this.gradualDir = unit(offManifold(Float64Array.from({ length: d }, () => gaussian(rng)), basis));
+    this.abruptDir = unit(
+      offManifold(
+        Float64Array.from({ length: d }, () => rng.gaussian()),
+        basis,
+      ),
+    );
+    this.gradualDir = unit(
+      offManifold(
+        Float64Array.from({ length: d }, () => rng.gaussian()),
+        basis,
+      ),
+    );
   }
 
   /** The feature spec the benchmark trains with: every numeric field, standardized. */
@@ -125,14 +135,16 @@ export class DriftStream {
 
   /** Anomaly-free rows from the stable distribution (the trainer's data). */
   trainingRows(n: number, seed = this.opts.seed + 1): SimRow[] {
-    const rng = new Rng(seed);
-    return Array.from({ length: n }, (_, i) => this.normalRow(rng, new Float64Array(this.opts.features), T0 - (n - i) * 10));
+    const rng = new SeededRandom(seed);
+    return Array.from({ length: n }, (_, i) =>
+      this.normalRow(rng, new Float64Array(this.opts.features), T0 - (n - i) * 10),
+    );
   }
 
   /** Window `w`: normal rows of its distribution with the report's anomalies at `anomalyShare`. */
   window(w: number): SimRow[] {
     const o = this.opts;
-    const rng = new Rng(this.opts.seed * 1000 + 17 * w + 3);
+    const rng = new SeededRandom(this.opts.seed * 1000 + 17 * w + 3);
     const m = this.offset(w);
     const rows: SimRow[] = [];
     for (let i = 0; i < o.rowsPerWindow; i++) {
@@ -152,8 +164,14 @@ export class DriftStream {
    * `n` poisoning rows: stable-distribution rows whose `targets` features are multiplied by `factor`,
    * all from one key (the attacker's), unlabelled.
    */
-  poisonRows(n: number, factor: number, targets: readonly string[], seed: number, key = 'attacker'): SimRow[] {
-    const rng = new Rng(seed);
+  poisonRows(
+    n: number,
+    factor: number,
+    targets: readonly string[],
+    seed: number,
+    key = 'attacker',
+  ): SimRow[] {
+    const rng = new SeededRandom(seed);
     const rows: SimRow[] = [];
     for (let i = 0; i < n; i++) {
       const r = this.normalRow(rng, new Float64Array(this.opts.features), T0 + i);
@@ -166,14 +184,14 @@ export class DriftStream {
     return rows;
   }
 
-  private normalRow(rng: Rng, m: Float64Array, ts: number): SimRow {
+  private normalRow(rng: SeededRandom, m: Float64Array, ts: number): SimRow {
     const { features: d, latent: k, noise } = this.opts;
-    const z = Array.from({ length: k }, () => gaussian(rng));
+    const z = Array.from({ length: k }, () => rng.gaussian());
     const record: Record<string, number | string> = {};
     for (let j = 0; j < d; j++) {
       let v = 0;
       for (let c = 0; c < k; c++) v += this.mix[j * k + c]! * z[c]!;
-      record[this.featureNames[j]!] = this.mu[j]! + this.scale[j]! * (v + m[j]! + noise * gaussian(rng));
+      record[this.featureNames[j]!] = this.mu[j]! + this.scale[j]! * (v + m[j]! + noise * rng.gaussian());
     }
     const key = `e${rng.int(this.opts.keys)}`;
     record['entity'] = key;
@@ -182,7 +200,12 @@ export class DriftStream {
 }
 
 /** The report's injection of one row, in raw units (variant A or B), in place. */
-export function injectReport(row: SimRow, numeric: readonly string[], variant: 'A' | 'B', rng: Rng): void {
+export function injectReport(
+  row: SimRow,
+  numeric: readonly string[],
+  variant: 'A' | 'B',
+  rng: SeededRandom,
+): void {
   const k = variant === 'A' ? Math.min(2, numeric.length) : Math.max(1, Math.floor(numeric.length / 2));
   const cols = rng.choice(numeric.length, k).map((i) => numeric[i]!);
   const factor = rng.uniform(6, 30);
@@ -192,18 +215,11 @@ export function injectReport(row: SimRow, numeric: readonly string[], variant: '
 }
 
 /** A subtle anomaly: 2 numeric features × U(1.1, 1.3), in place (label 2). */
-export function injectSubtle(row: SimRow, numeric: readonly string[], rng: Rng): void {
+export function injectSubtle(row: SimRow, numeric: readonly string[], rng: SeededRandom): void {
   const cols = rng.choice(numeric.length, Math.min(2, numeric.length)).map((i) => numeric[i]!);
   const factor = rng.uniform(1.1, 1.3);
   for (const c of cols) row.record[c] = (row.record[c] as number) * factor;
   row.label = 2;
-}
-
-/** Standard normal draw (Box–Muller). */
-export function gaussian(rng: Rng): number {
-  let u = 0;
-  while (u === 0) u = rng.next();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng.next());
 }
 
 /** Gram–Schmidt on the k columns of the row-major d×k matrix `m`. */

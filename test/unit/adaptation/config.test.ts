@@ -43,7 +43,12 @@ describe('adaptation options', () => {
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
         const paths = err.issues.map((i) => i.path).sort();
-        assert.deepEqual(paths, ['default.learningRate', 'default.maxKeyShare', 'golden.variants', 'guardrails.maxFlaggedShare']);
+        assert.deepEqual(paths, [
+          'default.learningRate',
+          'default.maxKeyShare',
+          'golden.variants',
+          'guardrails.maxFlaggedShare',
+        ]);
         return true;
       },
     );

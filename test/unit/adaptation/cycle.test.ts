@@ -101,7 +101,12 @@ describe('runAdaptationCycle', () => {
 
   test('no current model is refused (no-model)', async () => {
     const registry = new MemoryRegistry();
-    const deps: CycleDeps = { pipeline: 'unit', registry, readWindow: memoryWindow([]), state: new MemoryAdapterState() };
+    const deps: CycleDeps = {
+      pipeline: 'unit',
+      registry,
+      readWindow: memoryWindow([]),
+      state: new MemoryAdapterState(),
+    };
     const out = await runAdaptationCycle(deps, { cycleId: 'c5', options });
     assert.ok(out.status === 'refused' && out.reasons.includes('no-model'));
   });

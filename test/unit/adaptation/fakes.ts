@@ -4,7 +4,12 @@ import { sealArtifact, type ModelArtifact } from '../../../shared/model/artifact
 import type { CycleRegistry } from '../../../shared/adaptation/cycle.js';
 import type { WindowEntry, WindowRead } from '../../../shared/adaptation/window.js';
 import type { SimRow } from '../../../shared/adaptation/sim/drift-stream.js';
-import type { PublishMeta, PublishResult, PublishedModel, VersionSummary } from '../../../shared/registry/types.js';
+import type {
+  PublishMeta,
+  PublishResult,
+  PublishedModel,
+  VersionSummary,
+} from '../../../shared/registry/types.js';
 
 export class MemoryRegistry implements CycleRegistry {
   readonly versions: PublishedModel[] = [];
@@ -45,7 +50,10 @@ export class MemoryRegistry implements CycleRegistry {
   async publish(artifact: ModelArtifact, meta: PublishMeta): Promise<PublishResult> {
     const current = this.versions.at(-1)?.version ?? 0;
     if (meta.expectedParent !== undefined && (meta.expectedParent ?? 0) !== current) {
-      throw new SmaeError('PUBLISH_CONFLICT', `current is ${current}, expected ${String(meta.expectedParent)}`);
+      throw new SmaeError(
+        'PUBLISH_CONFLICT',
+        `current is ${current}, expected ${String(meta.expectedParent)}`,
+      );
     }
     const version = current + 1;
     const sealed = sealArtifact({ ...structuredClone(artifact.manifest), version }, artifact.weights);

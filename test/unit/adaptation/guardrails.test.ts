@@ -22,7 +22,9 @@ describe('window guardrails', () => {
   test('too few rows in the window, the support set or the reference', () => {
     assert.deepEqual(refusalReasons(checkWindow({ ...ok, windowRows: 10 }, bounds, 100)), ['too-few-rows']);
     assert.deepEqual(refusalReasons(checkWindow({ ...ok, supportRows: 0 }, bounds, 100)), ['too-few-rows']);
-    assert.deepEqual(refusalReasons(checkWindow({ ...ok, referenceRows: 50 }, bounds, 100)), ['too-few-rows']);
+    assert.deepEqual(refusalReasons(checkWindow({ ...ok, referenceRows: 50 }, bounds, 100)), [
+      'too-few-rows',
+    ]);
   });
 
   test('a window the model mostly flags is refused as an incident', () => {

@@ -10,7 +10,14 @@ function anchor(version: number): AnchorState {
     threshold: 0.125,
     weightShapes: [[2, 3], [3]],
     weights: [Float32Array.from([1, 2, 3, 4, 5, 6]), Float32Array.from([0.5, -0.5, 0.25])],
-    golden: { matrix: Float32Array.from([1, 2, 3, 4]), rows: 2, width: 2, variants: ['A', 'B'], injected: 3, anchorRecall: 2 / 3 },
+    golden: {
+      matrix: Float32Array.from([1, 2, 3, 4]),
+      rows: 2,
+      width: 2,
+      variants: ['A', 'B'],
+      injected: 3,
+      anchorRecall: 2 / 3,
+    },
     goldenSource: 'test',
     createdAt: '2025-01-01T00:00:00.000Z',
   };
@@ -52,6 +59,9 @@ describe('memory state', () => {
     await s.putOutcome(o('b'));
     assert.equal((await s.getOutcome('a'))?.cycleId, 'a');
     assert.equal(await s.getOutcome('c'), null);
-    assert.deepEqual((await s.recentOutcomes()).map((x) => x.cycleId), ['b', 'a']);
+    assert.deepEqual(
+      (await s.recentOutcomes()).map((x) => x.cycleId),
+      ['b', 'a'],
+    );
   });
 });

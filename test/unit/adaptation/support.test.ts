@@ -1,6 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectDefaultSupport, selectReportSupport, type SupportCandidate } from '../../../shared/adaptation/support.js';
+import {
+  selectDefaultSupport,
+  selectReportSupport,
+  type SupportCandidate,
+} from '../../../shared/adaptation/support.js';
 
 const THRESHOLD = 1;
 
@@ -20,7 +24,8 @@ describe('report policy', () => {
     assert.equal(new Set(a.indices).size, 10);
     // Over many seeds, flagged rows do get in: the report's policy does not filter.
     let flagged = 0;
-    for (let s = 0; s < 50; s++) flagged += selectReportSupport(window, THRESHOLD, { supportSize: 10 }, s).flaggedInSupport;
+    for (let s = 0; s < 50; s++)
+      flagged += selectReportSupport(window, THRESHOLD, { supportSize: 10 }, s).flaggedInSupport;
     assert.ok(flagged > 0);
   });
 
@@ -83,7 +88,12 @@ describe('default policy', () => {
   });
 
   test('an all-flagged window gives an empty support set', () => {
-    const s = selectDefaultSupport(rows(30, () => ({ score: 3 })), THRESHOLD, base, 1);
+    const s = selectDefaultSupport(
+      rows(30, () => ({ score: 3 })),
+      THRESHOLD,
+      base,
+      1,
+    );
     assert.equal(s.indices.length, 0);
     assert.equal(s.excludedByScore, 30);
   });

@@ -1,0 +1,155 @@
+/**
+ * A short `npm run demo` end to end against the real broker and Redis: it trains, starts the scorer and
+ * the adapter as child processes, streams, and ends with a summary, a valid results.json and a report.
+ * Also checks the pieces the live view reads (Prometheus text, the frame), which need no broker.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, readdir, rm, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../deploy/kafka/broker.js';
+import { readRunResults } from '../../services/report/results.js';
+import { parsePrometheus, sumOf } from '../../services/demo/prometheus.js';
+import { renderLive, type LiveState } from '../../services/demo/live.js';
+import { partitionFor } from '../../services/demo/stream.js';
+import { uniqueName } from '../helpers/infra.js';
+
+test('a short demo runs to its summary and writes results.json and the report', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'smae-demo-'));
+  t.after(() => rm(out, { recursive: true, force: true }));
+  const pipeline = uniqueName('demo');
+  const args = [
+    '--import',
+    'tsx',
+    join(REPO_ROOT, 'services/demo/main.ts'),
+    '--records',
+    '3000',
+    '--train-records',
+    '2000',
+    '--epochs',
+    '5',
+    '--rate',
+    '1500',
+    '--adapt-every',
+    '2s',
+    '--windows',
+    '10',
+    '--pipeline',
+    pipeline,
+    '--out',
+    out,
+    '--json',
+    '--cleanup',
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  assert.equal(
+    code,
+    0,
+    `demo exit code ${code}\n--- stderr ---\n${stderr.slice(-4000)}\n--- stdout ---\n${stdout.slice(-2000)}`,
+  );
+
+  // Periodic JSON progress lines, then the summary line, then the printed summary.
+  const jsonLines = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { event: string; report?: string; results?: string });
+  assert.ok(
+    jsonLines.some((l) => l.event === 'progress'),
+    'progress lines',
+  );
+  const summaryLine = jsonLines.find((l) => l.event === 'summary');
+  assert.ok(summaryLine?.report && summaryLine.results, 'a summary line naming the results and the report');
+  assert.match(stdout, /F1-macro/);
+  assert.match(stdout, /^all +3000 /m);
+  assert.match(stdout, /latency \(record produced → score visible, read_committed\): p50 \d+ ms/);
+  assert.match(stdout, /^report: {2}\/.*report\.html$/m);
+
+  const [runDir] = await readdir(out);
+  const results = await readRunResults(join(out, runDir!, 'results.json'));
+  assert.equal(results.run.pipeline, pipeline);
+  assert.equal(results.counts.sent, 3000);
+  assert.equal(results.counts.scored, 3000, 'every streamed record was scored');
+  assert.equal(results.counts.unscored, 0);
+  assert.equal(results.counts.duplicateFlags, 0, 'exactly-once: no flag twice');
+  assert.equal(results.counts.deadLetters, 0);
+  assert.deepEqual(Object.keys(results.metrics.perPhase).sort(), ['abrupt', 'gradual', 'stable']);
+  // The injected anomalies multiply features by 6–30: even a 5-epoch model finds most of them.
+  assert.ok(results.metrics.overall.recall > 0.8, `recall ${results.metrics.overall.recall}`);
+  assert.ok(results.metrics.overall.rocAuc! > 0.9, `ROC-AUC ${results.metrics.overall.rocAuc}`);
+  assert.equal(results.windows.length, 10);
+  assert.ok(results.scores.bins.length > 0);
+  assert.ok(results.modelVersions.length >= 1 && results.modelVersions[0]!.publishedBy === 'trainer');
+  assert.ok(results.latencyMs.count === 3000 && results.latencyMs.p50! > 0);
+  const html = await readFile(join(out, runDir!, 'report.html'), 'utf8');
+  assert.equal((html.match(/<svg [^>]*class="chart"/g) ?? []).length, 6);
+  // The child processes wrote their logs into the run directory and are gone.
+  const files = await readdir(join(out, runDir!));
+  assert.ok(files.includes('scorer.log') && files.includes('adapter.log'), files.join(', '));
+});
+
+test('the live view reads Prometheus text and draws one frame', () => {
+  const samples = parsePrometheus(
+    [
+      '# HELP smae_scorer_consumer_lag lag',
+      '# TYPE smae_scorer_consumer_lag gauge',
+      'smae_scorer_consumer_lag{topic="p.records",partition="0"} 3',
+      'smae_scorer_consumer_lag{topic="p.records",partition="1"} 4',
+      'smae_scorer_model_version 2',
+      'smae_adapter_refusals_total{pipeline="p",reason="threshold-step"} 1 1700000000000',
+      'smae_x{a="q\\"uote"} NaN',
+    ].join('\n'),
+  );
+  assert.equal(sumOf(samples, 'smae_scorer_consumer_lag'), 7);
+  assert.equal(sumOf(samples, 'smae_scorer_consumer_lag', { partition: '1' }), 4);
+  assert.equal(sumOf(samples, 'smae_adapter_refusals_total', { reason: 'threshold-step' }), 1);
+  assert.equal(samples.find((s) => s.name === 'smae_x')!.labels.a, 'q"uote');
+  const state: LiveState = {
+    elapsedMs: 12_000,
+    phase: 'abrupt',
+    sent: 500,
+    total: 1000,
+    sentPerSecond: 400,
+    scored: 480,
+    scoredPerSecond: 398.2,
+    flags: 31,
+    flagsPerSecond: 2.5,
+    deadLetters: 0,
+    consumerLag: 7,
+    modelVersion: 2,
+    threshold: 0.1234,
+    adaptationsPublished: 1,
+    adaptationsRefused: 2,
+    lastRefusal: 'threshold-step',
+    f1Macro: 0.91,
+    recall: 0.97,
+    fpr: 0.012,
+    scorerUp: true,
+    adapterUp: true,
+  };
+  const lines = renderLive(state, 'p');
+  assert.equal(lines.length, 6);
+  assert.match(lines[1]!, /\[############\.{12}\] 500 \/ 1,000 {2}400\/s/);
+  assert.match(
+    lines[4]!,
+    /v2 \(threshold 0\.123\) {3}adaptations 1 published, 2 refused \(last: threshold-step\)/,
+  );
+  assert.ok(lines.every((l) => !l.includes('\x1b')));
+  // One key always lands on the same partition, and keys spread over all of them.
+  assert.equal(partitionFor('ent-001', 3), partitionFor('ent-001', 3));
+  const used = new Set(Array.from({ length: 50 }, (_, i) => partitionFor(`ent-${i}`, 3)));
+  assert.equal(used.size, 3);
+});
