@@ -199,14 +199,12 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
   }
 
   // A Redis that restarted may have lost its data (no persistence): put the schedulers back. Upsert is
-  // idempotent, so a Redis that kept them still has exactly one per pipeline.
-  let seenReady = deps.redis.status === 'ready';
+  // idempotent, so a Redis that kept them still has exactly one per pipeline. The first 'ready' is the
+  // initial connection (start() upserts then); every later one is a reconnection.
+  let readyEvents = deps.redis.status === 'ready' ? 1 : 0;
   const onReady = (): void => {
-    if (!seenReady) {
-      seenReady = true;
-      return;
-    }
-    if (!started || closing) return;
+    readyEvents++;
+    if (readyEvents === 1 || !started || closing) return;
     log.info('redis connection back; re-asserting adaptation schedulers');
     upsertSchedulers().catch((err: unknown) =>
       log.warn({ err: describeError(err) }, 'could not re-assert schedulers'),
@@ -219,7 +217,6 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
     async start() {
       if (started) return;
       started = true;
-      seenReady = true;
       await upsertSchedulers();
       for (const p of config.pipelines) {
         const worker = new Worker<AdaptJobData, CycleResult>(ADAPTER_QUEUE, processJob, {

@@ -1,13 +1,16 @@
 /**
- * The alerts consumer: reads the pipeline's flags topic (read_committed, so only flags of committed
- * scorer transactions), turns each flag into an alert or groups it into an open one (`suppression.ts`,
- * state in Redis), and hands new alerts to the deliverer. Offsets are committed after a batch's flags are
- * applied; a crash before the commit re-reads them, and the store recognises them as duplicates.
+ * The alerts consumer: reads the pipeline's flags topic with only flags of committed scorer transactions
+ * visible (`shared/scoring/committed-reader.ts`, not kafkajs's read_committed, which lets flags of aborted
+ * transactions through when several scorer producers write a partition), turns each flag into an alert
+ * or groups it into an open one (`suppression.ts`, state in Redis), and hands new alerts to the
+ * deliverer. Offsets are committed after a batch's flags are applied (never past an open transaction);
+ * a crash before the commit re-reads them, and the store recognises them as duplicates.
  */
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { RecordDecoder } from '../../shared/avro/decoder.js';
 import { FLAG_SCHEMA, type FlagRecord } from '../../shared/avro/schemas.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
+import { createCommittedReader } from '../../shared/scoring/committed-reader.js';
 import { AlertDeliverer, type AlertSink, type RetryOptions } from './delivery.js';
 import { RedisAlertStore } from './redis-store.js';
 import { alertKey, buildAlert, flagId, type AlertStore, type Outcome } from './suppression.js';
@@ -46,6 +49,17 @@ export interface AlertsAppOptions {
   retry?: RetryOptions;
   leaseMs?: number;
   logger?: Logger;
+  /**
+   * Append flush records to a flags partition whose commit marker kafkajs skipped, so the flags it
+   * commits are alerted without waiting for the partition's next flag (default true; needs write access
+   * to the flags topic). See shared/scoring/committed-reader.ts.
+   */
+  flush?: boolean;
+  /**
+   * Called when the consumer stopped for good (kafkajs gave up restarting it): the process should exit
+   * rather than live on without reading flags.
+   */
+  onFatal?: (err: Error) => void;
   /** Called after each applied flag (tests, progress output). */
   onOutcome?: (outcome: Outcome, flag: FlagRecord) => void;
 }
@@ -53,6 +67,8 @@ export interface AlertsAppOptions {
 export interface AlertsApp {
   readonly stats: AlertsStats;
   readonly deliverer: AlertDeliverer;
+  /** Flags of scorer transactions not yet committed or aborted, held back. */
+  readonly pendingFlags: number;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -70,29 +86,38 @@ export function createAlertsApp(o: AlertsAppOptions): AlertsApp {
   });
   const timeBase = o.timeBase ?? 'event';
   let consumer: Consumer | null = null;
+  let flushProducer: Producer | null = null;
+  let pendingOf = (): number => 0;
 
   return {
     stats,
     deliverer,
+    get pendingFlags() {
+      return pendingOf();
+    },
     async start() {
-      consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: false });
+      // Read uncommitted and decide by the control records ourselves: kafkajs's read_committed lets
+      // flags of aborted scorer transactions through (see shared/scoring/committed-reader.ts).
+      consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: true });
+      if (o.flush !== false) {
+        flushProducer = o.kafka.producer({ allowAutoTopicCreation: false });
+        await flushProducer.connect();
+      }
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (e.payload.restart) return;
+        log.error({ err: e.payload.error.message }, 'alerts consumer crashed and will not restart');
+        o.onFatal?.(e.payload.error);
+      });
       await consumer.connect();
       await consumer.subscribe({ topic: o.flagsTopic, fromBeginning: o.fromBeginning ?? false });
       deliverer.start();
-      await consumer.run({
-        eachBatchAutoResolve: false,
-        autoCommit: false,
-        eachBatch: async ({
-          batch,
-          resolveOffset,
-          heartbeat,
-          isRunning,
-          isStale,
-          commitOffsetsIfNecessary,
-        }) => {
+      const reader = createCommittedReader({
+        consumer,
+        ...(flushProducer ? { flushProducer } : {}),
+        logger: log,
+        onRecords: async (_topic, partition, records) => {
           let opened = 0;
-          for (const message of batch.messages) {
-            if (!isRunning() || isStale()) break;
+          for (const message of records) {
             stats.flags++;
             let flag: FlagRecord;
             try {
@@ -100,10 +125,9 @@ export function createAlertsApp(o: AlertsAppOptions): AlertsApp {
             } catch (err) {
               stats.undecodable++;
               log.warn(
-                { partition: batch.partition, offset: message.offset, err: (err as Error).message },
+                { partition, offset: message.offset, err: (err as Error).message },
                 'skipping a flag that does not decode',
               );
-              resolveOffset(message.offset);
               continue;
             }
             const outcome = await applyFlag(o.store, flag, { windowMs: o.windowMs, timeBase });
@@ -113,13 +137,12 @@ export function createAlertsApp(o: AlertsAppOptions): AlertsApp {
             } else if (outcome === 'suppressed') stats.suppressed++;
             else stats.duplicates++;
             o.onOutcome?.(outcome, flag);
-            resolveOffset(message.offset);
-            await heartbeat();
           }
-          await commitOffsetsIfNecessary();
           if (opened > 0) deliverer.poke();
         },
       });
+      pendingOf = () => reader.pending;
+      await reader.run();
       log.info(
         { topic: o.flagsTopic, groupId: o.groupId, windowMs: o.windowMs, timeBase },
         'alerts consumer started',
@@ -129,6 +152,10 @@ export function createAlertsApp(o: AlertsAppOptions): AlertsApp {
       if (consumer) {
         await consumer.disconnect();
         consumer = null;
+      }
+      if (flushProducer) {
+        await flushProducer.disconnect();
+        flushProducer = null;
       }
       await deliverer.stop();
       log.info({ ...stats, ...deliverer.stats }, 'alerts consumer stopped');

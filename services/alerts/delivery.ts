@@ -94,8 +94,11 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Cap on one delay (default 10 s). */
   maxDelayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between attempts; should return early once `signal` aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
+  /** Aborted on shutdown: no further attempt is made (the result says `stopped`). */
+  signal?: AbortSignal;
 }
 
 /** The delay before attempt `attempt + 1` (attempt ≥ 1): exponential, capped, with "equal jitter". */
@@ -104,7 +107,8 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   return exp / 2 + (exp / 2) * random();
 }
 
-export type DeliveryResult = { ok: true; attempts: number } | { ok: false; attempts: number; error: string };
+export type DeliveryResult =
+  { ok: true; attempts: number } | { ok: false; attempts: number; error: string; stopped?: true };
 
 export async function deliverWithRetry(
   sink: AlertSink,
@@ -114,7 +118,19 @@ export async function deliverWithRetry(
   const attempts = Math.max(1, opts.attempts ?? 5);
   const base = opts.baseDelayMs ?? 500;
   const max = opts.maxDelayMs ?? 10_000;
-  const sleep = opts.sleep ?? ((ms: number) => sleepFor(ms).then(() => undefined));
+  const sleep =
+    opts.sleep ??
+    ((ms: number, signal?: AbortSignal) =>
+      sleepFor(ms, undefined, signal ? { signal } : {}).then(
+        () => undefined,
+        () => undefined,
+      ));
+  const stopped = (attempt: number): DeliveryResult => ({
+    ok: false,
+    attempts: attempt,
+    error: 'delivery stopped (shutdown)',
+    stopped: true,
+  });
   const random = opts.random ?? Math.random;
   let last = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -125,7 +141,11 @@ export async function deliverWithRetry(
       last = (err as Error).message;
       const retriable = err instanceof DeliveryError ? err.retriable : true;
       if (!retriable) return { ok: false, attempts: attempt, error: last };
-      if (attempt < attempts) await sleep(backoffDelay(attempt, base, max, random));
+      if (attempt < attempts) {
+        if (opts.signal?.aborted) return stopped(attempt);
+        await sleep(backoffDelay(attempt, base, max, random), opts.signal);
+        if (opts.signal?.aborted) return stopped(attempt);
+      }
     }
   }
   return { ok: false, attempts, error: last };
@@ -139,6 +159,8 @@ export interface AlertQueue {
     claimed: ClaimedAlert,
     failure: { sink: string; error: string; attempts: number },
   ): Promise<void>;
+  /** Hands a claimed alert back for the next deliverer (shutdown mid-retry); without it the lease expires. */
+  release?(claimed: ClaimedAlert): Promise<void>;
 }
 
 export interface DelivererOptions {
@@ -168,6 +190,7 @@ export class AlertDeliverer {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private abort = new AbortController();
 
   constructor(opts: DelivererOptions) {
     this.o = {
@@ -190,7 +213,12 @@ export class AlertDeliverer {
       if (claimed.redelivery) this.stats.redelivered++;
       let failure: { sink: string; error: string; attempts: number } | null = null;
       for (const sink of this.o.sinks) {
-        const r = await deliverWithRetry(sink, claimed.alert, this.o.retry);
+        const r = await deliverWithRetry(sink, claimed.alert, { ...this.o.retry, signal: this.abort.signal });
+        if (!r.ok && r.stopped) {
+          // Shutting down between retries: give the alert back instead of waiting out the backoff.
+          await this.o.queue.release?.(claimed);
+          return handled;
+        }
         if (!r.ok) {
           failure = { sink: sink.name, error: r.error, attempts: r.attempts };
           this.o.logger.warn({ alertId: claimed.alert.alertId, ...failure }, 'alert dead-lettered');
@@ -215,6 +243,7 @@ export class AlertDeliverer {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.abort = new AbortController();
     this.loop = (async () => {
       while (this.running) {
         try {
@@ -236,9 +265,13 @@ export class AlertDeliverer {
     })();
   }
 
-  /** Stops after the alert in hand; what is left stays queued for the next run. */
+  /**
+   * Stops after the delivery attempt in hand (an alert waiting for a retry is handed back to the outbox
+   * at once); what is left stays queued for the next run.
+   */
   async stop(): Promise<void> {
     this.running = false;
+    this.abort.abort();
     this.wake?.();
     await this.loop;
     this.loop = null;

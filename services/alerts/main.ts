@@ -4,13 +4,8 @@
  *
  *   SMAE_PIPELINE=payments SMAE_ALERTS_WEBHOOK_URL=https://hooks.example.com/x npx tsx services/alerts/main.ts
  */
-import { describeError } from '../../shared/errors.js';
+import { runMain } from '../../shared/ops/lifecycle.js';
 import { loadAlertsConfig } from './config.js';
 import { runAlerts } from './run.js';
 
-try {
-  await runAlerts(loadAlertsConfig(process.env, {}), process.env);
-} catch (err) {
-  process.stderr.write(`smae alerts: ${describeError(err)}\n`);
-  process.exit(1);
-}
+await runMain('alerts', () => runAlerts(loadAlertsConfig(process.env, {}), process.env));

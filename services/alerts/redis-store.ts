@@ -71,6 +71,12 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), item)
 return {item, 0}
 `;
 
+// KEYS: inflight, outbox. ARGV: item. Back to the head of the outbox, if this deliverer still holds it.
+const RELEASE = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('LPUSH', KEYS[2], ARGV[1]) end
+return 1
+`;
+
 export interface RedisAlertStoreOptions {
   redis: Redis;
   keys: AlertKeys;
@@ -151,6 +157,11 @@ export class RedisAlertStore implements AlertStore {
   /** The alert was delivered to every sink. */
   async ack(claimed: ClaimedAlert): Promise<void> {
     await this.redis.zrem(this.keys.inflight, claimed.raw);
+  }
+
+  /** Hands a claimed alert back to the head of the outbox (a deliverer shutting down mid-retry). */
+  async release(claimed: ClaimedAlert): Promise<void> {
+    await this.redis.eval(RELEASE, 2, this.keys.inflight, this.keys.outbox, claimed.raw);
   }
 
   /** A sink refused the alert for good: keep it, with why, on the dead-letter list. */

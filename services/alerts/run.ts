@@ -64,6 +64,10 @@ export async function runAlerts(config: AlertsConfig, env: NodeJS.ProcessEnv): P
     retry,
     leaseMs,
     logger,
+    onFatal: () => {
+      process.exitCode = 1;
+      fatal();
+    },
   });
 
   let stopping: Promise<void> | null = null;
@@ -75,7 +79,9 @@ export async function runAlerts(config: AlertsConfig, env: NodeJS.ProcessEnv): P
     })();
     return stopping;
   };
+  let fatal = (): void => undefined;
   const done = new Promise<void>((resolve) => {
+    fatal = () => void stop().then(resolve);
     const onSignal = (): void => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -84,6 +90,11 @@ export async function runAlerts(config: AlertsConfig, env: NodeJS.ProcessEnv): P
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  await app.start();
+  try {
+    await app.start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   await done;
 }

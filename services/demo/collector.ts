@@ -1,15 +1,16 @@
 /**
- * Reads what the pipeline produced — scores, flags and dead letters, read_committed like any downstream
- * consumer — and joins each back to the record the demo sent, by input partition and offset.
+ * Reads what the pipeline produced — scores, flags and dead letters of committed scorer transactions only
+ * (`shared/scoring/committed-reader.ts`) — and joins each back to the record the demo sent, by input partition and offset.
  *
  * A score's arrival time is the record's end-to-end latency as a consumer sees it: produced by the demo,
  * consumed, scored and committed by the scorer, then visible after the transaction's commit.
  */
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { RecordDecoder } from '../../shared/avro/decoder.js';
 import { FLAG_SCHEMA, SCORE_SCHEMA, type FlagRecord, type ScoreRecord } from '../../shared/avro/schemas.js';
 import type { PipelineNames } from '../../shared/pipeline.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
+import { createCommittedReader } from '../../shared/scoring/committed-reader.js';
 import type { Observations } from '../report/evaluate.js';
 import type { OffsetIndex } from './stream.js';
 
@@ -59,6 +60,7 @@ export function createCollector(o: {
   const flags = new RecordDecoder({ readerSchema: FLAG_SCHEMA, resolveSchemaId: () => FLAG_SCHEMA });
   const t = o.names.topics;
   let consumer: Consumer | null = null;
+  let flushProducer: Producer | null = null;
 
   type Apply = (i: number) => void;
   let pending: { partition: number; offset: number; apply: Apply }[] = [];
@@ -95,7 +97,12 @@ export function createCollector(o: {
       stats.unmatched = pending.length;
     },
     async start() {
-      consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: false, maxWaitTimeInMs: 100 });
+      // Read uncommitted and keep only records of committed transactions ourselves: kafkajs's
+      // read_committed lets records of aborted scorer transactions through when several scorer
+      // producers write one partition, which would count aborted scores and flags.
+      consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: true, maxWaitTimeInMs: 100 });
+      flushProducer = o.kafka.producer({ allowAutoTopicCreation: false });
+      await flushProducer.connect();
       await consumer.connect();
       await consumer.subscribe({ topics: [t.scores, t.flags, t.deadLetters], fromBeginning: true });
       // Latency is measured on arrival here, so the group must be joined before the first record is sent.
@@ -105,17 +112,22 @@ export function createCollector(o: {
           resolve();
         });
       });
-      await consumer.run({
+      const reader = createCommittedReader({
+        consumer,
+        // A fresh group per run that is deleted afterwards: nothing to commit.
+        commit: false,
+        flushProducer,
         partitionsConsumedConcurrently: 3,
-        eachBatch: async ({ batch }) => {
+        logger: log,
+        onRecords: async (topic, _partition, records) => {
           const now = Date.now();
-          for (const m of batch.messages) {
+          for (const m of records) {
             try {
-              if (batch.topic === t.scores) {
+              if (topic === t.scores) {
                 const s = (await scores.decodeAsync(m.value)).value as unknown as ScoreRecord;
                 stats.scores++;
                 join(s.partition, Number(s.offset), applyScore(s, now));
-              } else if (batch.topic === t.flags) {
+              } else if (topic === t.flags) {
                 const f = (await flags.decodeAsync(m.value)).value as unknown as FlagRecord;
                 stats.flags++;
                 join(f.partition, Number(f.offset), applyFlag(f));
@@ -130,19 +142,19 @@ export function createCollector(o: {
               }
             } catch (err) {
               stats.undecodable++;
-              log.warn(
-                { topic: batch.topic, offset: m.offset, err: (err as Error).message },
-                'cannot decode output',
-              );
+              log.warn({ topic, offset: m.offset, err: (err as Error).message }, 'cannot decode output');
             }
           }
         },
       });
+      await reader.run();
       await Promise.race([joined, new Promise((r) => setTimeout(r, 30_000))]);
     },
     async stop() {
       if (consumer) await consumer.disconnect();
       consumer = null;
+      if (flushProducer) await flushProducer.disconnect();
+      flushProducer = null;
     },
   };
 }

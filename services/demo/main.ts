@@ -163,9 +163,12 @@ async function main(): Promise<number> {
   const registry = new ModelRegistry({ redis, pipeline, logger });
   let admin: Admin | null = null;
   let producer: Producer | null = null;
+  /** Stops the outputs collector (its consumer must leave the group before the group can be deleted). */
+  let stopCollector: (() => Promise<void>) | null = null;
   const collectorGroup = `${pipeline}.demo-collector`;
 
   const cleanup = async (): Promise<void> => {
+    await stopCollector?.().catch(() => undefined);
     for (const s of [running.adapter, running.scorer]) {
       if (!s) continue;
       const code = await stopService(s);
@@ -255,6 +258,7 @@ async function main(): Promise<number> {
     const obs: Observations = createObservations(source.streamRecords, phaseNames);
     const offsets = new OffsetIndex();
     const collector = createCollector({ kafka, names, obs, offsets, groupId: collectorGroup, logger });
+    stopCollector = () => collector.stop();
     await collector.start();
 
     const scorerPort = await freePort();

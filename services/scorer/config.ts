@@ -6,30 +6,21 @@
  * Kafka and Redis connections are read separately (`KAFKA_*` via shared/kafka, `REDIS_URL` via
  * shared/redis), as every service reads them.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError } from '../../shared/errors.js';
+import * as f from '../../shared/config/fields.js';
+import { configKeys, defineServiceConfig, type ConfigIssue } from '../../shared/config/service-config.js';
 import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
 
-const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+export { envName, flagName } from '../../shared/config/service-config.js';
 
-const int = (min: number, max: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
+const { bool, int } = f;
 
 export const scorerConfigSchema = z.object({
-  pipeline: z
-    .string({ error: 'is required: the pipeline name (topics, groups and keys derive from it)' })
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/, "must be 1–100 letters, digits, '.', '_' or '-'"),
+  pipeline: f.pipelineName(),
   recordSchema: z.string({ error: 'is required: the path of the input records’ .avsc file' }).min(1),
-  wireFormat: z.enum(['auto', 'confluent', 'raw']).default('auto'),
-  schemaIdsDir: z.string().min(1).optional(),
-  schemaRegistryUrl: z.url('must be a URL such as http://schema-registry:8081').optional(),
+  wireFormat: f.wireFormat,
+  schemaIdsDir: f.schemaIdsDir,
+  schemaRegistryUrl: f.schemaRegistryUrl,
   inputTopic: z.string().min(1).optional(),
   flagsTopic: z.string().min(1).optional(),
   deadLetterTopic: z.string().min(1).optional(),
@@ -57,11 +48,11 @@ export const scorerConfigSchema = z.object({
   fromBeginning: bool.default(true),
   ensureTopics: bool.default(false),
   topicPartitions: int(1, 10_000).default(6),
-  metricsPort: int(0, 65_535).default(9464),
-  metricsHost: z.string().min(1).default('0.0.0.0'),
-  backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']).default('auto'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  shutdownTimeoutMs: int(100, 600_000).default(30_000),
+  metricsPort: f.metricsPort(9464),
+  metricsHost: f.metricsHost,
+  backend: f.backend,
+  logLevel: f.logLevel,
+  shutdownTimeoutMs: f.shutdownTimeoutMs(),
 });
 
 export type ScorerSettings = z.infer<typeof scorerConfigSchema>;
@@ -73,90 +64,46 @@ export interface ScorerConfig extends ScorerSettings {
   group: string;
 }
 
-type Key = keyof ScorerSettings;
-const KEYS = Object.keys(scorerConfigSchema.shape) as Key[];
-
-export function envName(key: string): string {
-  return `SMAE_${key.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
-}
-
-export function flagName(key: string): string {
-  return key.replace(/([A-Z])/g, '-$1').toLowerCase();
-}
+const scorerConfig = defineServiceConfig({
+  service: 'scorer',
+  schema: scorerConfigSchema,
+  keys: configKeys(scorerConfigSchema),
+  check: (s, keys) => {
+    const issues: ConfigIssue[] = [];
+    if (s.schemaIdsDir && s.schemaRegistryUrl) {
+      issues.push({
+        path: keys.where('schemaRegistryUrl'),
+        message: `set either a schema registry URL or ${keys.env('schemaIdsDir')}, not both`,
+      });
+    }
+    if (s.wireFormat === 'raw' && (s.schemaIdsDir || s.schemaRegistryUrl)) {
+      issues.push({
+        path: keys.where('wireFormat'),
+        message: 'raw Avro carries no schema id: drop the schema id source or use auto/confluent',
+      });
+    }
+    if (s.heartbeatIntervalMs * 3 > s.sessionTimeoutMs) {
+      issues.push({
+        path: keys.where('heartbeatIntervalMs'),
+        message: `must be at most a third of the session timeout (${s.sessionTimeoutMs} ms)`,
+      });
+    }
+    return issues;
+  },
+});
 
 /** What `--help` prints: every setting with its variable and default. */
-export function describeSettings(): string {
-  const lines = KEYS.map((k) => {
-    const def = (scorerConfigSchema.shape[k] as z.ZodType).safeParse(undefined);
-    const shown = def.success && def.data !== undefined ? ` (default ${JSON.stringify(def.data)})` : '';
-    return `  --${flagName(k)} / ${envName(k)}${shown}`;
-  });
-  return lines.join('\n');
-}
+export const describeSettings = (): string => scorerConfig.describe();
 
-/**
- * Reads settings from `env` and `argv` (flags win) and validates them. Throws a ConfigError listing
- * every problem.
- */
-export function loadScorerConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): ScorerConfig {
-  const raw: Partial<Record<Key, unknown>> = {};
-  for (const k of KEYS) {
-    const v = env[envName(k)];
-    if (v !== undefined && v.trim() !== '') raw[k] = v.trim();
-  }
-  let parsedArgs: ReturnType<typeof parseArgs>;
-  try {
-    parsedArgs = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(KEYS.map((k) => [flagName(k), { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (err) {
-    throw new ConfigError('invalid scorer command line', [
-      { path: 'argv', message: `${(err as Error).message}; run with --help for the accepted flags` },
-    ]);
-  }
-  for (const k of KEYS) {
-    const v = parsedArgs.values[flagName(k)];
-    if (typeof v === 'string') raw[k] = v;
-  }
-  return resolveScorerConfig(raw);
-}
+/** Reads settings from `env` and `argv` (flags win); throws a ConfigError listing every problem. */
+export const loadScorerConfig = (env: NodeJS.ProcessEnv, argv: readonly string[] = []): ScorerConfig =>
+  withNames(scorerConfig.load({ env, argv }));
 
 /** Validates already-collected settings (tests and embedding code call this directly). */
-export function resolveScorerConfig(raw: Partial<Record<Key, unknown>>): ScorerConfig {
-  const result = scorerConfigSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(
-      'invalid scorer configuration',
-      result.error.issues.map((i) => {
-        const key = String(i.path[0] ?? '');
-        return { path: key ? `${envName(key)} / --${flagName(key)}` : '(root)', message: i.message };
-      }),
-    );
-  }
-  const s = result.data;
-  const issues: { path: string; message: string }[] = [];
-  if (s.schemaIdsDir && s.schemaRegistryUrl) {
-    issues.push({
-      path: `${envName('schemaRegistryUrl')} / --${flagName('schemaRegistryUrl')}`,
-      message: `set either a schema registry URL or ${envName('schemaIdsDir')}, not both`,
-    });
-  }
-  if (s.wireFormat === 'raw' && (s.schemaIdsDir || s.schemaRegistryUrl)) {
-    issues.push({
-      path: `${envName('wireFormat')} / --${flagName('wireFormat')}`,
-      message: 'raw Avro carries no schema id: drop the schema id source or use auto/confluent',
-    });
-  }
-  if (s.heartbeatIntervalMs * 3 > s.sessionTimeoutMs) {
-    issues.push({
-      path: `${envName('heartbeatIntervalMs')} / --${flagName('heartbeatIntervalMs')}`,
-      message: `must be at most a third of the session timeout (${s.sessionTimeoutMs} ms)`,
-    });
-  }
-  if (issues.length > 0) throw new ConfigError('invalid scorer configuration', issues);
+export const resolveScorerConfig = (raw: Partial<Record<keyof ScorerSettings, unknown>>): ScorerConfig =>
+  withNames(scorerConfig.resolve(raw));
+
+function withNames(s: ScorerSettings): ScorerConfig {
   const names = pipelineNames(s.pipeline);
   return {
     ...s,

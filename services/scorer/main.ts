@@ -7,7 +7,8 @@
  *
  * SIGTERM/SIGINT: stop fetching, finish the batch in flight (its transaction commits) or abort it after
  * `shutdownTimeoutMs`, leave the consumer group, close producers, Redis and the ops server, exit 0.
- * A second signal exits at once (the open transaction is then aborted by the broker or the next owner).
+ * A second signal, or a shutdown still running 10 s past `shutdownTimeoutMs`, exits 1 at once (the open
+ * transaction is then aborted by the broker or the next owner).
  */
 import { buildScorer } from './app.js';
 import { describeSettings, loadScorerConfig } from './config.js';
@@ -16,9 +17,10 @@ import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { ModelRegistry } from '../../shared/registry/index.js';
 import { Detector, initBackend } from '../../shared/model/index.js';
-import { createLogger, type Logger } from '../../shared/log.js';
 import { describeError } from '../../shared/errors.js';
 import { startOpsServer } from '../../shared/ops/server.js';
+import { runMain, runService } from '../../shared/ops/lifecycle.js';
+import { wantsHelp } from '../../shared/config/service-config.js';
 
 const USAGE = `smae scorer: scores the pipeline's input topic and writes flags, dead letters and scores.
 
@@ -28,99 +30,74 @@ ${describeSettings()}
 Kafka: KAFKA_BROKERS, KAFKA_SSL*, KAFKA_SASL_* ; Redis: REDIS_URL.
 `;
 
-async function main(log: { current: Logger }): Promise<void> {
+const CLOSE_GRACE_MS = 10_000;
+
+runMain('scorer', async ({ createLogger }) => {
   const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (wantsHelp(argv)) {
     process.stdout.write(USAGE);
     return;
   }
   const config = loadScorerConfig(process.env, argv);
-  const logger = createLogger({ service: 'scorer', level: config.logLevel });
-  log.current = logger;
+  const logger = createLogger(config.logLevel);
 
-  // Signals are handled from the start: before the scorer exists there is nothing to drain.
-  let stop: (() => Promise<void>) | null = null;
-  let shuttingDown = false;
-  const shutdown = async (signal: string, exitCode = 0): Promise<void> => {
-    if (shuttingDown) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    shuttingDown = true;
-    logger.info({ signal }, 'shutting down');
-    try {
-      await stop?.();
-      logger.info('bye');
-      process.exit(exitCode);
-    } catch (err) {
-      logger.error({ err: describeError(err) }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-
-  const backend = await initBackend({ prefer: config.backend, logger });
-  const kafka = createKafka(
-    kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` }),
+  await runService({
     logger,
-  );
-  const redis = createRedis(redisUrlFromEnv(process.env), {
-    logger,
-    connectionName: `smae-scorer-${config.pipeline}`,
-  });
-  const registry = new ModelRegistry({ redis, pipeline: config.pipeline, logger });
-  stop = async () => {
-    await redis.quit().catch(() => redis.disconnect());
-  };
-
-  if (config.ensureTopics) {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await ensurePipelineTopics(admin, config.names, { partitions: config.topicPartitions, logger });
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
-  const scorer = buildScorer(config, {
-    kafka,
-    redis,
-    models: registry,
-    loadModel: (artifact) => Detector.fromArtifact(artifact),
-    logger,
-    onFatal: (err) => {
-      logger.fatal(
-        { err: describeError(err) },
-        'the consumer stopped for good; exiting so the scorer is restarted',
+    // The scorer bounds its own drain by shutdownTimeoutMs (then aborts the batch in flight); the
+    // process allows a little more for closing producers and clients after that.
+    shutdownTimeoutMs: config.shutdownTimeoutMs + CLOSE_GRACE_MS,
+    start: async (service) => {
+      const backend = await initBackend({ prefer: config.backend, logger });
+      const kafka = createKafka(
+        kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` }),
+        logger,
       );
-      void shutdown('consumer-crash', 1);
+      const redis = createRedis(redisUrlFromEnv(process.env), {
+        logger,
+        connectionName: `smae-scorer-${config.pipeline}`,
+      });
+      service.onShutdown(() => redis.quit().catch(() => redis.disconnect()));
+      const registry = new ModelRegistry({ redis, pipeline: config.pipeline, logger });
+
+      if (config.ensureTopics) {
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          await ensurePipelineTopics(admin, config.names, { partitions: config.topicPartitions, logger });
+        } finally {
+          await admin.disconnect();
+        }
+      }
+
+      const scorer = buildScorer(config, {
+        kafka,
+        redis,
+        models: registry,
+        loadModel: (artifact) => Detector.fromArtifact(artifact),
+        logger,
+        onFatal: (err) => {
+          logger.fatal(
+            { err: describeError(err) },
+            'the consumer stopped for good; exiting so the scorer is restarted',
+          );
+          void service.shutdown('consumer-crash', 1);
+        },
+      });
+      const ops = await startOpsServer({
+        registry: scorer.metricsRegistry,
+        health: () => scorer.health(),
+        ready: () => scorer.ready(),
+        port: config.metricsPort,
+        host: config.metricsHost,
+        logger,
+      });
+      service.onShutdown(() => ops.close());
+      service.onShutdown(() => scorer.stop());
+      logger.info(
+        { backend, delivery: config.delivery, input: config.topics.input, ops: ops.url },
+        'scorer starting',
+      );
+      await scorer.start(); // rejects if stopped while waiting for a model: runService ignores that
     },
   });
-  const ops = await startOpsServer({
-    registry: scorer.metricsRegistry,
-    health: () => scorer.health(),
-    ready: () => scorer.ready(),
-    port: config.metricsPort,
-    host: config.metricsHost,
-    logger,
-  });
-  logger.info(
-    { backend, delivery: config.delivery, input: config.topics.input, ops: ops.url },
-    'scorer starting',
-  );
-
-  try {
-    await scorer.start();
-  } catch (err) {
-    if (shuttingDown) return; // stopped while waiting for a model
-    throw err;
-  }
-}
-
-const log: { current: Logger } = { current: createLogger({ service: 'scorer' }) };
-main(log).catch((err: unknown) => {
-  log.current.fatal({ err: describeError(err) }, 'scorer failed');
-  process.exit(1);
 });

@@ -8,22 +8,15 @@
  * Source: `SMAE_DATA` (a CSV file) if set, otherwise the last `SMAE_LAST` records of `SMAE_TOPIC`
  * (default: the pipeline's records topic), decoded with `SMAE_RECORD_SCHEMA`.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError } from '../../shared/errors.js';
+import * as f from '../../shared/config/fields.js';
+import { configKeys, defineServiceConfig, type ConfigIssue } from '../../shared/config/service-config.js';
 import { pipelineNames } from '../../shared/pipeline.js';
 import { TRAINER_DEFAULTS, type TrainerServiceConfig } from './app.js';
 
-const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+export { envName, flagName } from '../../shared/config/service-config.js';
 
-const int = (min: number, max: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
+const { bool, int } = f;
 
 const list = z
   .string()
@@ -36,16 +29,14 @@ const list = z
   );
 
 export const trainerConfigSchema = z.object({
-  pipeline: z
-    .string({ error: 'is required: the pipeline name (topics, groups and keys derive from it)' })
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/, "must be 1–100 letters, digits, '.', '_' or '-'"),
+  pipeline: f.pipelineName(),
   data: z.string().min(1).optional(),
   topic: z.string().min(1).optional(),
   last: int(2, 100_000_000).default(50_000),
   recordSchema: z.string().min(1).optional(),
-  wireFormat: z.enum(['auto', 'confluent', 'raw']).default('auto'),
-  schemaIdsDir: z.string().min(1).optional(),
-  schemaRegistryUrl: z.url('must be a URL such as http://schema-registry:8081').optional(),
+  wireFormat: f.wireFormat,
+  schemaIdsDir: f.schemaIdsDir,
+  schemaRegistryUrl: f.schemaRegistryUrl,
   labelColumn: z.string().min(1).default('label'),
   exclude: list,
   categorical: list,
@@ -60,105 +51,67 @@ export const trainerConfigSchema = z.object({
     .lte(100)
     .default(95),
   seed: int(0, 2 ** 32 - 1).optional(),
-  backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']).default('auto'),
+  backend: f.backend,
   intervalMs: int(0, 30 * 24 * 3600_000).default(TRAINER_DEFAULTS.intervalMs),
   runOnStart: bool.default(true),
   retryMs: int(1000, 24 * 3600_000).default(TRAINER_DEFAULTS.retryMs),
   lockTtlMs: int(1000, 3600_000).default(TRAINER_DEFAULTS.lockTtlMs),
   readTimeoutMs: int(1000, 3600_000).default(TRAINER_DEFAULTS.readTimeoutMs),
   historyLimit: int(1, 100_000).default(50),
-  metricsPort: int(0, 65_535).default(TRAINER_DEFAULTS.port),
-  metricsHost: z.string().min(1).default('0.0.0.0'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  shutdownTimeoutMs: int(100, 600_000).default(30_000),
+  metricsPort: f.metricsPort(TRAINER_DEFAULTS.port),
+  metricsHost: f.metricsHost,
+  logLevel: f.logLevel,
+  shutdownTimeoutMs: f.shutdownTimeoutMs(),
 });
 
 export type TrainerSettings = z.infer<typeof trainerConfigSchema>;
-
-type Key = keyof TrainerSettings;
-const KEYS = Object.keys(trainerConfigSchema.shape) as Key[];
-
-export function envName(key: string): string {
-  return `SMAE_${key.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
-}
-
-export function flagName(key: string): string {
-  return key.replace(/([A-Z])/g, '-$1').toLowerCase();
-}
-
-export function describeSettings(): string {
-  return KEYS.map((k) => {
-    const def = (trainerConfigSchema.shape[k] as z.ZodType).safeParse(undefined);
-    const shown =
-      def.success && def.data !== undefined && !(Array.isArray(def.data) && def.data.length === 0)
-        ? ` (default ${JSON.stringify(def.data)})`
-        : '';
-    return `  --${flagName(k)} / ${envName(k)}${shown}`;
-  }).join('\n');
-}
 
 export interface LoadedTrainerConfig {
   settings: TrainerSettings;
   service: TrainerServiceConfig;
 }
 
-export function loadTrainerConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): LoadedTrainerConfig {
-  const raw: Partial<Record<Key, unknown>> = {};
-  for (const k of KEYS) {
-    const v = env[envName(k)];
-    if (v !== undefined && v.trim() !== '') raw[k] = v.trim();
-  }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(KEYS.map((k) => [flagName(k), { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (err) {
-    throw new ConfigError('invalid trainer command line', [
-      { path: 'argv', message: `${(err as Error).message}; run with --help for the accepted flags` },
-    ]);
-  }
-  for (const k of KEYS) {
-    const v = parsed.values[flagName(k)];
-    if (typeof v === 'string') raw[k] = v;
-  }
-  return resolveTrainerConfig(raw);
-}
+const trainerConfig = defineServiceConfig({
+  service: 'trainer',
+  schema: trainerConfigSchema,
+  keys: configKeys(trainerConfigSchema),
+  check: (s, keys) => {
+    const issues: ConfigIssue[] = [];
+    if (s.data !== undefined && s.topic !== undefined) {
+      issues.push({
+        path: keys.where('data'),
+        message: `set either a CSV file or ${keys.env('topic')}, not both`,
+      });
+    }
+    if (s.data === undefined && s.recordSchema === undefined) {
+      issues.push({
+        path: keys.where('recordSchema'),
+        message: `is required to train from a topic (the .avsc the scorer reads); or set ${keys.env('data')} to a CSV file`,
+      });
+    }
+    if (s.schemaIdsDir && s.schemaRegistryUrl) {
+      issues.push({
+        path: keys.where('schemaRegistryUrl'),
+        message: `set either this or ${keys.env('schemaIdsDir')}, not both`,
+      });
+    }
+    return issues;
+  },
+});
 
-export function resolveTrainerConfig(raw: Partial<Record<Key, unknown>>): LoadedTrainerConfig {
-  const where = (k: string) => `${envName(k)} / --${flagName(k)}`;
-  const result = trainerConfigSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(
-      'invalid trainer configuration',
-      result.error.issues.map((i) => {
-        const key = String(i.path[0] ?? '');
-        return { path: key ? where(key) : '(root)', message: i.message };
-      }),
-    );
-  }
-  const s = result.data;
-  const issues: { path: string; message: string }[] = [];
-  if (s.data !== undefined && s.topic !== undefined) {
-    issues.push({ path: where('data'), message: `set either a CSV file or ${envName('topic')}, not both` });
-  }
-  if (s.data === undefined && s.recordSchema === undefined) {
-    issues.push({
-      path: where('recordSchema'),
-      message: `is required to train from a topic (the .avsc the scorer reads); or set ${envName('data')} to a CSV file`,
-    });
-  }
-  if (s.schemaIdsDir && s.schemaRegistryUrl) {
-    issues.push({
-      path: where('schemaRegistryUrl'),
-      message: `set either this or ${envName('schemaIdsDir')}, not both`,
-    });
-  }
-  if (issues.length > 0) throw new ConfigError('invalid trainer configuration', issues);
+export const describeSettings = (): string => trainerConfig.describe();
 
+export const loadTrainerConfig = (
+  env: NodeJS.ProcessEnv,
+  argv: readonly string[] = [],
+): LoadedTrainerConfig => toServiceConfig(trainerConfig.load({ env, argv }));
+
+export const resolveTrainerConfig = (
+  raw: Partial<Record<keyof TrainerSettings, unknown>>,
+): LoadedTrainerConfig => toServiceConfig(trainerConfig.resolve(raw));
+
+/** The settings as the trainer service's options. */
+function toServiceConfig(s: TrainerSettings): LoadedTrainerConfig {
   const names = pipelineNames(s.pipeline);
   const service: TrainerServiceConfig = {
     pipeline: s.pipeline,

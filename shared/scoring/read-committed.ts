@@ -36,9 +36,12 @@ function controlType(key: Buffer | null): 'abort' | 'commit' | 'other' {
 
 export class CommittedFilter<T extends RawRecord> {
   private readonly open = new Map<string, T[]>();
+  /** Per partition: the offset after the last record fed (the next one expected in log order). */
+  private readonly nextOffsets = new Map<number, bigint>();
 
   /** Feeds one record of `partition` (in log order); returns the records it makes visible. */
   push(partition: number, record: T): T[] {
+    this.nextOffsets.set(partition, BigInt(record.offset) + 1n);
     const ctx = record.batchContext;
     if (record.isControlRecord) {
       if (!ctx) return [];
@@ -63,6 +66,45 @@ export class CommittedFilter<T extends RawRecord> {
     let n = 0;
     for (const b of this.open.values()) n += b.length;
     return n;
+  }
+
+  /** Records of open transactions of one partition. */
+  pendingIn(partition: number): number {
+    let n = 0;
+    for (const [id, b] of this.open) if (id.startsWith(`${partition}:`)) n += b.length;
+    return n;
+  }
+
+  /** The offset after the last record fed for `partition`, if any was. */
+  nextOffset(partition: number): bigint | undefined {
+    return this.nextOffsets.get(partition);
+  }
+
+  /**
+   * The offset a consumer group may commit for `partition`: the first record of its oldest open
+   * transaction, else the next offset. A reader restarted there sees every open transaction whole (its
+   * buffered records are not lost with the process); records it re-reads after that point were already
+   * released once, so the reader de-duplicates (flags are keyed by their input position).
+   */
+  committableOffset(partition: number): bigint | undefined {
+    let low = this.nextOffsets.get(partition);
+    for (const [id, b] of this.open) {
+      if (!id.startsWith(`${partition}:`) || b.length === 0) continue;
+      const first = BigInt(b[0]!.offset);
+      if (low === undefined || first < low) low = first;
+    }
+    return low;
+  }
+
+  /** Forgets what was fed for `partition` (all partitions without an argument): before a re-read. */
+  reset(partition?: number): void {
+    if (partition === undefined) {
+      this.open.clear();
+      this.nextOffsets.clear();
+      return;
+    }
+    for (const id of [...this.open.keys()]) if (id.startsWith(`${partition}:`)) this.open.delete(id);
+    this.nextOffsets.delete(partition);
   }
 }
 
