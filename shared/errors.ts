@@ -61,7 +61,13 @@ export class SmaeError extends Error {
   }
 
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, field: this.field, details: this.details };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      field: this.field,
+      details: this.details,
+    };
   }
 }
 

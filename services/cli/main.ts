@@ -10,6 +10,7 @@ import { registerTrain } from './commands/train.js';
 import { registerModels } from './commands/models.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerReport } from './commands/report.js';
+import { registerAdapt } from './commands/adapt.js';
 
 const program = new Command('smae')
   .description('SparseMetaAE: streaming anomaly detection on Kafka with a sparse autoencoder')
@@ -21,6 +22,7 @@ for (const register of [
   registerScore,
   registerTrain,
   registerModels,
+  registerAdapt,
   registerAlerts,
   registerReport,
 ])

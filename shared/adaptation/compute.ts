@@ -77,6 +77,11 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
     const scored = scoreWindow(base, input.window);
     const { entries, scores } = scored;
     const prepared = scores.filter((s) => !Number.isNaN(s));
+    const lastSeen = base.manifest.adaptation?.['windowNewest'];
+    const newRows =
+      typeof lastSeen === 'string'
+        ? entries.filter((e) => compareStreamIds(e.id, lastSeen) > 0).length
+        : entries.length;
     const flaggedShare =
       prepared.length === 0 ? 0 : prepared.filter((s) => s > thresholdBefore).length / prepared.length;
 
@@ -110,6 +115,7 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
       malformedRows: input.malformed,
       unpreparedRows: entries.length - prepared.length,
       flaggedShare,
+      newRows,
       supportRows: selection.indices.length,
       referenceRows: referenceIdx.length,
       steps: settings.steps,
@@ -210,9 +216,10 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
         anchorVersion: anchor.anchorVersion,
         support,
         guardrails: Object.fromEntries(
-          checks.map((c) => [c.reason, { value: c.value, bound: c.bound, passed: c.passed }]),
+          checks.map((c) => [c.name, { value: c.value, bound: c.bound, passed: c.passed }]),
         ),
         flaggedShare,
+        windowNewest: entries[0]?.id ?? null,
         referenceRows: referenceIdx.length,
         goldenRecall: figures.goldenRecall,
         enforced: o.enforce,
@@ -335,6 +342,14 @@ function summarizeSupport(
     fromTs,
     toTs,
   };
+}
+
+/** Orders Redis stream ids (`<ms>-<seq>`) numerically; plain strings compare as text. */
+export function compareStreamIds(a: string, b: string): number {
+  const pa = /^(\d+)-(\d+)$/.exec(a);
+  const pb = /^(\d+)-(\d+)$/.exec(b);
+  if (!pa || !pb) return a < b ? -1 : a > b ? 1 : 0;
+  return Number(pa[1]) - Number(pb[1]) || Number(pa[2]) - Number(pb[2]);
 }
 
 /** The cycle's seed: the configured seed mixed with the cycle id (FNV-1a), so cycles differ but replay. */

@@ -71,6 +71,11 @@ export interface GuardrailBounds {
   minWindowRows: number;
   /** Refuse when fewer support rows than this survive the policy. */
   minSupportRows: number;
+  /**
+   * Refuse when fewer rows than this arrived since the window the parent was adapted on: with no
+   * traffic, re-fitting the same rows every cycle would only churn versions (and over-fit them).
+   */
+  minNewRows: number;
   /** Refuse when the current model flags more than this share of the window (incident or attack). */
   maxFlaggedShare: number;
   /** Refuse when the threshold moves by more than this ratio in one cycle (max(new/old, old/new) − 1). */
@@ -125,10 +130,11 @@ export const ADAPTATION_DEFAULTS: Readonly<AdaptationOptions> = Object.freeze({
   guardrails: {
     minWindowRows: 200,
     minSupportRows: 10,
+    minNewRows: 100,
     maxFlaggedShare: 0.5,
     maxThresholdStep: 0.3,
     maxWeightStep: 0.1,
-    maxThresholdDrift: 1,
+    maxThresholdDrift: 0.5,
     maxWeightDrift: 0.3,
     minGoldenRecall: 0.9,
   },
@@ -230,6 +236,7 @@ export function validateAdaptationOptions(o: AdaptationOptions): void {
   const g = o.guardrails;
   int('guardrails.minWindowRows', g.minWindowRows, 0);
   int('guardrails.minSupportRows', g.minSupportRows, 0);
+  int('guardrails.minNewRows', g.minNewRows, 0);
   share('guardrails.maxFlaggedShare', g.maxFlaggedShare);
   bound('guardrails.maxThresholdStep', g.maxThresholdStep);
   bound('guardrails.maxWeightStep', g.maxWeightStep);

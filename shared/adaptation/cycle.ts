@@ -18,7 +18,7 @@ import type { PublishMeta, PublishResult, PublishedModel, VersionSummary } from 
 import { anchorVersionOf, type AnchorState } from './anchor.js';
 import type { AdaptationOptions } from './config.js';
 import { computeAdaptation, type ComputeFn } from './compute.js';
-import type { RedisLock } from './lock.js';
+import type { PipelineLock } from './lock.js';
 import type { AdapterState } from './state.js';
 import type { CycleOutcome, RefusedOutcome } from './types.js';
 import type { WindowRead } from './window.js';
@@ -39,7 +39,7 @@ export interface CycleDeps {
   /** Where the tensor work runs; default in-process. The adapter service passes a worker thread. */
   compute?: ComputeFn;
   /** The pipeline's adaptation lock; none in single-process use (benchmark, CLI dry runs). */
-  lock?: RedisLock | null;
+  lock?: PipelineLock | null;
   logger?: Logger;
 }
 

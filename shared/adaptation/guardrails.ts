@@ -15,6 +15,7 @@ import type { GuardrailBounds } from './config.js';
 export const REFUSAL_REASONS = [
   'no-model', // no current model to adapt
   'too-few-rows', // window, support set or threshold reference below its minimum
+  'stale-window', // too few rows arrived since the window the parent was adapted on
   'flagged-share', // the current model flags too much of the window: incident or attack, not drift
   'non-finite', // the steps produced a non-finite loss, weight or threshold
   'threshold-step', // threshold moved more than the per-cycle bound
@@ -27,6 +28,8 @@ export const REFUSAL_REASONS = [
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 export interface GuardrailCheck {
+  /** Which figure was checked (`window-rows`, `support-rows`, `weight-drift`, …). */
+  name: string;
   reason: RefusalReason;
   passed: boolean;
   /** The measured figure. */
@@ -44,6 +47,8 @@ export interface WindowFigures {
   referenceRows: number;
   /** Share of the window's preparable rows the current model flags. */
   flaggedShare: number;
+  /** Window rows newer than the newest row the parent adaptation saw (all rows when none). */
+  newRows: number;
 }
 
 /** The figures the post-step guardrails look at. */
@@ -69,9 +74,10 @@ export function checkWindow(
   minReferenceRows: number,
 ): GuardrailCheck[] {
   return [
-    minCheck('too-few-rows', f.windowRows, b.minWindowRows),
-    minCheck('too-few-rows', f.supportRows, Math.max(1, b.minSupportRows)),
-    minCheck('too-few-rows', f.referenceRows, minReferenceRows),
+    minCheck('too-few-rows', f.windowRows, b.minWindowRows, 'window-rows'),
+    minCheck('too-few-rows', f.supportRows, Math.max(1, b.minSupportRows), 'support-rows'),
+    minCheck('too-few-rows', f.referenceRows, minReferenceRows, 'reference-rows'),
+    minCheck('stale-window', f.newRows, b.minNewRows, 'new-rows'),
     maxCheck('flagged-share', f.flaggedShare, b.maxFlaggedShare),
   ];
 }
@@ -81,7 +87,7 @@ export function checkModelMove(f: ModelMoveFigures, b: GuardrailBounds): Guardra
     [f.thresholdAfter, f.weightStep, f.weightDrift, f.lossAfter].every(Number.isFinite) &&
     f.thresholdAfter > 0;
   return [
-    { reason: 'non-finite', passed: finite, value: finite ? 1 : 0, bound: 1, kind: 'min' },
+    { name: 'finite', reason: 'non-finite', passed: finite, value: finite ? 1 : 0, bound: 1, kind: 'min' },
     maxCheck('threshold-step', f.thresholdStep, b.maxThresholdStep),
     maxCheck('weight-step', f.weightStep, b.maxWeightStep),
     maxCheck('threshold-drift', f.thresholdDrift, b.maxThresholdDrift),
@@ -121,10 +127,20 @@ export function relativeL2(a: readonly Float32Array[], b: readonly Float32Array[
   return Math.sqrt(diff / norm);
 }
 
-function maxCheck(reason: RefusalReason, value: number, bound: number): GuardrailCheck {
-  return { reason, passed: value <= bound, value, bound, kind: 'max' };
+function maxCheck(
+  reason: RefusalReason,
+  value: number,
+  bound: number,
+  name: string = reason,
+): GuardrailCheck {
+  return { name, reason, passed: value <= bound, value, bound, kind: 'max' };
 }
 
-function minCheck(reason: RefusalReason, value: number, bound: number): GuardrailCheck {
-  return { reason, passed: value >= bound, value, bound, kind: 'min' };
+function minCheck(
+  reason: RefusalReason,
+  value: number,
+  bound: number,
+  name: string = reason,
+): GuardrailCheck {
+  return { name, reason, passed: value >= bound, value, bound, kind: 'min' };
 }

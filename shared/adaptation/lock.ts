@@ -14,6 +14,12 @@ import type { Redis } from 'ioredis';
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
+/** What a cycle needs of a lock (RedisLock; a fake in unit tests). */
+export interface PipelineLock {
+  /** The lock, or null if another holder has it. */
+  tryAcquire(): Promise<LockHandle | null>;
+}
+
 export interface LockHandle {
   readonly token: string;
   /** True once a renewal found the lock gone or taken: stop before any side effect. */
@@ -26,7 +32,7 @@ export interface RedisLockOptions {
   ttlMs?: number;
 }
 
-export class RedisLock {
+export class RedisLock implements PipelineLock {
   private readonly ttlMs: number;
 
   constructor(

@@ -69,14 +69,16 @@ export function selectDefaultSupport(
   // The cap is a share of the final set, whose size depends on the cap: shrink the target until the
   // selection fills it (terminates because the target strictly decreases).
   let target = Math.min(opts.supportSize, order.length);
-  let taken = { picks: [] as number[], skipped: 0 };
-  for (;;) {
-    const cap = Math.max(1, Math.floor(opts.maxKeyShare * target));
-    taken = takeWithKeyCap(rows, order, target, cap);
-    if (taken.picks.length >= target) break;
+  let taken = takeWithKeyCap(rows, order, target, keyCap(opts.maxKeyShare, target));
+  while (taken.picks.length < target) {
     target = taken.picks.length;
+    taken = takeWithKeyCap(rows, order, target, keyCap(opts.maxKeyShare, target));
   }
   return summarize(rows, taken.picks, threshold, eligible.length, excludedByScore, taken.skipped);
+}
+
+function keyCap(share: number, target: number): number {
+  return Math.max(1, Math.floor(share * target));
 }
 
 function takeWithKeyCap(

@@ -25,6 +25,8 @@ export interface CycleFigures {
   /** Records the model could not prepare (missing field, wrong type…). */
   unpreparedRows: number;
   flaggedShare: number;
+  /** Window rows newer than the newest one the parent adaptation saw. */
+  newRows: number;
   supportRows: number;
   referenceRows: number;
   steps: number;

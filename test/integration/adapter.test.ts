@@ -130,6 +130,26 @@ describe('adapter service', () => {
 
   test('two adapter instances never publish twice for one cycle', async (t) => {
     const p = await pipelineWithModel(t);
+    // The scorer keeps writing: new rows every 300 ms, so each cycle has fresh data (a stale window is refused).
+    const feed = stream.window(2);
+    let offset = 0;
+    const feeder = setInterval(() => {
+      const rows = feed.slice(offset % feed.length, (offset % feed.length) + 200);
+      offset += 200;
+      void appendWindow(
+        p.redis,
+        p.name,
+        rows.map((r) => ({
+          record: r.record,
+          score: 0,
+          flagged: false,
+          key: r.key,
+          ts: Date.now(),
+          version: null,
+        })),
+      ).catch(() => undefined);
+    }, 300);
+    onCleanup(t, () => clearInterval(feeder));
     const a = await startAdapter(t, p.name, { every: '300ms' });
     const b = await startAdapter(t, p.name, { every: '300ms' });
     // Both also queue the same manual cycle: one job, one version.
@@ -141,6 +161,7 @@ describe('adapter service', () => {
       timeoutMs: 90_000,
       message: 'five adapted versions',
     });
+    clearInterval(feeder);
     await a.close();
     await b.close();
     const versions = await adapterVersions(p.registry);

@@ -184,8 +184,9 @@ async function runQueued(
     connection,
     ...queueOptions(opts.pipeline),
   });
+  const eventsConnection = connection.duplicate();
   const events = new QueueEvents(ADAPTER_QUEUE, {
-    connection: connection.duplicate(),
+    connection: eventsConnection,
     ...queueOptions(opts.pipeline),
   });
   try {
@@ -223,6 +224,7 @@ async function runQueued(
   } finally {
     await events.close();
     await queue.close();
+    eventsConnection.disconnect();
     connection.disconnect();
   }
 }

@@ -13,7 +13,7 @@ import {
 const bounds = ADAPTATION_DEFAULTS.guardrails;
 
 describe('window guardrails', () => {
-  const ok = { windowRows: 1000, supportRows: 300, referenceRows: 900, flaggedShare: 0.2 };
+  const ok = { windowRows: 1000, supportRows: 300, referenceRows: 900, flaggedShare: 0.2, newRows: 1000 };
 
   test('a healthy window passes', () => {
     assert.deepEqual(refusalReasons(checkWindow(ok, bounds, 100)), []);
@@ -25,6 +25,12 @@ describe('window guardrails', () => {
     assert.deepEqual(refusalReasons(checkWindow({ ...ok, referenceRows: 50 }, bounds, 100)), [
       'too-few-rows',
     ]);
+  });
+
+  test('a window with (almost) nothing new since the last adaptation is stale', () => {
+    const checks = checkWindow({ ...ok, newRows: 3 }, bounds, 100);
+    assert.deepEqual(refusalReasons(checks), ['stale-window']);
+    assert.equal(checks.find((c) => !c.passed)?.name, 'new-rows');
   });
 
   test('a window the model mostly flags is refused as an incident', () => {
