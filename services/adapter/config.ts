@@ -1,50 +1,41 @@
 /**
  * Adapter service configuration: environment variables (`SMAE_*`) and command-line flags
- * (`--kebab-case`, which win), validated once at start; every problem is reported at once.
+ * (`--kebab-case`, which win), validated once at start by the shared loader; every problem is
+ * reported at once.
  *
  * Schedule per pipeline: `SMAE_EVERY` (a duration: `15m`, `30s`, `1h`, or milliseconds) or
  * `SMAE_CRON` (a cron pattern, which wins), the same for every pipeline in `SMAE_PIPELINE`
  * (comma-separated). Adaptation options: `SMAE_ADAPTATION` takes the whole option tree as JSON
  * (see shared/adaptation/config.ts); the common knobs also have their own setting, which wins.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import {
   resolveAdaptationOptions,
   type AdaptationOptions,
   type AdaptationOverrides,
 } from '../../shared/adaptation/config.js';
+import * as f from '../../shared/config/fields.js';
+import {
+  configKeys,
+  defineServiceConfig,
+  type ConfigIssue,
+  type ConfigKeys,
+} from '../../shared/config/service-config.js';
 import { ConfigError } from '../../shared/errors.js';
 
-const int = (min: number, max: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`);
+export { envName, flagName } from '../../shared/config/service-config.js';
 
+const { bool, int } = f;
 const num = z.coerce.number({ error: 'must be a number' });
 
-const bool = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
-  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
-
-/** `250ms`, `30s`, `15m`, `2h`, `1d` or a bare number of milliseconds. */
+/** `250ms`, `30s`, `15m`, `2h`, `1d` or a bare number of milliseconds; null when unreadable. */
 export function parseDuration(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
-  if (!m) return null;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
-  return Math.round(Number(m[1]) * unit);
+  const ms = f.parseDuration(text);
+  return Number.isNaN(ms) ? null : ms;
 }
 
-const duration = z.string().transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === null || ms < 1) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 30s, 15m, 2h or 1d' });
-    return z.NEVER;
-  }
-  return ms;
-});
+// The adapter's schedules run in minutes to days, and a zero interval is as wrong as an unreadable one.
+const DURATION_HINT = 'must be a duration such as 500ms, 30s, 15m, 2h or 1d';
 
 export const adapterConfigSchema = z.object({
   pipeline: z
@@ -57,14 +48,10 @@ export const adapterConfigSchema = z.object({
     )
     .pipe(
       z
-        .array(
-          z
-            .string()
-            .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/, "each name: 1–100 letters, digits, '.', '_' or '-'"),
-        )
+        .array(z.string().regex(f.PIPELINE_NAME, "each name: 1–100 letters, digits, '.', '_' or '-'"))
         .min(1, 'names no pipeline'),
     ),
-  every: duration.default(15 * 60_000),
+  every: f.duration(1, { invalid: DURATION_HINT, belowMin: DURATION_HINT }).default(15 * 60_000),
   cron: z.string().min(1).optional(),
   tz: z.string().min(1).optional(),
   schedule: bool.default(true),
@@ -86,18 +73,17 @@ export const adapterConfigSchema = z.object({
   stalledIntervalMs: int(500, 3_600_000).default(30_000),
   pipelineLockTtlMs: int(1000, 3_600_000).default(30_000),
   compute: z.enum(['thread', 'inline']).default('thread'),
-  backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']).default('auto'),
+  backend: f.backend,
   historyLimit: int(1, 100_000).default(50),
   keepJobs: int(1, 1_000_000).default(200),
-  metricsPort: int(0, 65_535).default(9467),
-  metricsHost: z.string().min(1).default('0.0.0.0'),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  shutdownTimeoutMs: int(100, 600_000).default(60_000),
+  metricsPort: f.metricsPort(9467),
+  metricsHost: f.metricsHost,
+  logLevel: f.logLevel,
+  shutdownTimeoutMs: f.shutdownTimeoutMs(60_000),
 });
 
 export type AdapterSettings = z.infer<typeof adapterConfigSchema>;
-type Key = keyof AdapterSettings;
-const KEYS = Object.keys(adapterConfigSchema.shape) as Key[];
+type Keys = ConfigKeys<keyof AdapterSettings>;
 
 /** When a pipeline's adaptation fires: every N ms, or on a cron pattern. */
 export type AdapterSchedule = { every: number } | { pattern: string; tz?: string };
@@ -119,92 +105,28 @@ export interface AdapterConfig {
   shutdownTimeoutMs: number;
 }
 
-export function envName(key: string): string {
-  return `SMAE_${key.replace(/([A-Z])/g, '_$1').toUpperCase()}`;
-}
+const adapterConfig = defineServiceConfig({
+  service: 'adapter',
+  schema: adapterConfigSchema,
+  keys: configKeys(adapterConfigSchema),
+  check: (s, keys) => readAdaptation(s, keys).issues,
+});
 
-export function flagName(key: string): string {
-  return key.replace(/([A-Z])/g, '-$1').toLowerCase();
-}
+/** What `--help` prints: every setting with its variable and default. */
+export const describeSettings = (): string => adapterConfig.describe();
 
-export function describeSettings(): string {
-  return KEYS.map((k) => {
-    const def = (adapterConfigSchema.shape[k] as z.ZodType).safeParse(undefined);
-    const shown = def.success && def.data !== undefined ? ` (default ${JSON.stringify(def.data)})` : '';
-    return `  --${flagName(k)} / ${envName(k)}${shown}`;
-  }).join('\n');
-}
+/** Reads settings from `env` and `argv` (flags win); throws a ConfigError listing every problem. */
+export const loadAdapterConfig = (env: NodeJS.ProcessEnv, argv: readonly string[] = []): AdapterConfig =>
+  toAdapterConfig(adapterConfig.load({ env, argv }));
 
-export function loadAdapterConfig(env: NodeJS.ProcessEnv, argv: readonly string[] = []): AdapterConfig {
-  const raw: Partial<Record<Key, unknown>> = {};
-  for (const k of KEYS) {
-    const v = env[envName(k)];
-    if (v !== undefined && v.trim() !== '') raw[k] = v.trim();
-  }
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(KEYS.map((k) => [flagName(k), { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    });
-  } catch (err) {
-    throw new ConfigError('invalid adapter command line', [
-      { path: 'argv', message: `${(err as Error).message}; run with --help for the accepted flags` },
-    ]);
-  }
-  for (const k of KEYS) {
-    const v = parsed.values[flagName(k)];
-    if (typeof v === 'string') raw[k] = v;
-  }
-  return resolveAdapterConfig(raw);
-}
+/** Validates already-collected settings (tests and embedding code call this directly). */
+export const resolveAdapterConfig = (raw: Partial<Record<keyof AdapterSettings, unknown>>): AdapterConfig =>
+  toAdapterConfig(adapterConfig.resolve(raw));
 
-export function resolveAdapterConfig(raw: Partial<Record<Key, unknown>>): AdapterConfig {
-  const where = (k: string): string => `${envName(k)} / --${flagName(k)}`;
-  const result = adapterConfigSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(
-      'invalid adapter configuration',
-      result.error.issues.map((i) => {
-        const key = String(i.path[0] ?? '');
-        return { path: key ? where(key) : '(root)', message: i.message };
-      }),
-    );
-  }
-  const s = result.data;
-  const issues: { path: string; message: string }[] = [];
-  let json: AdaptationOverrides = {};
-  if (s.adaptation !== undefined) {
-    try {
-      const v = JSON.parse(s.adaptation) as unknown;
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
-      json = v as AdaptationOverrides;
-    } catch (err) {
-      issues.push({
-        path: where('adaptation'),
-        message: `must be a JSON object of adaptation options: ${(err as Error).message}`,
-      });
-    }
-  }
-  let adaptation: AdaptationOptions | null = null;
-  if (issues.length === 0) {
-    try {
-      adaptation = resolveAdaptationOptions(mergeOverrides(json, s));
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        for (const i of err.issues)
-          issues.push({ path: `${where('adaptation')} ${i.path}`, message: i.message });
-      } else throw err;
-    }
-  }
-  if (s.pipelineLockTtlMs < 1000) {
-    issues.push({ path: where('pipelineLockTtlMs'), message: 'must be at least 1000' });
-  }
-  if (issues.length > 0 || adaptation === null)
-    throw new ConfigError('invalid adapter configuration', issues);
-
+function toAdapterConfig(s: AdapterSettings): AdapterConfig {
+  const { adaptation, issues } = readAdaptation(s, adapterConfig.keys);
+  // Already checked by the loader (`check`); this narrows the type.
+  if (!adaptation) throw new ConfigError('invalid adapter configuration', issues);
   return {
     pipelines: [...new Set(s.pipeline)],
     schedule: s.cron !== undefined ? { pattern: s.cron, ...(s.tz ? { tz: s.tz } : {}) } : { every: s.every },
@@ -220,6 +142,32 @@ export function resolveAdapterConfig(raw: Partial<Record<Key, unknown>>): Adapte
     logLevel: s.logLevel,
     shutdownTimeoutMs: s.shutdownTimeoutMs,
   };
+}
+
+/** The adaptation options from the JSON tree and the individual settings, or what is wrong with them. */
+function readAdaptation(
+  s: AdapterSettings,
+  keys: Keys,
+): { adaptation?: AdaptationOptions; issues: ConfigIssue[] } {
+  let json: AdaptationOverrides = {};
+  if (s.adaptation !== undefined) {
+    try {
+      const v = JSON.parse(s.adaptation) as unknown;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+      json = v as AdaptationOverrides;
+    } catch (err) {
+      const message = `must be a JSON object of adaptation options: ${(err as Error).message}`;
+      return { issues: [{ path: keys.where('adaptation'), message }] };
+    }
+  }
+  try {
+    return { adaptation: resolveAdaptationOptions(mergeOverrides(json, s)), issues: [] };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return {
+      issues: err.issues.map((i) => ({ path: `${keys.where('adaptation')} ${i.path}`, message: i.message })),
+    };
+  }
 }
 
 /** The JSON option tree with the individual settings laid over it (they win). */

@@ -14,10 +14,10 @@
  * second signal, exit 1 at once: a cycle cut short is retried by another process (BullMQ's stalled
  * job check) and publishes at most once.
  */
-import { describeError } from '../../shared/errors.js';
-import { createLogger, type Logger } from '../../shared/log.js';
 import { startOpsServer } from '../../shared/ops/index.js';
+import { runMain, runService } from '../../shared/ops/lifecycle.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
+import { wantsHelp } from '../../shared/config/service-config.js';
 import { buildAdapter } from './app.js';
 import { describeSettings, loadAdapterConfig } from './config.js';
 
@@ -29,65 +29,42 @@ ${describeSettings()}
 Redis: REDIS_URL. Endpoints: GET /healthz, /readyz, /metrics on the metrics port.
 `;
 
-async function main(log: { current: Logger }): Promise<void> {
+runMain('adapter', async ({ createLogger }) => {
   const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (wantsHelp(argv)) {
     process.stdout.write(USAGE);
     return;
   }
   const config = loadAdapterConfig(process.env, argv);
-  const logger = createLogger({ service: 'adapter', level: config.logLevel });
-  log.current = logger;
-  const url = redisUrlFromEnv(process.env);
-  const redis = createRedis(url, { logger, connectionName: 'smae-adapter' });
-  const bullmq = createRedis(url, {
+  const logger = createLogger(config.logLevel);
+
+  await runService({
     logger,
-    connectionName: 'smae-adapter-bullmq',
-    maxRetriesPerRequest: null,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    shutdownMessage: 'shutting down: finishing the running cycle, if any',
+    start: async (service) => {
+      const url = redisUrlFromEnv(process.env);
+      const redis = createRedis(url, { logger, connectionName: 'smae-adapter' });
+      const bullmq = createRedis(url, {
+        logger,
+        connectionName: 'smae-adapter-bullmq',
+        maxRetriesPerRequest: null,
+      });
+      service.onShutdown(() => Promise.all([redis, bullmq].map((c) => c.quit().catch(() => c.disconnect()))));
+
+      const adapter = buildAdapter(config, { redis, bullmq, logger });
+      const ops = await startOpsServer({
+        registry: adapter.metricsRegistry,
+        health: () => adapter.health(),
+        ready: () => adapter.ready(),
+        port: config.ops.port,
+        host: config.ops.host,
+        logger,
+      });
+      service.onShutdown(() => ops.close());
+      // Runs first: no new cycles, the running one finishes (its publish included).
+      service.onShutdown(() => adapter.close());
+      await adapter.start();
+    },
   });
-
-  const adapter = buildAdapter(config, { redis, bullmq, logger });
-  const ops = await startOpsServer({
-    registry: adapter.metricsRegistry,
-    health: () => adapter.health(),
-    ready: () => adapter.ready(),
-    port: config.ops.port,
-    host: config.ops.host,
-    logger,
-  });
-
-  let shuttingDown = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (shuttingDown) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    shuttingDown = true;
-    logger.info({ signal }, 'shutting down: finishing the running cycle, if any');
-    const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
-    try {
-      await adapter.close();
-      await ops.close();
-      await Promise.all([redis, bullmq].map((c) => c.quit().catch(() => c.disconnect())));
-      logger.info('bye');
-      process.exit(0);
-    } catch (err) {
-      logger.error({ err: describeError(err) }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-
-  await adapter.start();
-}
-
-const log: { current: Logger } = { current: createLogger({ service: 'adapter' }) };
-main(log).catch((err: unknown) => {
-  log.current.fatal({ err: describeError(err) }, 'adapter failed');
-  process.exit(1);
 });

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import * as f from '../../shared/config/fields.js';
 import { configKeys, defineServiceConfig, type ConfigIssue } from '../../shared/config/service-config.js';
 import { pipelineNames } from '../../shared/pipeline.js';
+import { trainingOptions } from '../../shared/training/index.js';
 import { TRAINER_DEFAULTS, type TrainerServiceConfig } from './app.js';
 
 export { envName, flagName } from '../../shared/config/service-config.js';
@@ -119,19 +120,7 @@ function toServiceConfig(s: TrainerSettings): LoadedTrainerConfig {
       s.data !== undefined
         ? { kind: 'csv', path: s.data }
         : { kind: 'topic', topic: s.topic ?? names.topics.records, last: s.last },
-    training: {
-      labelColumn: s.labelColumn,
-      exclude: s.exclude,
-      ...(s.categorical.length > 0 ? { categorical: s.categorical } : {}),
-      scaler: s.scale,
-      impute: s.impute,
-      epochs: s.epochs,
-      batchSize: s.batchSize,
-      ...(s.learningRate !== undefined ? { learningRate: s.learningRate } : {}),
-      percentile: s.percentile,
-      ...(s.seed !== undefined ? { seed: s.seed } : {}),
-      backend: s.backend,
-    },
+    training: trainingOptions(s),
     intervalMs: s.intervalMs,
     runOnStart: s.runOnStart,
     retryMs: s.retryMs,

@@ -27,28 +27,39 @@ export function parseDuration(text: string): number {
   return Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']!);
 }
 
+/** What a duration setting says when rejected; each service words its examples for its own scale. */
+export interface DurationMessages {
+  /** The text is not a duration; default `must be a duration such as 500ms, 30s, 10m, 2h or 7d`. */
+  invalid?: string;
+  /** The duration is below `min`; default `must be at least <min> ms`. */
+  belowMin?: string;
+}
+
 /** A duration in milliseconds, at least `min`: a number, or text such as `30s` (see parseDuration). */
-export const duration = (min: number) =>
+export const duration = (min: number, messages: DurationMessages = {}) =>
   z.union([z.number(), z.string()]).transform((v, ctx) => {
     const ms = typeof v === 'number' ? v : parseDuration(v);
     if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 30s, 10m, 2h or 7d' });
+      ctx.addIssue({
+        code: 'custom',
+        message: messages.invalid ?? 'must be a duration such as 500ms, 30s, 10m, 2h or 7d',
+      });
       return z.NEVER;
     }
     if (ms < min) {
-      ctx.addIssue({ code: 'custom', message: `must be at least ${min} ms` });
+      ctx.addIssue({ code: 'custom', message: messages.belowMin ?? `must be at least ${min} ms` });
       return z.NEVER;
     }
     return ms;
   });
 
+/** What a pipeline name may be: 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit. */
+export const PIPELINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;
+
 /** The pipeline name every service is scoped by; `required` is the message when it is missing. */
 export const pipelineName = (
   required = 'is required: the pipeline name (topics, groups and keys derive from it)',
-) =>
-  z
-    .string({ error: required })
-    .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/, "must be 1–100 letters, digits, '.', '_' or '-'");
+) => z.string({ error: required }).regex(PIPELINE_NAME, "must be 1–100 letters, digits, '.', '_' or '-'");
 
 /** How Avro record values are framed on the input topic (scorer and trainer read the same topic). */
 export const wireFormat = z.enum(['auto', 'confluent', 'raw']).default('auto');

@@ -22,3 +22,4 @@ export {
 } from './topic-source.js';
 export { trainInWorker, type RunWorkerOptions } from './run-worker.js';
 export { runTrainJob, type TrainJob, type TrainJobOptions } from './job.js';
+export { trainingOptions, type TrainingSettings } from './settings.js';

@@ -23,7 +23,12 @@ import {
   schemaRegistryIds,
 } from '../../../shared/avro/index.js';
 import { ModelRegistry } from '../../../shared/registry/index.js';
-import { runTraining, type TrainingOutcome, type TrainingSource } from '../../../shared/training/index.js';
+import {
+  runTraining,
+  trainingOptions,
+  type TrainingOutcome,
+  type TrainingSource,
+} from '../../../shared/training/index.js';
 import type { Redis } from 'ioredis';
 
 const list = z
@@ -174,17 +179,7 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
         source,
         pipeline: names.name,
         registry,
-        ...(opts.labelColumn ? { labelColumn: opts.labelColumn } : {}),
-        exclude: opts.exclude,
-        ...(opts.categorical.length > 0 ? { categorical: opts.categorical } : {}),
-        scaler: opts.scale,
-        impute: opts.impute,
-        epochs: opts.epochs,
-        batchSize: opts.batchSize,
-        ...(opts.learningRate !== undefined ? { learningRate: opts.learningRate } : {}),
-        percentile: opts.percentile,
-        ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-        backend: opts.backend,
+        ...trainingOptions(opts),
         ...(opts.save ? { saveDir: opts.save } : {}),
         ...(opts.reason ? { reason: opts.reason } : {}),
         signal: abort.signal,

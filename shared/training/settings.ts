@@ -1,0 +1,44 @@
+/**
+ * Training settings as a user gives them (`smae train` flags, the trainer service's `SMAE_*`
+ * settings), mapped to the trainer core's options in one place, so both entry points train the same
+ * model from the same settings.
+ */
+import type { BackendName } from '../model/backend.js';
+import type { ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
+import type { TrainJobOptions } from './job.js';
+import type { ColumnFilter } from './rows.js';
+
+export interface TrainingSettings {
+  labelColumn: string;
+  exclude: string[];
+  /** Empty: every feature's kind is inferred. */
+  categorical: string[];
+  scale: ScalerKind;
+  impute: ImputePolicy;
+  epochs: number;
+  batchSize: number;
+  learningRate?: number;
+  percentile: number;
+  seed?: number;
+  backend: BackendName | 'auto';
+}
+
+/**
+ * The trainer core's options for these settings. Unset optional settings stay absent (not
+ * `undefined`), so the core's own defaults apply and the job crosses into the worker unchanged.
+ */
+export function trainingOptions(s: TrainingSettings): TrainJobOptions & ColumnFilter {
+  return {
+    ...(s.labelColumn ? { labelColumn: s.labelColumn } : {}),
+    exclude: s.exclude,
+    ...(s.categorical.length > 0 ? { categorical: s.categorical } : {}),
+    scaler: s.scale,
+    impute: s.impute,
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    ...(s.learningRate !== undefined ? { learningRate: s.learningRate } : {}),
+    percentile: s.percentile,
+    ...(s.seed !== undefined ? { seed: s.seed } : {}),
+    backend: s.backend,
+  };
+}
