@@ -19,15 +19,7 @@ export { envName, flagName } from '../../shared/config/service-config.js';
 
 const { bool, int } = f;
 
-const list = z
-  .string()
-  .optional()
-  .transform((v) =>
-    (v ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+const list = f.commaList;
 
 export const trainerConfigSchema = z.object({
   pipeline: f.pipelineName(),

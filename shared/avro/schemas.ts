@@ -70,8 +70,8 @@ export interface FeatureContributionRecord {
   share: number;
 }
 
-/** A flag as written to the flags topic. */
-export interface FlagRecord {
+/** What flag and score records both say: which input record was scored, and its score. */
+export interface ScoredRecordFields {
   pipeline: string;
   topic: string;
   partition: number;
@@ -81,22 +81,17 @@ export interface FlagRecord {
   score: number;
   threshold: number;
   modelVersion: number | null;
+}
+
+/** A flag as written to the flags topic. */
+export interface FlagRecord extends ScoredRecordFields {
   topFeatures: FeatureContributionRecord[];
   flaggedAt: number;
 }
 
 /** A score as written to the optional scores topic. */
-export interface ScoreRecord {
-  pipeline: string;
-  topic: string;
-  partition: number;
-  offset: number;
-  key: string | null;
-  eventTime: number;
-  score: number;
-  threshold: number;
+export interface ScoreRecord extends ScoredRecordFields {
   isAnomaly: boolean;
-  modelVersion: number | null;
   scoredAt: number;
 }
 

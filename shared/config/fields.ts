@@ -18,6 +18,17 @@ export const int = (min: number, max: number) =>
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
 
+/** `a, b,,c` → `['a', 'b', 'c']`: a comma-separated list, items trimmed, empty items dropped; absent → `[]`. */
+export const commaList = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** `500`, `500ms`, `30s`, `10m`, `2h`, `7d` → milliseconds; NaN when unreadable. */

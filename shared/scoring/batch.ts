@@ -13,7 +13,13 @@
  */
 import { InputError, type ErrorCode } from '../errors.js';
 import { encodeRecord } from '../avro/decoder.js';
-import { FLAG_SCHEMA, SCORE_SCHEMA, type FlagRecord, type ScoreRecord } from '../avro/schemas.js';
+import {
+  FLAG_SCHEMA,
+  SCORE_SCHEMA,
+  type FlagRecord,
+  type ScoredRecordFields,
+  type ScoreRecord,
+} from '../avro/schemas.js';
 import type { DecodedRecord } from '../avro/decoder.js';
 import { deadLetterFor } from './dead-letter.js';
 import { sourceKey, type OutputMessage, type SourceMessage } from './messages.js';
@@ -67,6 +73,26 @@ interface Mapped {
   record: Record<string, unknown>;
   key: string | null;
   eventTime: number;
+}
+
+/** The fields flag and score records share: the scored input record and its score. */
+function scoredFields(
+  pipeline: string,
+  x: Mapped,
+  s: ModelScore,
+  modelVersion: number | null,
+): ScoredRecordFields {
+  return {
+    pipeline,
+    topic: x.source.topic,
+    partition: x.source.partition,
+    offset: Number(x.source.offset),
+    key: x.key,
+    eventTime: x.eventTime,
+    score: s.score,
+    threshold: s.threshold,
+    modelVersion: s.modelVersion ?? modelVersion,
+  };
 }
 
 export class BatchScorer {
@@ -182,15 +208,7 @@ export class BatchScorer {
       if (s.isAnomaly) {
         out.flagged++;
         const flag: FlagRecord = {
-          pipeline: o.pipeline,
-          topic: x.source.topic,
-          partition: x.source.partition,
-          offset: Number(x.source.offset),
-          key: x.key,
-          eventTime: x.eventTime,
-          score: s.score,
-          threshold: s.threshold,
-          modelVersion: s.modelVersion ?? model.version,
+          ...scoredFields(o.pipeline, x, s, model.version),
           topFeatures: s.contributions.slice(0, o.topK).map((c) => ({
             name: c.feature,
             value: c.value,
@@ -203,16 +221,8 @@ export class BatchScorer {
       }
       if (o.emitScores) {
         const rec: ScoreRecord = {
-          pipeline: o.pipeline,
-          topic: x.source.topic,
-          partition: x.source.partition,
-          offset: Number(x.source.offset),
-          key: x.key,
-          eventTime: x.eventTime,
-          score: s.score,
-          threshold: s.threshold,
+          ...scoredFields(o.pipeline, x, s, model.version),
           isAnomaly: s.isAnomaly,
-          modelVersion: s.modelVersion ?? model.version,
           scoredAt: now,
         };
         out.scores.push({ key, value: encodeRecord(SCORE_SCHEMA, rec, schemaIdOpt(o.scoreSchemaId)) });

@@ -23,6 +23,7 @@ import { createProgress } from '../../../shared/eval/progress.js';
 import { initBackend } from '../../../shared/model/index.js';
 import { saveEvalModel } from '../../../shared/eval/save.js';
 import { parseOptions, positiveInt, protectStdout, seedList, seedNumber } from '../../../shared/eval/cli.js';
+import { commaList } from '../../../shared/config/fields.js';
 
 const EvalOptionsSchema = z.object({
   data: z.string().min(1, 'a data file is required'),
@@ -44,17 +45,7 @@ const EvalOptionsSchema = z.object({
   seeds: seedList.optional(),
   splitSeed: seedNumber,
   backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']),
-  ignore: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : [],
-    ),
+  ignore: commaList,
   json: z.boolean(),
   progress: z.boolean(),
   saveModel: z.string().min(1).optional(),

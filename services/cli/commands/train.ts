@@ -29,19 +29,8 @@ import {
   type TrainingOutcome,
   type TrainingSource,
 } from '../../../shared/training/index.js';
+import { commaList } from '../../../shared/config/fields.js';
 import type { Redis } from 'ioredis';
-
-const list = z
-  .string()
-  .optional()
-  .transform((v) =>
-    v
-      ? v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : [],
-  );
 
 const TrainOptionsSchema = z
   .object({
@@ -60,8 +49,8 @@ const TrainOptionsSchema = z
       }
     }, 'letters, digits, ".", "_" or "-", starting with a letter or digit'),
     labelColumn: z.string().min(1),
-    exclude: list,
-    categorical: list,
+    exclude: commaList,
+    categorical: commaList,
     scale: z.enum(['none', 'standard', 'minmax']),
     impute: z.enum(['error', 'mean', 'zero']),
     epochs: positiveInt.max(100_000),

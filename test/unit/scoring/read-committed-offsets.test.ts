@@ -1,23 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommittedFilter, type RawRecord } from '../../../shared/scoring/read-committed.js';
+import { CommittedFilter } from '../../../shared/scoring/read-committed.js';
+import { ABORT, COMMIT, rec } from '../../helpers/committed-records.js';
 import { FLUSH_KEY, isFlushRecord } from '../../../shared/scoring/committed-reader.js';
-
-const COMMIT = Buffer.from([0, 0, 0, 1]);
-const ABORT = Buffer.from([0, 0, 0, 0]);
-
-function rec(offset: number, producerId: string | null, control?: Buffer): RawRecord & { id: string } {
-  return {
-    id: `${producerId ?? 'plain'}@${offset}`,
-    offset: String(offset),
-    key: control ?? null,
-    isControlRecord: control !== undefined,
-    batchContext: {
-      producerId: producerId ?? '-1',
-      inTransaction: producerId !== null && control === undefined,
-    },
-  };
-}
 
 test('the committable offset never passes the first record of an open transaction', () => {
   const f = new CommittedFilter<ReturnType<typeof rec>>();

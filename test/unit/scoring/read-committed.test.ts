@@ -1,22 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommittedFilter, type RawRecord } from '../../../shared/scoring/read-committed.js';
-
-const COMMIT = Buffer.from([0, 0, 0, 1]);
-const ABORT = Buffer.from([0, 0, 0, 0]);
-
-function rec(offset: number, producerId: string | null, control?: Buffer): RawRecord & { id: string } {
-  return {
-    id: `${producerId ?? 'plain'}@${offset}`,
-    offset: String(offset),
-    key: control ?? null,
-    isControlRecord: control !== undefined,
-    batchContext: {
-      producerId: producerId ?? '-1',
-      inTransaction: producerId !== null && control === undefined,
-    },
-  };
-}
+import { CommittedFilter } from '../../../shared/scoring/read-committed.js';
+import { ABORT, COMMIT, rec } from '../../helpers/committed-records.js';
 
 test('interleaved transactions of several producers: committed released, aborted dropped', () => {
   const f = new CommittedFilter<ReturnType<typeof rec>>();
