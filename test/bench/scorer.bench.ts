@@ -9,12 +9,16 @@
  * - Scorer: `buildScorer` with its defaults (no scores topic) and a small trained detector.
  * - Throughput: a backlog of N records is consumed by a fresh group; records/s is measured between the
  *   first and the last committed batch (group join time excluded, for both).
- * - Latency: records produced at half the measured scorer rate onto an empty topic; latency = time the
- *   batch's transaction (or offset commit) completed − the record's Kafka timestamp (create time).
+ * - Latency: records offered at half the measured scorer rate onto an empty topic by a paced load
+ *   generator in child processes (./load-generator.ts: token bucket per 10 ms tick, several producers,
+ *   pre-encoded values); the offered and the achieved (broker-acknowledged) rates are printed side by
+ *   side. Latency = time the batch's transaction (or offset commit) completed − the record's Kafka
+ *   timestamp (the moment the generator released it).
  *
  * Environment: SMAE_BENCH_RECORDS (default 200000), SMAE_BENCH_PARTITIONS (4),
  * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 4: the
- * scorer's default).
+ * scorer's default), SMAE_BENCH_LOAD_PROCESSES (load generator processes, 2), SMAE_BENCH_LOAD_PRODUCERS
+ * (producers per load generator process, 2).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -29,6 +33,7 @@ import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { ModelRegistry } from '../../shared/registry/index.js';
 import { percentile } from '../../shared/threshold/percentile.js';
+import { generateLoad } from './load-generator.js';
 import { buildScorer, type BatchInfo } from '../../services/scorer/app.js';
 import { resolveScorerConfig } from '../../services/scorer/config.js';
 import {
@@ -238,6 +243,20 @@ async function scorerThroughput(
   return meter.result();
 }
 
+interface Latency {
+  p50: number;
+  p99: number;
+  samples: number;
+  /** Target rate (half the scorer's measured maximum). */
+  offered: number;
+  /** Rate the generator's token bucket released records at, over the measurement window. */
+  generated: number;
+  /** Rate the broker acknowledged records at, over the measurement window. */
+  achieved: number;
+  /** Most records ever queued inside the generator waiting for a producer (0–a few thousand is normal). */
+  maxQueued: number;
+}
+
 async function scorerLatency(
   kafka: Kafka,
   admin: Admin,
@@ -245,7 +264,7 @@ async function scorerLatency(
   registry: ModelRegistry,
   mode: DeliveryMode,
   rate: number,
-): Promise<{ p50: number; p99: number; samples: number; rate: number }> {
+): Promise<Latency> {
   const topic = `${names.name}.latency-${mode}`;
   await ensureTopics(admin, [{ topic, numPartitions: PARTITIONS }]);
   const lags: number[] = [];
@@ -256,76 +275,88 @@ async function scorerLatency(
   await scorer.start();
   await until(() => scorer.ready().ok, 60_000, 'the scorer to join');
   say(`  latency ${mode}: offering ${Math.round(rate)} records/s for ${LATENCY_SECONDS} s (+2 s warm-up)…`);
-  // The load comes from a child process, so producing does not compete with the scorer's event loop.
-  const load = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--load', topic, String(rate)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: process.env,
-    },
+  // The load comes from child processes, so producing does not compete with the scorer's event loop;
+  // each owns a share of the partitions and of the rate, and all start on the same clock tick.
+  const procs = Math.max(1, Math.min(LOAD_PROCESSES, PARTITIONS));
+  const startAt = Date.now() + 3000;
+  measureFrom = startAt + WARMUP_MS + 1;
+  const reports = await Promise.all(
+    Array.from({ length: procs }, async (_, i) => {
+      const parts = Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % procs === i);
+      const load = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          fileURLToPath(import.meta.url),
+          '--load',
+          topic,
+          String((rate * parts.length) / PARTITIONS),
+          parts.join(','),
+          String(startAt),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+      );
+      let report = '';
+      load.stdout.on('data', (d: Buffer) => (report += d.toString()));
+      const code = await new Promise<number | null>((res) => load.once('exit', res));
+      if (code !== 0) throw new Error(`load generator ${i} failed (exit ${code})`);
+      return report;
+    }),
   );
-  let report = '';
-  load.stdout.on('data', (d: Buffer) => {
-    const text = d.toString();
-    if (text.startsWith('measure')) measureFrom = Date.now();
-    report += text;
-  });
-  const code = await new Promise<number | null>((res) => load.once('exit', res));
-  if (code !== 0) throw new Error(`the load generator failed (exit ${code})`);
-  const sent = Number(/sent (\d+)/.exec(report)?.[1] ?? 0);
-  const offered = Number(/rate (\d+)/.exec(report)?.[1] ?? 0);
-  await until(() => lags.length >= sent - warmupRecords(rate), 30_000, 'the scorer to commit the load').catch(
-    () => undefined,
-  );
+  const field = (name: string): number =>
+    reports.reduce((n, r) => n + Number(new RegExp(`${name} (\\d+)`).exec(r)?.[1] ?? 0), 0);
+  const sent = field('sent');
+  const measured = field('measured');
+  await until(() => lags.length >= measured, 30_000, 'the scorer to commit the load').catch(() => undefined);
   const held = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
   if (held !== sent) say(`  note: ${sent} records sent, the topic holds ${held} (producer retries)`);
   await scorer.stop();
   await admin.deleteGroups([scorer.config.group]).catch(() => undefined);
-  return { p50: percentile(lags, 50), p99: percentile(lags, 99), samples: lags.length, rate: offered };
+  return {
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
+    samples: lags.length,
+    offered: field('offered'),
+    generated: field('generated'),
+    achieved: field('achieved'),
+    maxQueued: field('queued'),
+  };
 }
 
-const TICK_MS = 50;
 const WARMUP_MS = 2000;
-const warmupRecords = (rate: number): number =>
-  Math.round(WARMUP_MS / TICK_MS) * Math.max(1, Math.round((rate * TICK_MS) / 1000));
+const LOAD_PRODUCERS = Number(process.env.SMAE_BENCH_LOAD_PRODUCERS ?? 2);
+const LOAD_PROCESSES = Number(process.env.SMAE_BENCH_LOAD_PROCESSES ?? 2);
 
-/** Child-process mode: produce to `topic` at `rate` records/s; prints `measure` after the warm-up, then totals. */
-async function loadGenerator(topic: string, rate: number): Promise<void> {
+/** Child-process mode: produce to `partitions` of `topic` at `rate` records/s from `startAt` (see
+ * ./load-generator.ts); prints its totals. */
+async function loadGenerator(
+  topic: string,
+  rate: number,
+  partitions: number[],
+  startAt: number,
+): Promise<void> {
   const kafka = createKafka({
     ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-load' }),
     logLevel: 'nothing',
   });
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
   const r = rng(2);
-  // Values are encoded once and reused: the generator's CPU goes to producing, not to Avro encoding
-  // (latency is measured from the Kafka timestamp the producer stamps at send time).
-  const pool = Array.from({ length: 4096 }, (_, k) => encodeTransaction(normalTransaction(k, r)));
-  const perTick = Math.max(1, Math.round((rate * TICK_MS) / 1000));
-  const warmupTicks = Math.round(WARMUP_MS / TICK_MS);
-  const ticks = Math.round((LATENCY_SECONDS * 1000) / TICK_MS) + warmupTicks;
-  const started = Date.now();
-  const inFlight = new Set<Promise<unknown>>();
-  let sent = 0;
-  for (let t = 0; t < ticks; t++) {
-    if (t === warmupTicks) process.stdout.write('measure\n');
-    const messages = Array.from({ length: perTick }, (_, j) => {
-      const k = sent + j;
-      return { partition: k % PARTITIONS, key: `l-${k}`, value: pool[k % pool.length]! };
-    });
-    sent += perTick;
-    // Fire and pace: a send slower than a tick must not lower the offered rate.
-    const p = producer.send({ topic, messages });
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-    const next = started + (t + 1) * TICK_MS;
-    await new Promise((res) => setTimeout(res, Math.max(0, next - Date.now())));
-  }
-  const elapsed = (Date.now() - started) / 1000;
-  await Promise.all(inFlight);
-  await producer.disconnect();
-  process.stdout.write(`sent ${sent} rate ${Math.round(sent / elapsed)}\n`);
+  const values = Array.from({ length: 4096 }, (_, k) => encodeTransaction(normalTransaction(k, r)));
+  const res = await generateLoad({
+    kafka,
+    topic,
+    partitions,
+    startAt,
+    rate,
+    warmupMs: WARMUP_MS,
+    measureMs: LATENCY_SECONDS * 1000,
+    values,
+    producers: LOAD_PRODUCERS,
+  });
+  process.stdout.write(
+    `sent ${res.sent} measured ${res.measured} offered ${Math.round(res.offered)} ` +
+      `generated ${Math.round(res.generated)} achieved ${Math.round(res.achieved)} queued ${res.maxQueued}\n`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -369,19 +400,23 @@ async function main(): Promise<void> {
       );
       const lat = await scorerLatency(kafka, admin, names, registry, mode, scored.recordsPerSecond / 2);
       say(
-        `  latency at ${Math.round(lat.rate)} records/s: p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.samples} records)`,
+        `  load: offered ${lat.offered} records/s, generated ${lat.generated}, achieved (acknowledged) ${lat.achieved}` +
+          ` (${((100 * lat.achieved) / Math.max(1, lat.offered)).toFixed(1)} % of offered; most queued in the generator: ${lat.maxQueued})`,
+      );
+      say(
+        `  latency at ${lat.achieved} records/s: p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.samples} records)`,
       );
       rows.push(
         `| ${mode} | ${Math.round(base.recordsPerSecond)} | ${Math.round(scored.recordsPerSecond)} | ` +
           `${(scored.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${Math.round(withScores.recordsPerSecond)} | ` +
-          `${(withScores.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${Math.round(lat.rate)} | ` +
+          `${(withScores.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${lat.offered} | ${lat.achieved} | ` +
           `${lat.p50.toFixed(0)} | ${lat.p99.toFixed(0)} |`,
       );
     }
     say(
-      '\n| delivery | baseline rec/s | scorer rec/s | ratio | scorer+scores rec/s | ratio | latency-test rate rec/s | p50 ms | p99 ms |',
+      '\n| delivery | baseline rec/s | scorer rec/s | ratio | scorer+scores rec/s | ratio | latency offered rec/s | latency achieved rec/s | p50 ms | p99 ms |',
     );
-    say('|---|---|---|---|---|---|---|---|---|');
+    say('|---|---|---|---|---|---|---|---|---|---|');
     for (const r of rows) say(r);
   } finally {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${names.name}.`));
@@ -394,7 +429,15 @@ async function main(): Promise<void> {
 }
 
 const loadAt = process.argv.indexOf('--load');
-(loadAt >= 0 ? loadGenerator(process.argv[loadAt + 1]!, Number(process.argv[loadAt + 2])) : main()).then(
+(loadAt >= 0
+  ? loadGenerator(
+      process.argv[loadAt + 1]!,
+      Number(process.argv[loadAt + 2]),
+      process.argv[loadAt + 3]!.split(',').map(Number),
+      Number(process.argv[loadAt + 4]),
+    )
+  : main()
+).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err);
