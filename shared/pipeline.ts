@@ -8,7 +8,8 @@
  */
 import { ConfigError } from './errors.js';
 
-const NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;
+/** What a pipeline name may be: 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit. */
+export const PIPELINE_NAME_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;
 
 export interface PipelineNames {
   name: string;
@@ -38,7 +39,7 @@ export interface PipelineNames {
 }
 
 export function validatePipelineName(name: string): string {
-  if (!NAME_PATTERN.test(name)) {
+  if (!PIPELINE_NAME_PATTERN.test(name)) {
     throw new ConfigError('invalid pipeline name', [
       {
         path: 'pipeline',

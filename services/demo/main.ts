@@ -33,7 +33,7 @@ import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.j
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { createLogger } from '../../shared/log.js';
 import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
-import { createRedis, redisUrlFromEnv, type Redis } from '../../shared/redis/client.js';
+import { createRedis, deleteKeysByPrefix, redisUrlFromEnv, type Redis } from '../../shared/redis/client.js';
 import { ModelRegistry } from '../../shared/registry/index.js';
 import { RedisAdapterState } from '../../shared/adaptation/state.js';
 import type { CycleOutcome } from '../../shared/adaptation/types.js';
@@ -179,14 +179,8 @@ async function main(): Promise<number> {
       await admin.deleteTopics({ topics: Object.values(names.topics) }).catch(() => undefined);
       await admin.deleteGroups([collectorGroup, names.groups.scorer]).catch(() => undefined);
       // The pipeline's own keys (registry, window, adapter state) and the adapter's BullMQ queue.
-      for (const pattern of [`${names.redisPrefix}*`, `${names.queuePrefix}:*`]) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-          cursor = next;
-          if (keys.length > 0) await redis.unlink(...keys);
-        } while (cursor !== '0');
-      }
+      for (const prefix of [names.redisPrefix, `${names.queuePrefix}:`])
+        await deleteKeysByPrefix(redis, prefix);
       say(`deleted the topics and Redis keys of ${pipeline}`);
     }
     await admin?.disconnect().catch(() => undefined);

@@ -4,6 +4,7 @@
  * thing, with the same accepted values and messages, in every service that reads it.
  */
 import { z } from 'zod';
+import { PIPELINE_NAME_PATTERN } from '../pipeline.js';
 
 /** `true/false`, `1/0`, `yes/no` (or a real boolean from an already-parsed command line). */
 export const bool = z
@@ -64,8 +65,8 @@ export const duration = (min: number, messages: DurationMessages = {}) =>
     return ms;
   });
 
-/** What a pipeline name may be: 1–100 letters, digits, '.', '_' or '-', starting with a letter or digit. */
-export const PIPELINE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;
+/** What a pipeline name may be (defined with the names it derives, in shared/pipeline.ts). */
+export const PIPELINE_NAME = PIPELINE_NAME_PATTERN;
 
 /** The pipeline name every service is scoped by; `required` is the message when it is missing. */
 export const pipelineName = (

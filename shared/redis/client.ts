@@ -114,3 +114,19 @@ export function redactUrl(url: string): string {
     return '<invalid url>';
   }
 }
+
+/**
+ * Deletes every key that starts with `prefix` (SCAN + UNLINK, so a large keyspace never blocks Redis).
+ * Glob characters in the prefix are escaped: `smae:{p}:` matches literally. Returns how many were deleted.
+ */
+export async function deleteKeysByPrefix(redis: Redis, prefix: string): Promise<number> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}

@@ -22,7 +22,7 @@ import type {
 } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { createKafka, kafkaConnectionFromEnv, type KafkaConnection } from '../../shared/kafka/client.js';
-import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
+import { createRedis, deleteKeysByPrefix, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
 import { waitFor } from './wait.js';
 
@@ -217,13 +217,7 @@ async function deleteRedisKeys(keyPrefix: string): Promise<void> {
   const redis = createRedis(redisUrlFromEnv(process.env), { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   try {
-    const pattern = `${keyPrefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeysByPrefix(redis, keyPrefix);
   } finally {
     redis.disconnect();
   }

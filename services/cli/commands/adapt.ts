@@ -31,19 +31,12 @@ import { SmaeError } from '../../../shared/errors.js';
 import { parseOptions, positiveInt, protectStdout } from '../../../shared/eval/cli.js';
 import { createLogger, type Logger } from '../../../shared/log.js';
 import { initBackend } from '../../../shared/model/index.js';
-import { validatePipelineName } from '../../../shared/pipeline.js';
+import * as f from '../../../shared/config/fields.js';
 import { createRedis, pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
 import { ModelRegistry } from '../../../shared/registry/index.js';
 import { ADAPT_JOB, ADAPTER_QUEUE, queueOptions, type AdaptJobData } from '../../adapter/app.js';
 
-const pipelineName = z.string().refine((v) => {
-  try {
-    validatePipelineName(v);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'letters, digits, ".", "_" or "-", starting with a letter or digit');
+const pipelineName = f.pipelineName();
 
 const AdaptSchema = z
   .object({

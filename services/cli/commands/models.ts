@@ -16,18 +16,11 @@ import { ConfigError, SmaeError } from '../../../shared/errors.js';
 import { createLogger } from '../../../shared/log.js';
 import { saveArtifact } from '../../../shared/model/artifact.js';
 import { parseOptions } from '../../../shared/eval/cli.js';
-import { validatePipelineName } from '../../../shared/pipeline.js';
+import * as f from '../../../shared/config/fields.js';
 import { createRedis, pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
 import { ModelRegistry, type PublishedModel, type VersionSummary } from '../../../shared/registry/index.js';
 
-const pipelineName = z.string().refine((v) => {
-  try {
-    validatePipelineName(v);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'letters, digits, ".", "_" or "-", starting with a letter or digit');
+const pipelineName = f.pipelineName();
 
 const CommonSchema = z.object({
   pipeline: pipelineName,
