@@ -20,19 +20,20 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { resolveAdaptationOptions, type AdaptationOverrides } from '../../shared/adaptation/config.js';
-import type { ComputeFn } from '../../shared/adaptation/compute.js';
+import type { ComputeFn, ComputeInput, ComputeResult } from '../../shared/adaptation/compute.js';
+import { createComputeRunner } from '../../shared/adaptation/compute-runner.js';
 import { isLockBusy, runAdaptationCycle, type CycleResult } from '../../shared/adaptation/cycle.js';
-import { RedisLock } from '../../shared/adaptation/lock.js';
+import { RedisLock } from '../../shared/redis/lock.js';
 import { adapterKeys, RedisAdapterState } from '../../shared/adaptation/state.js';
 import { readWindow } from '../../shared/adaptation/window.js';
 import { describeError, isSmaeError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { createMetricsRegistry, type ProbeResult } from '../../shared/ops/index.js';
+import type { ThreadRunner } from '../../shared/ops/worker.js';
 import { pipelineNames } from '../../shared/pipeline.js';
 import { ModelRegistry } from '../../shared/registry/index.js';
 import type { AdapterConfig } from './config.js';
 import { createAdapterMetrics, type AdapterMetrics } from './metrics.js';
-import { createThreadCompute, type ThreadCompute } from './thread-compute.js';
 
 export const ADAPTER_QUEUE = 'adapter';
 export const ADAPT_JOB = 'adapt';
@@ -89,13 +90,13 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
   const log = (deps.logger ?? silentLogger).child({ component: 'adapter' });
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry({ service: 'adapter' });
   const metrics: AdapterMetrics = createAdapterMetrics(metricsRegistry);
-  let thread: ThreadCompute | null = null;
+  let thread: ThreadRunner<ComputeInput, ComputeResult> | null = null;
   const compute: ComputeFn =
     deps.compute ??
     (config.compute === 'thread'
       ? (input) => {
-          thread ??= createThreadCompute({ backend: config.backend, logger: log });
-          return thread.compute(input);
+          thread ??= createComputeRunner({ backend: config.backend, logger: log });
+          return thread.run(input);
         }
       : async (input) => {
           const { computeAdaptation } = await import('../../shared/adaptation/compute.js');

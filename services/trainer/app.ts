@@ -29,7 +29,7 @@ import {
   type TrainingOutcome,
   type TrainingSource,
 } from '../../shared/training/index.js';
-import { acquireLease } from './lock.js';
+import { RedisLock } from '../../shared/redis/lock.js';
 
 export type TrainerSourceConfig =
   { kind: 'csv'; path: string } | { kind: 'topic'; topic: string; last: number };
@@ -213,7 +213,14 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
       finishedAt: new Date().toISOString(),
       ...r,
     });
-    const lease = await acquireLease(deps.redis, lockKey, config.lockTtlMs);
+    // A lost lease (a long pause, Redis failover) aborts the run: another replica may be training.
+    const lease = await new RedisLock(deps.redis, lockKey, {
+      ttlMs: config.lockTtlMs,
+      onLost: () => {
+        log.warn({ trigger }, 'the trainer lease was lost; aborting this run');
+        abort?.abort(new Error('trainer lease lost'));
+      },
+    }).tryAcquire();
     if (!lease) {
       log.info({ trigger }, 'another trainer replica holds the lease; skipping this run');
       return finish({ outcome: 'skipped' });

@@ -18,7 +18,7 @@ import type { PublishMeta, PublishResult, PublishedModel, VersionSummary } from 
 import { anchorVersionOf, type AnchorState } from './anchor.js';
 import type { AdaptationOptions } from './config.js';
 import { computeAdaptation, type ComputeFn } from './compute.js';
-import type { PipelineLock } from './lock.js';
+import type { PipelineLock } from '../redis/lock.js';
 import type { AdapterState } from './state.js';
 import type { CycleOutcome, RefusedOutcome } from './types.js';
 import type { WindowRead } from './window.js';

@@ -36,23 +36,20 @@ export interface TrainJob extends TrainJobOptions {
   pipeline: string | null;
 }
 
-export interface SerializedError {
-  name: string;
-  message: string;
-  code?: string;
-  field?: string;
-  details?: Record<string, unknown>;
-  issues?: { path: string; message: string }[];
+/** Progress of a job, posted as it runs. */
+export type TrainProgress =
+  | { type: 'started'; backend: BackendName; rows: number; columns: number }
+  | { type: 'epoch'; progress: EpochProgress };
+
+/** A job's result as it crosses back from the thread (the weights transferred, not copied). */
+export interface TrainResult {
+  manifest: ModelManifest;
+  weights: ArrayBuffer;
+  digest: string;
 }
 
-export type WorkerMessage =
-  | { type: 'started'; backend: BackendName; rows: number; columns: number }
-  | { type: 'epoch'; progress: EpochProgress }
-  | { type: 'done'; manifest: ModelManifest; weights: ArrayBuffer; digest: string }
-  | { type: 'error'; error: SerializedError };
-
 /** Runs a job to a sealed artifact: backend, feature inference, preprocessing, network, threshold. */
-export async function runTrainJob(job: TrainJob, emit: (m: WorkerMessage) => void): Promise<ModelArtifact> {
+export async function runTrainJob(job: TrainJob, emit: (m: TrainProgress) => void): Promise<ModelArtifact> {
   // Imported here so that merely importing this module (for its types) does not load TensorFlow.js.
   const { initBackend } = await import('../model/backend.js');
   const { trainDetector } = await import('../model/training.js');
@@ -96,14 +93,4 @@ export async function runTrainJob(job: TrainJob, emit: (m: WorkerMessage) => voi
   } finally {
     detector.dispose();
   }
-}
-
-export function serializeError(err: unknown): SerializedError {
-  const e = err as Partial<SerializedError> & { name?: string; message?: string };
-  const out: SerializedError = { name: e?.name ?? 'Error', message: e?.message ?? String(err) };
-  if (typeof e?.code === 'string') out.code = e.code;
-  if (typeof e?.field === 'string') out.field = e.field;
-  if (e?.details) out.details = e.details;
-  if (Array.isArray(e?.issues)) out.issues = e.issues;
-  return out;
 }

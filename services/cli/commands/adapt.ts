@@ -23,7 +23,7 @@ import {
   type SupportPolicyName,
 } from '../../../shared/adaptation/config.js';
 import { runAdaptationCycle, type CycleResult } from '../../../shared/adaptation/cycle.js';
-import { RedisLock } from '../../../shared/adaptation/lock.js';
+import { RedisLock } from '../../../shared/redis/lock.js';
 import { adapterKeys, RedisAdapterState } from '../../../shared/adaptation/state.js';
 import type { CycleOutcome } from '../../../shared/adaptation/types.js';
 import { readWindow } from '../../../shared/adaptation/window.js';

@@ -1,12 +1,13 @@
 /**
- * One adaptation per pipeline at a time, across processes: a Redis lock (`SET key token NX PX ttl`),
- * renewed while held and released only by its holder (compare-and-delete in one script).
+ * The one Redis lock of the project: `SET key token NX PX ttl`, renewed every third of its lifetime while
+ * held, released only by its holder (compare-and-delete in one script), and it notices when a renewal
+ * finds the lock gone or taken (`lost`, `onLost`).
  *
- * BullMQ already gives each cycle a single job, but two different jobs (a scheduled cycle and an
- * operator's `smae adapt --now`, or two adapter deployments) could still adapt the same pipeline at
- * once; the lock serializes them. It is a liveness aid, not the only safety: a holder that lost its
- * lock (a long pause, Redis failover) is still stopped from publishing twice by the registry's
- * `expectedParent` check and the cycle ledger.
+ * Users: the adapter (one adaptation per pipeline at a time, across a scheduled cycle, an operator's
+ * `smae adapt --now` and several adapter deployments) and the trainer (of several replicas, one trains at
+ * a time; a scheduled run that finds the lock taken is skipped, not queued). It is a liveness aid, not
+ * the only safety: a holder that lost its lock (a long pause, Redis failover) is still stopped from
+ * publishing twice by the registry's `expectedParent` check (and, for the adapter, the cycle ledger).
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -30,10 +31,13 @@ export interface LockHandle {
 export interface RedisLockOptions {
   /** Lock lifetime without renewal (default 30 s); renewed every third of it. */
   ttlMs?: number;
+  /** Called once when a renewal finds the lock gone or taken by another holder. */
+  onLost?: () => void;
 }
 
 export class RedisLock implements PipelineLock {
   private readonly ttlMs: number;
+  private readonly onLost: (() => void) | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -41,6 +45,7 @@ export class RedisLock implements PipelineLock {
     opts: RedisLockOptions = {},
   ) {
     this.ttlMs = opts.ttlMs ?? 30_000;
+    this.onLost = opts.onLost;
   }
 
   /** The lock, or null if another holder has it. Keeps it renewed until `release()`. */
@@ -55,7 +60,10 @@ export class RedisLock implements PipelineLock {
         this.redis
           .eval(RENEW, 1, this.key, token, String(this.ttlMs))
           .then((r) => {
-            if (r !== 1 && !released) lost = true;
+            if (r !== 1 && !released && !lost) {
+              lost = true;
+              this.onLost?.();
+            }
           })
           .catch(() => {
             // Redis unreachable: the lock may expire; the holder finds out at its next check.
