@@ -13,8 +13,8 @@
  * does not depend on the raw units and stays valid as long as the preprocessing is the anchor's
  * (adaptation never refits it).
  */
-import { Rng } from '../eval/rng.js';
-import { injectAnomalies } from '../eval/inject.js';
+import { SeededRandom } from '../random.js';
+import { injectAnomalies } from '../anomalies/inject.js';
 
 export interface MatrixScorer {
   scoreMatrix(
@@ -65,7 +65,7 @@ export function buildGoldenSet(
       anchorRecall: 0,
     };
   }
-  const rng = new Rng(opts.seed);
+  const rng = new SeededRandom(opts.seed);
   const parts: Float32Array[] = [];
   let injected = 0;
   const perVariant = Math.ceil(opts.size / opts.variants.length);

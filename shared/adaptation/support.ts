@@ -12,7 +12,7 @@
  *   in a seeded random order (`random`), skipping a row whenever its key already holds its share
  *   (`maxKeyShare` of the final set), so one entity cannot steer the model.
  */
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../random.js';
 import type { DefaultPolicyOptions, ReportPolicyOptions } from './config.js';
 
 export interface SupportCandidate {

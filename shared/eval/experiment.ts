@@ -26,7 +26,7 @@ import { inferFeatureSpec } from '../preprocessing/infer.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
 import { activeBackend, architectureFor, SparseAutoencoder } from '../model/index.js';
 import { percentile } from '../threshold/percentile.js';
-import { injectAnomalies, type InjectionVariant } from './inject.js';
+import { injectAnomalies, type InjectionVariant } from '../anomalies/inject.js';
 import { binaryMetrics, rocAuc, type BinaryMetrics } from './metrics.js';
 import { Rng } from './rng.js';
 import { take, trainTestSplit } from './split.js';

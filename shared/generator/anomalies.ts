@@ -9,7 +9,7 @@
  * Variant A multiplies only, so a zero stays zero (see the data README): the built-in generator keeps its
  * numeric features strictly positive so every injected row really moves.
  */
-import type { Draws } from './random.js';
+import type { SeededRandom } from '../random.js';
 
 export type AnomalyVariant = 'A' | 'B';
 
@@ -29,7 +29,7 @@ export function injectAnomaly(
   record: Record<string, unknown>,
   numericFields: readonly string[],
   variant: AnomalyVariant,
-  draws: Draws,
+  draws: SeededRandom,
 ): Injection {
   const fields = numericFields.filter((f) => typeof record[f] === 'number' && Number.isFinite(record[f]));
   if (fields.length === 0) return { variant, features: [] };

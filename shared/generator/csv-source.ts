@@ -14,7 +14,7 @@ import { SmaeError } from '../errors.js';
 import { loadCsv, type CsvTable } from '../data/csv.js';
 import { injectAnomaly, type AnomalyVariant } from './anomalies.js';
 import type { AvroRecordSchema, EventSource, LabelledEvent, SourceFeature } from './events.js';
-import { Draws, deriveSeed } from './random.js';
+import { SeededRandom, deriveSeed } from '../random.js';
 
 export interface CsvSourceOptions {
   path: string;
@@ -106,7 +106,7 @@ export function tableSource(table: CsvTable, o: CsvSourceOptions): EventSource {
   const labels = table.labels;
 
   async function* events(): AsyncGenerator<LabelledEvent> {
-    const inject = new Draws(deriveSeed(o.seed, 'csv-anomalies'));
+    const inject = new SeededRandom(deriveSeed(o.seed, 'csv-anomalies'));
     const end = trainRecords + streamRecords;
     for (let i = 0; i < end; i++) {
       const row = table.rows[i]!;

@@ -4,6 +4,6 @@
  */
 export * from './events.js';
 export * from './anomalies.js';
-export { Draws, deriveSeed } from './random.js';
+export { SeededRandom, deriveSeed } from '../random.js';
 export * from './synthetic.js';
 export * from './csv-source.js';

@@ -19,7 +19,7 @@
  */
 import { injectAnomaly, type AnomalyVariant } from './anomalies.js';
 import type { AvroRecordSchema, EventSource, LabelledEvent, Phase, SourceFeature } from './events.js';
-import { Draws, deriveSeed } from './random.js';
+import { SeededRandom, deriveSeed } from '../random.js';
 
 export const REGIONS = ['eu-west', 'us-east', 'ap-south', 'sa-east'] as const;
 const REGION_SHARE = [0.4, 0.3, 0.2, 0.1];
@@ -161,10 +161,10 @@ interface Entity {
 /** The synthetic stream as a synchronous iterable (the demo, the benchmarks and the tests share it). */
 export function* syntheticEvents(partial: Partial<SyntheticOptions> = {}): Generator<LabelledEvent> {
   const o = resolveSyntheticOptions(partial);
-  const setup = new Draws(deriveSeed(o.seed, 'entities'));
-  const values = new Draws(deriveSeed(o.seed, 'values'));
-  const picks = new Draws(deriveSeed(o.seed, 'picks'));
-  const inject = new Draws(deriveSeed(o.seed, 'anomalies'));
+  const setup = new SeededRandom(deriveSeed(o.seed, 'entities'));
+  const values = new SeededRandom(deriveSeed(o.seed, 'values'));
+  const picks = new SeededRandom(deriveSeed(o.seed, 'picks'));
+  const inject = new SeededRandom(deriveSeed(o.seed, 'anomalies'));
 
   const width = String(o.entities - 1).length;
   const regionCum = cumulative(REGION_SHARE);

@@ -15,7 +15,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { FlatAdam, type AdamConfig } from './adam.js';
 import type { Architecture } from './artifact.js';
 import { validateArchitecture, weightShapesFor } from './architecture.js';
-import { createRng, randomSeed, shuffleInPlace } from './random.js';
+import { createRng, randomSeed, shuffleInPlace } from '../random.js';
 import { tf } from './tf.js';
 
 export interface FitOptions {

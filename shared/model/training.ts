@@ -27,7 +27,7 @@ import {
 } from './autoencoder.js';
 import { activeBackend } from './backend.js';
 import { Detector } from './detector.js';
-import { randomSeed } from './random.js';
+import { randomSeed } from '../random.js';
 
 /** Rows already in model space (e.g. the evaluation's injected test rows, which are injected after scaling). */
 export interface ModelRows {

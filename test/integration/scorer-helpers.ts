@@ -27,6 +27,7 @@ import { buildScorer, type Scorer, type ScorerDeps } from '../../services/scorer
 import { resolveScorerConfig, type ScorerSettings } from '../../services/scorer/config.js';
 import { silentLogger } from '../../shared/log.js';
 import { CommittedFilter, rawBatchRecords, type RawRecord } from '../../shared/scoring/read-committed.js';
+import { SeededRandom } from '../../shared/random.js';
 
 export const TRANSACTION_SCHEMA_ID = 1;
 
@@ -43,16 +44,10 @@ export const TX_SPEC: FeatureSpec = {
   impute: 'error',
 };
 
-/** Deterministic PRNG (mulberry32), so streams and models are reproducible. */
+/** A seeded uniform stream (the project's generator), so streams and models are reproducible. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 const CHANNELS = ['web', 'pos', 'mobile'];

@@ -21,7 +21,7 @@
  * factor the attacker raises cycle after cycle, always just low enough that the current model scores
  * them as normal (see the benchmark).
  */
-import { SeededRandom } from '../random.js';
+import { SeededRandom } from '../../random.js';
 import type { FeatureSpec } from '../../preprocessing/spec.js';
 
 export interface DriftStreamOptions {
@@ -92,7 +92,7 @@ export class DriftStream {
     this.featureNames = Array.from({ length: d }, (_, j) => `f${j}`);
     const rng = new SeededRandom(this.opts.seed);
     this.mix = new Float64Array(d * k);
-    for (let i = 0; i < d * k; i++) this.mix[i] = rng.gaussian() / Math.sqrt(k);
+    for (let i = 0; i < d * k; i++) this.mix[i] = rng.normal() / Math.sqrt(k);
     this.mu = new Float64Array(d).map(() => rng.uniform(10, 15));
     this.scale = new Float64Array(d).map(() => rng.uniform(1, 3));
     // Drift directions orthogonal to the manifold (A's column space), so a given shift size moves the
@@ -100,13 +100,13 @@ export class DriftStream {
     const basis = orthonormalColumns(this.mix, d, k);
     this.abruptDir = unit(
       offManifold(
-        Float64Array.from({ length: d }, () => rng.gaussian()),
+        Float64Array.from({ length: d }, () => rng.normal()),
         basis,
       ),
     );
     this.gradualDir = unit(
       offManifold(
-        Float64Array.from({ length: d }, () => rng.gaussian()),
+        Float64Array.from({ length: d }, () => rng.normal()),
         basis,
       ),
     );
@@ -186,12 +186,12 @@ export class DriftStream {
 
   private normalRow(rng: SeededRandom, m: Float64Array, ts: number): SimRow {
     const { features: d, latent: k, noise } = this.opts;
-    const z = Array.from({ length: k }, () => rng.gaussian());
+    const z = Array.from({ length: k }, () => rng.normal());
     const record: Record<string, number | string> = {};
     for (let j = 0; j < d; j++) {
       let v = 0;
       for (let c = 0; c < k; c++) v += this.mix[j * k + c]! * z[c]!;
-      record[this.featureNames[j]!] = this.mu[j]! + this.scale[j]! * (v + m[j]! + noise * rng.gaussian());
+      record[this.featureNames[j]!] = this.mu[j]! + this.scale[j]! * (v + m[j]! + noise * rng.normal());
     }
     const key = `e${rng.int(this.opts.keys)}`;
     record['entity'] = key;

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Draws, injectAnomaly } from '../../../shared/generator/index.js';
+import { SeededRandom, injectAnomaly } from '../../../shared/generator/index.js';
 
 const fields = ['a', 'b', 'c', 'd', 'e'];
 
@@ -10,7 +10,7 @@ function base(): Record<string, unknown> {
 
 describe('injectAnomaly', () => {
   test('variant A multiplies exactly 2 features by one factor in [6, 30)', () => {
-    const draws = new Draws(1);
+    const draws = new SeededRandom(1);
     for (let trial = 0; trial < 200; trial++) {
       const r = base();
       const inj = injectAnomaly(r, fields, 'A', draws);
@@ -24,7 +24,7 @@ describe('injectAnomaly', () => {
   });
 
   test('variant B moves half of the features (at least one): ×U(6,30) then +U(10,300)', () => {
-    const draws = new Draws(2);
+    const draws = new SeededRandom(2);
     for (let trial = 0; trial < 200; trial++) {
       const r = base();
       const inj = injectAnomaly(r, fields, 'B', draws);
@@ -40,7 +40,7 @@ describe('injectAnomaly', () => {
   });
 
   test('fields without a finite number are skipped; with none, nothing happens', () => {
-    const draws = new Draws(3);
+    const draws = new SeededRandom(3);
     const r: Record<string, unknown> = { a: null, b: 'text', c: 2 };
     const inj = injectAnomaly(r, ['a', 'b', 'c'], 'A', draws);
     assert.deepEqual(inj.features, ['c']);

@@ -1,5 +1,5 @@
 /** Small deterministic data for the model tests: rows on a 2-factor manifold, plus noise. */
-import { createRng } from '../../../shared/model/random.js';
+import { createRng } from '../../../shared/random.js';
 
 /** `rows × d` row-major matrix in roughly [0, 1], low rank, so an autoencoder can learn it. */
 export function lowRankMatrix(rows: number, d: number, seed = 1): Float32Array {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { featuresPerRow, injectAnomalies } from '../../../shared/eval/inject.js';
-import { Rng } from '../../../shared/eval/rng.js';
+import { featuresPerRow, injectAnomalies } from '../../../shared/anomalies/inject.js';
+import { SeededRandom as Rng } from '../../../shared/random.js';
 
 /** A matrix of distinct positive values, so every change is visible. */
 function matrix(rows: number, width: number): Float32Array {

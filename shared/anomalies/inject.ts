@@ -7,12 +7,18 @@
  *   are multiplied by one draw of U(6, 30), then one draw of U(10, 300) is added.
  * Draw order follows the report's numpy code (rows, then per row: features, factor, offset) from one
  * seeded stream whose state the caller keeps drawing from (the report draws its support set right after);
- * with `Rng` (numpy's RandomState) and seed 42 the draws are the report's own.
+ * with the lab's numpy-exact generator and seed 42 the draws are the report's own. Production (the
+ * adapter's golden set) draws from the project's `SeededRandom`.
  *
  * The matrix is the model matrix (row-major, `width` columns); only the columns listed in
  * `numericColumns` are eligible, so one-hot slots of categorical features are never "multiplied".
  */
-import { Rng } from './rng.js';
+
+/** What injection draws: `k` distinct integers from [0, n) and uniform numbers. */
+export interface InjectionDraws {
+  choice(n: number, k: number): number[];
+  uniform(low: number, high: number): number;
+}
 
 export type InjectionVariant = 'A' | 'B';
 
@@ -23,7 +29,7 @@ export interface InjectionOptions {
   /** Share of rows to alter (0.15 in the report). */
   fraction?: number;
   /** A seeded stream (the report's `np.random.seed(42)`); drawn from in place. */
-  rng: Rng;
+  rng: InjectionDraws;
 }
 
 export interface InjectedRow {
