@@ -9,6 +9,7 @@
  */
 import { binaryMetrics, rocAuc } from '../../shared/eval/metrics.js';
 import type { HistogramBin, RunResults, RunWindow, SegmentMetrics } from './results.js';
+import { percentile } from '../../shared/threshold/percentile.js';
 
 /** Column-wise observations of the streamed records, indexed by stream position (training part excluded). */
 export interface Observations {
@@ -52,14 +53,9 @@ export function createObservations(count: number, phaseNames: readonly string[])
   };
 }
 
-/** numpy-style linear-interpolation percentile of an ascending-sorted array (p in 0..100). */
-export function sortedPercentile(sorted: ArrayLike<number>, p: number): number | null {
-  const n = sorted.length;
-  if (n === 0) return null;
-  const pos = ((n - 1) * p) / 100;
-  const lo = Math.floor(pos);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+/** The project's numpy percentile, or null for no values (a report shows "–"). */
+function percentileOrNull(values: ArrayLike<number>, p: number): number | null {
+  return values.length === 0 ? null : percentile(values, p);
 }
 
 function evaluated(o: Observations, i: number): boolean {
@@ -171,8 +167,8 @@ export function windowsOf(o: Observations, count: number): RunWindow[] {
       recall: anomalies === 0 ? null : tp / anomalies,
       modelVersion: mode(versionCounts),
       scoredPerSecond: scored > 1 && span > 0 ? (scored - 1) / span : null,
-      latencyP50Ms: sortedPercentile(latencies, 50),
-      latencyP99Ms: sortedPercentile(latencies, 99),
+      latencyP50Ms: percentileOrNull(latencies, 50),
+      latencyP99Ms: percentileOrNull(latencies, 99),
     });
   }
   return out;
@@ -200,8 +196,8 @@ export function scoreHistogram(o: Observations, bins = 48): HistogramBin[] {
   if (logs.length === 0) return [];
   const sorted = [...logs].sort((a, b) => a - b);
   // Robust ends: a handful of extreme scores should not squeeze the rest into a few bins.
-  const lo = Math.floor(sortedPercentile(sorted, 0.05)! * 4) / 4;
-  const hi = Math.ceil(sortedPercentile(sorted, 99.95)! * 4) / 4 || lo + 1;
+  const lo = Math.floor(percentileOrNull(sorted, 0.05)! * 4) / 4;
+  const hi = Math.ceil(percentileOrNull(sorted, 99.95)! * 4) / 4 || lo + 1;
   const width = (hi > lo ? hi - lo : 1) / bins;
   const out: HistogramBin[] = Array.from({ length: bins }, (_, k) => ({
     lo: lo + k * width,
@@ -294,9 +290,9 @@ export function measure(o: Observations, opts: { windows?: number; deadLetters?:
     latencyMs: {
       count: latencies.length,
       mean: latencies.length === 0 ? null : latencies.reduce((a, b) => a + b, 0) / latencies.length,
-      p50: sortedPercentile(latencies, 50),
-      p90: sortedPercentile(latencies, 90),
-      p99: sortedPercentile(latencies, 99),
+      p50: percentileOrNull(latencies, 50),
+      p90: percentileOrNull(latencies, 90),
+      p99: percentileOrNull(latencies, 99),
       max: latencies.length === 0 ? null : latencies[latencies.length - 1]!,
     },
     scores: { scale: 'log10', bins: scoreHistogram(o) },

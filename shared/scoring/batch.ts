@@ -23,7 +23,7 @@ import {
 import type { DecodedRecord } from '../avro/decoder.js';
 import { deadLetterFor } from './dead-letter.js';
 import { sourceKey, type OutputMessage, type SourceMessage } from './messages.js';
-import type { ModelScore, ScoringModel } from './model.js';
+import type { Score, ScoringModel } from './model.js';
 import type { WindowEntry } from './window.js';
 
 /** What decodes a message value: `RecordDecoder` or a stand-in. */
@@ -79,7 +79,7 @@ interface Mapped {
 function scoredFields(
   pipeline: string,
   x: Mapped,
-  s: ModelScore,
+  s: Score,
   modelVersion: number | null,
 ): ScoredRecordFields {
   return {
@@ -190,7 +190,7 @@ export class BatchScorer {
     const t1 = performance.now();
     const prepared = model.prepare(mapped.map((x) => x.record));
     for (const { index, error } of prepared.errors) dead(mapped[index]!.source, error);
-    let scores: ModelScore[] = [];
+    let scores: Score[] = [];
     if (prepared.rows > 0) scores = model.scoreMatrix(prepared.matrix, prepared.rows, { topK: o.topK });
     out.scoreMs = performance.now() - t1;
     if (scores.length !== prepared.rows) {

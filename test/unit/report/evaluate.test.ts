@@ -1,12 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  createObservations,
-  measure,
-  segmentMetrics,
-  sortedPercentile,
-  windowsOf,
-} from '../../../services/report/evaluate.js';
+import { createObservations, measure, segmentMetrics, windowsOf } from '../../../services/report/evaluate.js';
 import { parseRunResults } from '../../../services/report/results.js';
 import { fixtureResults } from './fixture.js';
 
@@ -33,13 +27,6 @@ function sample() {
 }
 
 describe('evaluate', () => {
-  test('percentiles interpolate like numpy', () => {
-    assert.equal(sortedPercentile([1, 2, 3, 4], 50), 2.5);
-    assert.equal(sortedPercentile([1, 2, 3, 4], 100), 4);
-    assert.equal(sortedPercentile([7], 99), 7);
-    assert.equal(sortedPercentile([], 50), null);
-  });
-
   test('segment metrics from flags against labels', () => {
     const o = sample();
     const m = segmentMetrics(

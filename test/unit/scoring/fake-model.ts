@@ -4,7 +4,7 @@
  * contributions are each column's share of that. Bad values fail the way the real preprocessing does.
  */
 import { InputError } from '../../../shared/errors.js';
-import type { ModelScore, PreparedBatch, ScoringModel } from '../../../shared/scoring/model.js';
+import type { Score, PreparedBatch, ScoringModel } from '../../../shared/scoring/model.js';
 
 export class FakeModel implements ScoringModel {
   disposed = false;
@@ -46,10 +46,10 @@ export class FakeModel implements ScoringModel {
     return { matrix: matrix.subarray(0, row * width), rows: row, index, errors };
   }
 
-  scoreMatrix(matrix: Float32Array, rows: number, opts: { topK?: number } = {}): ModelScore[] {
+  scoreMatrix(matrix: Float32Array, rows: number, opts: { topK?: number } = {}): Score[] {
     this.scoreCalls.push(rows);
     const width = this.columns.length;
-    const out: ModelScore[] = [];
+    const out: Score[] = [];
     for (let r = 0; r < rows; r++) {
       const sq = this.columns.map((_, j) => matrix[r * width + j]! ** 2);
       const total = sq.reduce((a, b) => a + b, 0);
