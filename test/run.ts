@@ -21,8 +21,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve, sep } from 'node:path';
-import { ensureKafka, REPO_ROOT, stopKafka, type BrokerUpResult } from '../deploy/kafka/broker.js';
-import { localBrokerOptionsFromEnv } from '../deploy/kafka/options.js';
+import { ensureKafka, REPO_ROOT, stopKafka, type BrokerUpResult } from '../tools/infra/kafka/broker.js';
+import { localBrokerOptionsFromEnv } from '../tools/infra/kafka/options.js';
 import { DEFAULT_REDIS_URL, pingRedis, redisUrlFromEnv } from '../shared/redis/client.js';
 
 interface StepResult {

@@ -2,7 +2,7 @@
  * `npm run bench:drift` — does adaptation follow drift, and do the guardrails stop a slow poisoning?
  * (A benchmark, not a test: it prints figures, it asserts nothing.)
  *
- * Part 1, drift. A generated stream (shared/adaptation/sim/drift-stream.ts: 10 numeric features on a
+ * Part 1, drift. A generated stream (lab/drift/drift-stream.ts: 10 numeric features on a
  * 2-D manifold, standardized) whose normal distribution is stable for 6 windows, shifts abruptly at
  * window 6, then drifts gradually from window 12 to the end; every window carries the report's injected
  * anomalies (15 %, variants A and B alternating) and 5 % subtle ones (2 features × U(1.1, 1.3)). A
@@ -28,10 +28,10 @@
  * only; empty for none), DRIFT_CYCLES (30, poisoning cycles). Runtime: about a minute on 2 cores (cpu).
  */
 import { resolveAdaptationOptions, type AdaptationOptions } from '../../shared/adaptation/config.js';
-import { DriftStream } from '../../shared/adaptation/sim/drift-stream.js';
-import { PoisonAttacker } from '../../shared/adaptation/sim/poison.js';
-import { replay, type WindowResult } from '../../shared/adaptation/sim/replay.js';
-import { trainSimModel } from '../../shared/adaptation/sim/train.js';
+import { DriftStream } from '../../lab/drift/drift-stream.js';
+import { PoisonAttacker } from '../../lab/drift/poison.js';
+import { replay, type WindowResult } from '../../lab/drift/replay.js';
+import { trainSimModel } from '../../lab/drift/train.js';
 import { initBackend, type Detector } from '../../shared/model/index.js';
 import type { ModelArtifact } from '../../shared/model/artifact.js';
 

@@ -18,8 +18,8 @@ import {
 } from '../../services/adapter/app.js';
 import { resolveAdapterConfig } from '../../services/adapter/config.js';
 import { cycleTag, type CycleResult } from '../../shared/adaptation/cycle.js';
-import { DriftStream, type SimRow } from '../../shared/adaptation/sim/drift-stream.js';
-import { trainSimModel } from '../../shared/adaptation/sim/train.js';
+import { DriftStream, type SimRow } from '../../lab/drift/drift-stream.js';
+import { trainSimModel } from '../../lab/drift/train.js';
 import { RedisAdapterState } from '../../shared/adaptation/state.js';
 import { appendWindow } from '../../shared/adaptation/window.js';
 import type { ModelArtifact } from '../../shared/model/artifact.js';

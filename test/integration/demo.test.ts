@@ -9,11 +9,11 @@ import { spawn } from 'node:child_process';
 import { readFile, readdir, rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../deploy/kafka/broker.js';
-import { readRunResults } from '../../services/report/results.js';
-import { parsePrometheus, sumOf } from '../../services/demo/prometheus.js';
-import { renderLive, type LiveState } from '../../services/demo/live.js';
-import { partitionFor } from '../../services/demo/stream.js';
+import { REPO_ROOT } from '../../tools/infra/kafka/broker.js';
+import { readRunResults } from '../../lab/report/results.js';
+import { parsePrometheus, sumOf } from '../../lab/demo/prometheus.js';
+import { renderLive, type LiveState } from '../../lab/demo/live.js';
+import { partitionFor } from '../../lab/demo/stream.js';
 import { uniqueName } from '../helpers/infra.js';
 
 test('a short demo runs to its summary and writes results.json and the report', async (t) => {
@@ -23,7 +23,7 @@ test('a short demo runs to its summary and writes results.json and the report', 
   const args = [
     '--import',
     'tsx',
-    join(REPO_ROOT, 'services/demo/main.ts'),
+    join(REPO_ROOT, 'lab/demo/main.ts'),
     '--records',
     '3000',
     '--train-records',

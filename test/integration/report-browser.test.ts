@@ -13,8 +13,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildReport } from '../../services/report/build.js';
-import { fixtureResults } from '../unit/report/fixture.js';
+import { buildReport } from '../../lab/report/build.js';
+import { fixtureResults } from '../unit/lab/report/fixture.js';
 
 const CHROMIUM = process.env.SMAE_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = [

@@ -7,8 +7,8 @@ import {
   runAdaptationCycle,
   type CycleDeps,
 } from '../../../shared/adaptation/cycle.js';
-import { DriftStream } from '../../../shared/adaptation/sim/drift-stream.js';
-import { trainSimModel } from '../../../shared/adaptation/sim/train.js';
+import { DriftStream } from '../../../lab/drift/drift-stream.js';
+import { trainSimModel } from '../../../lab/drift/train.js';
 import { MemoryAdapterState } from '../../../shared/adaptation/state.js';
 import { isSmaeError } from '../../../shared/errors.js';
 import type { ModelArtifact } from '../../../shared/model/artifact.js';

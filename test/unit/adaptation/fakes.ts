@@ -3,7 +3,7 @@ import { SmaeError } from '../../../shared/errors.js';
 import { sealArtifact, type ModelArtifact } from '../../../shared/model/artifact.js';
 import type { CycleRegistry } from '../../../shared/adaptation/cycle.js';
 import type { WindowEntry, WindowRead } from '../../../shared/adaptation/window.js';
-import type { SimRow } from '../../../shared/adaptation/sim/drift-stream.js';
+import type { SimRow } from '../../../lab/drift/drift-stream.js';
 import type {
   PublishMeta,
   PublishResult,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_KAFKA_VERSION, REPO_ROOT } from '../../../deploy/kafka/broker.js';
+import { DEFAULT_KAFKA_VERSION, REPO_ROOT } from '../../../tools/infra/kafka/broker.js';
 
 const composeFile = join(REPO_ROOT, 'docker-compose.yml');
 const dockerfile = join(REPO_ROOT, 'deploy', 'docker', 'Dockerfile');

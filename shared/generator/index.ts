@@ -1,9 +1,0 @@
-/**
- * Labelled event streams for the demo, the drift benchmark and the tests: the built-in generator
- * (`syntheticSource`, `syntheticEvents`) and a user's CSV file (`csvSource`).
- */
-export * from './events.js';
-export * from './anomalies.js';
-export { SeededRandom, deriveSeed } from '../random.js';
-export * from './synthetic.js';
-export * from './csv-source.js';

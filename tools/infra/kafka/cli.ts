@@ -1,0 +1,73 @@
+/**
+ * `npm run infra:up | infra:down | infra:status` — the local development Kafka broker.
+ *
+ *   up      fetch (first time), format (first time), start detached, wait until it answers; reuses a
+ *           running broker; with KAFKA_BROKERS naming another cluster only waits for that cluster
+ *   down    stop the broker this script started (`down --purge` also deletes its data)
+ *   status  print what runs where; exit 1 if nothing answers
+ *
+ * Environment: KAFKA_BROKERS, KAFKA_VERSION (default in broker.ts), KAFKA_LOCAL_PORT (9092),
+ * KAFKA_LOCAL_CONTROLLER_PORT (9093), KAFKA_CACHE_DIR (<repo>/.cache/kafka), KAFKA_JVM_OPTS,
+ * KAFKA_READY_TIMEOUT_MS (120000). Flags: --json (machine-readable result on stdout).
+ */
+import { describeError } from '../../../shared/errors.js';
+import { ensureKafka, kafkaStatus, stopKafka } from './broker.js';
+import { localBrokerOptionsFromEnv } from './options.js';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const json = rest.includes('--json');
+  const say = (line: string): void => {
+    process.stderr.write(`[kafka] ${line}\n`);
+  };
+  const opts = localBrokerOptionsFromEnv(process.env, say);
+  switch (command) {
+    case 'up': {
+      const res = await ensureKafka(opts);
+      if (json) process.stdout.write(`${JSON.stringify(res)}\n`);
+      else
+        process.stdout.write(
+          `Kafka ${res.outcome} at ${res.brokers}${res.version !== undefined ? ` (Kafka ${res.version})` : ''}: ` +
+            `ready in ${(res.readyMs / 1000).toFixed(1)} s` +
+            (res.fetchMs !== undefined && res.fetchMs > 0
+              ? `, of which fetching ${(res.fetchMs / 1000).toFixed(1)} s`
+              : '') +
+            '\n',
+        );
+      return 0;
+    }
+    case 'down': {
+      const res = await stopKafka({ ...opts, purge: rest.includes('--purge') });
+      if (json) process.stdout.write(`${JSON.stringify(res)}\n`);
+      else process.stdout.write(`${res.pid !== undefined ? `Kafka (pid ${res.pid}): ` : ''}${res.detail}\n`);
+      return 0;
+    }
+    case 'status': {
+      const st = await kafkaStatus(opts);
+      if (json) process.stdout.write(`${JSON.stringify(st)}\n`);
+      else {
+        const lines = [
+          `brokers:   ${st.brokers}`,
+          `running:   ${st.running ? 'yes' : 'no'}${st.pid !== undefined ? ` (pid ${st.pid})` : ''}`,
+          `reachable: ${st.reachable ? `yes, ${st.topics} topics` : 'no'}`,
+          ...(st.version !== undefined ? [`version:   ${st.version}`] : []),
+          ...(st.logFile !== undefined ? [`log:       ${st.logFile}`] : []),
+          ...(st.detail !== undefined ? [`note:      ${st.detail}`] : []),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
+      return st.reachable ? 0 : 1;
+    }
+    default:
+      process.stderr.write('usage: tsx tools/infra/kafka/cli.ts up|down [--purge]|status [--json]\n');
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`[kafka] error: ${describeError(err)}\n`);
+    process.exit(1);
+  },
+);
