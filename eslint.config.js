@@ -1,6 +1,7 @@
 // Lint configuration: typescript-eslint's recommended rules over the TypeScript sources.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import layers from './tools/lint/layers.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**', 'runs/**'] },
@@ -8,7 +9,9 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
+    plugins: { layers },
     rules: {
+      'layers/direction': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
     },

@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from '../../shared/errors.js';
-import { parseDuration } from '../../services/alerts/config.js';
+import { parseDuration } from '../../shared/config/fields.js';
 
 const positiveInt = (name: string) =>
   z.coerce

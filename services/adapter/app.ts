@@ -23,29 +23,23 @@ import { resolveAdaptationOptions, type AdaptationOverrides } from '../../shared
 import type { ComputeFn, ComputeInput, ComputeResult } from '../../shared/adaptation/compute.js';
 import { createComputeRunner } from '../../shared/adaptation/compute-runner.js';
 import { isLockBusy, runAdaptationCycle, type CycleResult } from '../../shared/adaptation/cycle.js';
-import { RedisLock } from '../../shared/redis/lock.js';
-import { adapterKeys, RedisAdapterState } from '../../shared/adaptation/state.js';
-import { readWindow } from '../../shared/adaptation/window.js';
+import {
+  ADAPT_JOB,
+  ADAPTER_QUEUE,
+  cycleDependencies,
+  enqueueCycle,
+  jobOptions,
+  queueOptions,
+  type AdaptJobData,
+} from '../../shared/adaptation/jobs.js';
 import { describeError, isSmaeError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { createMetricsRegistry, type ProbeResult } from '../../shared/ops/index.js';
 import type { ThreadRunner } from '../../shared/ops/worker.js';
-import { pipelineNames } from '../../shared/pipeline.js';
-import { ModelRegistry } from '../../shared/registry/index.js';
 import type { AdapterConfig } from './config.js';
 import { createAdapterMetrics, type AdapterMetrics } from './metrics.js';
 
-export const ADAPTER_QUEUE = 'adapter';
-export const ADAPT_JOB = 'adapt';
-
-export interface AdaptJobData {
-  pipeline: string;
-  /** Per-job option overrides (e.g. `smae adapt --policy report`). */
-  overrides?: AdaptationOverrides;
-  dryRun?: boolean;
-  /** Who asked: `scheduler`, `cli`, … (logged). */
-  requestedBy?: string;
-}
+export { ADAPT_JOB, ADAPTER_QUEUE, queueOptions, type AdaptJobData } from '../../shared/adaptation/jobs.js';
 
 export interface AdapterDeps {
   /** Commands: registry, window, state, pipeline lock. */
@@ -82,10 +76,6 @@ export function schedulerId(pipeline: string): string {
   return `adapt:${pipeline}`;
 }
 
-export function queueOptions(pipeline: string): { prefix: string } {
-  return { prefix: pipelineNames(pipeline).queuePrefix };
-}
-
 export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter {
   const log = (deps.logger ?? silentLogger).child({ component: 'adapter' });
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry({ service: 'adapter' });
@@ -116,12 +106,7 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
   let started = false;
   let closing = false;
 
-  const jobOpts = {
-    attempts: config.jobs.attempts,
-    backoff: { type: 'exponential' as const, delay: config.jobs.backoffMs },
-    removeOnComplete: { count: config.jobs.keep },
-    removeOnFail: { count: config.jobs.keep },
-  };
+  const jobOpts = jobOptions(config.jobs);
 
   async function processJob(job: Job<AdaptJobData, CycleResult>, token?: string): Promise<CycleResult> {
     const pipeline = job.data.pipeline;
@@ -131,15 +116,18 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
     metrics.cycleStarted(pipeline);
     try {
       const options = resolveAdaptationOptions(job.data.overrides ?? {}, config.adaptation);
-      const registry = new ModelRegistry({
+      const cycle = cycleDependencies({
         redis: deps.redis,
         pipeline,
-        historyLimit: config.historyLimit,
         logger: jlog,
+        compute,
+        lockTtlMs: config.pipelineLockTtlMs,
+        historyLimit: config.historyLimit,
       });
+      const { registry } = cycle;
       const result = await runAdaptationCycle(
         {
-          pipeline,
+          ...cycle,
           registry: deps.afterPublish
             ? {
                 current: () => registry.current(),
@@ -152,11 +140,6 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
                 },
               }
             : registry,
-          readWindow: (count) => readWindow(deps.redis, pipeline, count),
-          state: new RedisAdapterState(deps.redis, pipeline),
-          compute,
-          lock: new RedisLock(deps.redis, adapterKeys(pipeline).lock, { ttlMs: config.pipelineLockTtlMs }),
-          logger: jlog,
         },
         { cycleId, options, ...(job.data.dryRun ? { dryRun: true } : {}) },
       );
@@ -247,15 +230,16 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
       const queue = queues.get(pipeline);
       if (!queue) throw new Error(`pipeline "${pipeline}" is not served by this adapter`);
       const cycleId = opts.cycleId ?? `manual-${randomUUID()}`;
-      return queue.add(
-        ADAPT_JOB,
+      return enqueueCycle(
+        queue,
         {
           pipeline,
           requestedBy: opts.requestedBy ?? 'api',
           ...(opts.overrides ? { overrides: opts.overrides } : {}),
           ...(opts.dryRun ? { dryRun: true } : {}),
         },
-        { ...jobOpts, jobId: cycleId },
+        cycleId,
+        config.jobs,
       );
     },
     queue(pipeline) {

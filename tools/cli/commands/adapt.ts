@@ -23,18 +23,21 @@ import {
   type SupportPolicyName,
 } from '../../../shared/adaptation/config.js';
 import { runAdaptationCycle, type CycleResult } from '../../../shared/adaptation/cycle.js';
-import { RedisLock } from '../../../shared/redis/lock.js';
-import { adapterKeys, RedisAdapterState } from '../../../shared/adaptation/state.js';
+import { RedisAdapterState } from '../../../shared/adaptation/state.js';
 import type { CycleOutcome } from '../../../shared/adaptation/types.js';
-import { readWindow } from '../../../shared/adaptation/window.js';
 import { SmaeError } from '../../../shared/errors.js';
-import { parseOptions, positiveInt, protectStdout } from '../../../lab/eval/cli.js';
+import { parseOptions, positiveInt, protectStdout } from '../options.js';
 import { createLogger, type Logger } from '../../../shared/log.js';
 import { initBackend } from '../../../shared/model/index.js';
 import * as f from '../../../shared/config/fields.js';
 import { createRedis, pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
-import { ModelRegistry } from '../../../shared/registry/index.js';
-import { ADAPT_JOB, ADAPTER_QUEUE, queueOptions, type AdaptJobData } from '../../../services/adapter/app.js';
+import {
+  ADAPTER_QUEUE,
+  cycleDependencies,
+  enqueueCycle,
+  queueOptions,
+  type AdaptJobData,
+} from '../../../shared/adaptation/jobs.js';
 
 const pipelineName = f.pipelineName();
 
@@ -153,17 +156,11 @@ async function runLocal(
   logger: Logger,
 ): Promise<CycleResult> {
   await initBackend({ prefer: opts.backend, logger });
-  return runAdaptationCycle(
-    {
-      pipeline: opts.pipeline,
-      registry: new ModelRegistry({ redis, pipeline: opts.pipeline, logger }),
-      readWindow: (count) => readWindow(redis, opts.pipeline, count),
-      state: new RedisAdapterState(redis, opts.pipeline),
-      lock: new RedisLock(redis, adapterKeys(opts.pipeline).lock),
-      logger,
-    },
-    { cycleId, options: resolveAdaptationOptions(overrides), ...(opts.dryRun ? { dryRun: true } : {}) },
-  );
+  return runAdaptationCycle(cycleDependencies({ redis, pipeline: opts.pipeline, logger }), {
+    cycleId,
+    options: resolveAdaptationOptions(overrides),
+    ...(opts.dryRun ? { dryRun: true } : {}),
+  });
 }
 
 async function runQueued(
@@ -184,19 +181,14 @@ async function runQueued(
   });
   try {
     await events.waitUntilReady();
-    const job = await queue.add(
-      ADAPT_JOB,
+    const job = await enqueueCycle(
+      queue,
       {
         pipeline: opts.pipeline,
         requestedBy: 'cli',
         ...(Object.keys(overrides).length > 0 ? { overrides } : {}),
       },
-      {
-        jobId: cycleId,
-        attempts: 3,
-        backoff: { type: 'exponential', delay: 5000 },
-        removeOnComplete: { count: 200 },
-      },
+      cycleId,
     );
     process.stderr.write(`smae adapt: queued cycle ${job.id} for pipeline ${opts.pipeline}\n`);
     try {

@@ -22,7 +22,7 @@ import { formatTable, summarize } from '../../../lab/eval/report.js';
 import { createProgress } from '../../../lab/eval/progress.js';
 import { initBackend } from '../../../shared/model/index.js';
 import { saveEvalModel } from '../../../lab/eval/save.js';
-import { parseOptions, positiveInt, protectStdout, seedList, seedNumber } from '../../../lab/eval/cli.js';
+import { parseOptions, positiveInt, protectStdout, seedList, seedNumber } from '../options.js';
 import { commaList } from '../../../shared/config/fields.js';
 
 const EvalOptionsSchema = z.object({

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { ConfigError, SmaeError } from '../../../shared/errors.js';
 import { createLogger } from '../../../shared/log.js';
 import { saveArtifact } from '../../../shared/model/artifact.js';
-import { parseOptions } from '../../../lab/eval/cli.js';
+import { parseOptions } from '../options.js';
 import * as f from '../../../shared/config/fields.js';
 import { createRedis, pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
 import { ModelRegistry, type PublishedModel, type VersionSummary } from '../../../shared/registry/index.js';

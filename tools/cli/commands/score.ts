@@ -15,7 +15,7 @@ import { createLogger } from '../../../shared/log.js';
 import { loadCsv } from '../../../shared/data/csv.js';
 import { loadArtifact } from '../../../shared/model/artifact.js';
 import { Detector, initBackend } from '../../../shared/model/index.js';
-import { parseOptions, protectStdout } from '../../../lab/eval/cli.js';
+import { parseOptions, protectStdout } from '../options.js';
 import { scoreTable, type ScoredRow } from '../../../lab/eval/batch-score.js';
 
 const ScoreOptionsSchema = z.object({

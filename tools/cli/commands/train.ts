@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ConfigError, SmaeError } from '../../../shared/errors.js';
 import { createLogger, type Logger } from '../../../shared/log.js';
 import { createProgress } from '../../../lab/eval/progress.js';
-import { parseOptions, positiveInt, protectStdout, seedNumber } from '../../../lab/eval/cli.js';
+import { parseOptions, positiveInt, protectStdout, seedNumber } from '../options.js';
 import { pipelineNames, validatePipelineName } from '../../../shared/pipeline.js';
 import { createRedis, pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
-import { parseOptions, protectStdout, seedList } from '../../../../lab/eval/cli.js';
+import { parseOptions, protectStdout, seedList } from '../../../../tools/cli/options.js';
 import { ConfigError } from '../../../../shared/errors.js';
 
 describe('seedList', () => {
