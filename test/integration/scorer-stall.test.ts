@@ -205,6 +205,62 @@ describe('no backlog and no record stalls a partition', () => {
     assert.match(metrics, /smae_scorer_dead_letters_total\{[^}]*code="RECORD_TOO_LARGE"[^}]*\} 1\b/);
   });
 
+  test('outputs the broker refuses are isolated by splitting the batch: that record is dead-lettered', async (t) => {
+    const names = uniquePipeline(t, 'split');
+    const admin = await testAdmin(t);
+    await createTopics(admin, names, 1, {});
+    const redis = await testRedis(t);
+    const registry = new ModelRegistry({ redis, pipeline: names.name });
+    await registry.publish(artifact, { publishedBy: 'test', reason: 'split test' });
+    const kafka = testKafka('scorer-split');
+    const scorer = testScorer(t, names, { kafka, redis: null, models: registry }, { emitScores: true });
+    await scorer.start();
+    // After the scorer read the limits: the flags topic now refuses every flag (a flag is ~300 bytes).
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: 2, // TOPIC
+          name: names.topics.flags,
+          configEntries: [{ name: 'max.message.bytes', value: '100' }],
+        },
+      ],
+    });
+    const r = rng(6);
+    const total = 200;
+    const anomalies = new Set([17, 120]);
+    const producer = await testProducer(t);
+    await produceAll(
+      producer,
+      names.topics.records,
+      Array.from({ length: total }, (_, i) => ({
+        key: `k${i}`,
+        partition: 0,
+        value: encodeTransaction(anomalies.has(i) ? anomalousTransaction(i) : normalTransaction(i, r)),
+      })),
+      total,
+    );
+    await waitFor(() => groupCaughtUp(admin, names.groups.scorer, names.topics.records), {
+      timeoutMs: 120_000,
+      message: 'the scorer to get past the records whose flags are refused',
+    });
+    const dead = await readTopicToEnd(kafka, admin, names.topics.deadLetters);
+    assert.deepEqual(
+      dead
+        .map((d) => Number(headerString(d.headers, DEAD_LETTER_HEADERS.sourceOffset)))
+        .sort((a, b) => a - b),
+      [...anomalies],
+    );
+    for (const d of dead) {
+      assert.equal(headerString(d.headers, DEAD_LETTER_HEADERS.errorCode), 'OUTPUT_REJECTED');
+      assert.equal(headerString(d.headers, DEAD_LETTER_HEADERS.payload), 'reference');
+    }
+    const scored = scoredPositions(await readTopicToEnd(kafka, admin, names.topics.scores));
+    assert.equal(scored.size, total - anomalies.size, 'every other record scored exactly once');
+    assert.equal((await readTopicToEnd(kafka, admin, names.topics.flags)).length, 0);
+    assert.match(await scorer.metricsRegistry.metrics(), /smae_scorer_batch_splits_total\{[^}]*\} [1-9]/);
+  });
+
   test('a partition that stops advancing turns readiness red and shows in the stall metrics', async (t) => {
     const names = uniquePipeline(t, 'stuck');
     const admin = await testAdmin(t);
