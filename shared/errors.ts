@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'NON_FINITE_VALUE', // NaN or ±Infinity in a numeric feature
   'WRONG_TYPE', // a field holds a value of the wrong type for its feature
   'EMPTY_RECORD', // a record with no value bytes (tombstone)
+  'RECORD_TOO_LARGE', // a record over the configured maximum size: dead-lettered without decoding
+  'OUTPUT_REJECTED', // the broker refused this record's outputs (isolated by splitting its batch)
   // Data files and command lines.
   'BAD_DATA_FILE', // missing, unreadable, ragged or featureless CSV
   'BAD_LABEL_COLUMN', // a label column that is absent or not 0/1

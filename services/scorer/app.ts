@@ -15,23 +15,26 @@
  * 4. `stop()` stops fetching, lets the batch in flight finish (its transaction commits) or aborts it when
  *    the shutdown timeout passes, leaves the group, closes producers and the watch.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { RecordDecoder, type SchemaIdResolver } from '../../shared/avro/decoder.js';
 import { loadSchemaFile, type AvroType } from '../../shared/avro/schemas.js';
 import { schemaIdDirectory, schemaRegistryIds } from '../../shared/avro/schema-ids.js';
-import { ModelError, isSmaeError, type ErrorCode } from '../../shared/errors.js';
+import { InputError, ModelError, isSmaeError, type ErrorCode } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import type { ModelArtifact } from '../../shared/model/artifact.js';
 import { createMetricsRegistry } from '../../shared/ops/metrics.js';
 import type { ProbeResult } from '../../shared/ops/server.js';
-import { BatchScorer } from '../../shared/scoring/batch.js';
+import { BatchScorer, type BatchOutcome } from '../../shared/scoring/batch.js';
+import { deadLetterFor, fitDeadLetter } from '../../shared/scoring/dead-letter.js';
+import { PartitionProgress } from '../../shared/scoring/progress.js';
+import { chunkBySize, TopicSizeLimits } from '../../shared/kafka/record-size.js';
 import type { SourceMessage } from '../../shared/scoring/messages.js';
 import type { ScoringModel } from '../../shared/scoring/model.js';
 import { windowStreamKey } from '../../shared/scoring/window.js';
 import type { ScorerConfig } from './config.js';
-import { AtLeastOnceDelivery, ExactlyOnceDelivery, type Delivery } from './delivery.js';
+import { AtLeastOnceDelivery, ExactlyOnceDelivery, isRecordRejection, type Delivery } from './delivery.js';
 import { createScorerMetrics, type ScorerMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
 import { WindowWriter } from './window-writer.js';
@@ -119,7 +122,8 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   const log = (deps.logger ?? silentLogger).child({ component: 'scorer', pipeline: config.pipeline });
   const metricsRegistry =
     deps.metricsRegistry ?? createMetricsRegistry({ service: 'scorer', pipeline: config.pipeline });
-  const metrics = createScorerMetrics(metricsRegistry);
+  const progress = new PartitionProgress(config.stallTimeoutMs);
+  const metrics = createScorerMetrics(metricsRegistry, progress);
   const readerSchema = deps.readerSchema ?? loadSchemaFile(config.recordSchema);
   const readerFields = recordFieldNames(readerSchema);
   const resolveSchemaId =
@@ -140,6 +144,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     topK: config.topK,
     emitScores: config.emitScores,
     windowSampleRate: config.windowSampleRate,
+    maxRecordBytes: config.maxRecordBytes,
     ...(config.keyField ? { keyField: config.keyField } : {}),
     ...(config.eventTimeField ? { eventTimeField: config.eventTimeField } : {}),
   });
@@ -162,6 +167,8 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: config.heartbeatIntervalMs,
     maxBytesPerPartition: config.maxBytesPerPartition,
+    maxBytes: config.fetchMaxBytes,
+    maxWaitTimeInMs: config.fetchMaxWaitMs,
     readUncommitted: false,
     allowAutoTopicCreation: false,
     retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => true },
@@ -175,7 +182,12 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   const deliveryEvents = {
     onTransaction: (outcome: 'committed' | 'aborted') => metrics.transactions.inc({ outcome }),
     onFenced: () => metrics.fenced.inc(),
+    onStage: (stage: 'send' | 'send_offsets' | 'commit', s: number) =>
+      metrics.stageSeconds.observe({ stage }, s),
   };
+  // Output sends stay under each output topic's max.message.bytes (read at start) and maxSendBytes.
+  const limits = new TopicSizeLimits(undefined, config.maxSendBytes);
+
   const delivery: Delivery =
     config.delivery === 'exactly-once'
       ? new ExactlyOnceDelivery({
@@ -187,6 +199,8 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
           transactionTimeoutMs: config.transactionTimeoutMs,
           logger: log,
           events: deliveryEvents,
+          limits,
+          retry: { initialRetryTime: config.producerRetryInitialMs, maxRetryTime: config.producerRetryMaxMs },
         })
       : new AtLeastOnceDelivery({
           kafka: deps.kafka,
@@ -195,6 +209,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
           topics: outputTopics,
           logger: log,
           events: deliveryEvents,
+          limits,
         });
 
   let assigned: Record<string, number[]> = {};
@@ -211,6 +226,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     assigned = e.payload.memberAssignment;
     joined = true;
     metrics.consumerLag.reset(); // partitions may have moved to other members
+    progress.assigned(assigned);
     crashed = null;
     log.info({ assignment: assigned }, 'joined the consumer group');
     void delivery
@@ -253,85 +269,195 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     deps.onModel?.({ version: m.version, installed: true });
   }
 
+  /**
+   * One fetched batch of one partition. It is cut into ranges of at most `maxTransactionRecords` records
+   * and `maxTransactionBytes` input bytes, each delivered in its own transaction (outputs + offsets), so
+   * a large fetch does not become one long transaction and the bytes of outputs held at once are bounded.
+   */
   async function handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     if (!isRunning() || isStale() || batch.isEmpty()) return;
     const { topic, partition } = batch;
-    const started = performance.now();
-    let lease: ReturnType<ModelSlot['acquire']> | null = null;
+    const fetchedAt = Date.now();
+    for (const m of batch.messages) {
+      const ts = Number(m.timestamp);
+      if (Number.isFinite(ts)) metrics.recordAgeAtFetchSeconds.observe(Math.max(0, fetchedAt - ts) / 1000);
+    }
+    progress.fetched(topic, partition, Number(batch.messages[0]!.timestamp));
+    const ranges = chunkBySize(
+      batch.messages,
+      (m) => (m.value?.length ?? 0) + (m.key?.length ?? 0),
+      config.maxTransactionBytes,
+      config.maxTransactionRecords,
+    );
+    const batchLast = batch.lastOffset();
     try {
-      const begin = await delivery.begin(topic, partition);
-      let messages = batch.messages;
-      if (begin.committedOffset !== undefined && begin.committedOffset !== null) {
-        const committed = BigInt(begin.committedOffset);
-        if (committed > BigInt(batch.lastOffset())) {
-          log.info(
-            { topic, partition, committed: begin.committedOffset },
-            'batch already committed by a previous owner; seeking',
-          );
-          consumer.seek({ topic, partition, offset: begin.committedOffset });
-          return;
-        }
-        if (committed > BigInt(batch.messages[0]!.offset)) {
-          log.info(
-            { topic, partition, committed: begin.committedOffset },
-            'skipping records committed by a previous owner',
-          );
-          messages = messages.filter((m) => BigInt(m.offset) >= committed);
-        }
+      for (let i = 0; i < ranges.length; i++) {
+        if (!isRunning() || isStale()) return;
+        const range = ranges[i]!;
+        const isLast = i === ranges.length - 1;
+        // The last range commits past the batch's end (which may be a control record).
+        const nextOffset = isLast ? nextOf(batchLast) : nextOf(range[range.length - 1]!.offset);
+        const result = await processRange(topic, partition, range, nextOffset, batchLast);
+        if (result === 'seeked') return;
+        resolveOffset(isLast ? batchLast : range[range.length - 1]!.offset);
+        const next = ranges[i + 1]?.[0];
+        // After the last range: records still waiting (lag) get "now" as their age's lower bound.
+        progress.advanced(
+          topic,
+          partition,
+          next ? Number(next.timestamp) : Number(batch.offsetLag()) > 0 ? Date.now() : null,
+        );
+        metrics.consumerLag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
+        await heartbeat().catch(() => undefined);
       }
-      lease = slot.acquire();
-      const sources: SourceMessage[] = messages.map((m) => ({
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key ?? null,
-        value: m.value ?? null,
-        timestamp: m.timestamp,
-        headers: m.headers ?? {},
-      }));
-      const outcome = await batchScorer.score(sources, lease.model);
-      lease.release();
-      lease = null;
-      await heartbeat().catch(() => undefined); // a rebalance is noticed on the next fetch; commit first
-      const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-      await delivery.commit(topic, partition, nextOffset, outcome);
-      resolveOffset(batch.lastOffset());
-
-      const now = Date.now();
-      const timestamps = sources.map((m) => Number(m.timestamp));
-      metrics.records.inc(outcome.records);
-      metrics.flags.inc(outcome.flagged);
-      for (const [code, n] of outcome.deadLettersByCode) metrics.deadLetters.inc({ code }, n);
-      metrics.batchSize.observe(outcome.records);
-      metrics.scoringSeconds.observe((outcome.decodeMs + outcome.scoreMs) / 1000);
-      metrics.batchSeconds.observe((performance.now() - started) / 1000);
-      for (const ts of timestamps) {
-        if (Number.isFinite(ts)) metrics.endToEndLagSeconds.observe(Math.max(0, now - ts) / 1000);
-      }
-      for (const s of outcome.scoreValues) metrics.scores.observe(s);
-      metrics.consumerLag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
-      window?.append(outcome.window);
-      deps.onBatch?.({
-        topic,
-        partition,
-        firstOffset: sources[0]?.offset ?? batch.messages[0]!.offset,
-        lastOffset: batch.lastOffset(),
-        records: outcome.records,
-        flagged: outcome.flagged,
-        deadLetters: outcome.deadLetters.length,
-        modelVersion: outcome.modelVersion,
-        committedAt: now,
-        timestamps,
-      });
     } catch (err) {
-      lease?.release();
       metrics.batchErrors.inc();
       await delivery.fail(topic, partition, err).catch(() => undefined);
       if (!isRunning()) return; // shutting down: the batch is re-delivered to whoever owns it next
       log.warn({ topic, partition, err: describe(err) }, 'batch failed; it will be re-delivered');
       throw isGroupChange(err) ? err : new BatchFailedError(err);
     }
+  }
+
+  /**
+   * Scores `messages` and delivers their outputs with the offset `nextOffset` in one transaction. When the
+   * broker refuses the outputs for a reason tied to records (too large, invalid), the range is split in
+   * two and each half delivered on its own, down to the one record at fault, which is dead-lettered as
+   * `OUTPUT_REJECTED` (by reference) so the partition moves on; any other error propagates and the whole
+   * batch is re-delivered.
+   */
+  async function processRange(
+    topic: string,
+    partition: number,
+    messages: readonly KafkaMessage[],
+    nextOffset: string,
+    batchLast: string,
+  ): Promise<'done' | 'seeked'> {
+    const started = performance.now();
+    const begin = await delivery.begin(topic, partition);
+    let todo = messages;
+    if (begin.committedOffset !== undefined && begin.committedOffset !== null) {
+      const committed = BigInt(begin.committedOffset);
+      if (committed > BigInt(batchLast)) {
+        log.info(
+          { topic, partition, committed: begin.committedOffset },
+          'batch already committed by a previous owner; seeking',
+        );
+        consumer.seek({ topic, partition, offset: begin.committedOffset });
+        return 'seeked';
+      }
+      if (committed >= BigInt(nextOffset)) return 'done';
+      if (committed > BigInt(todo[0]!.offset)) {
+        log.info(
+          { topic, partition, committed: begin.committedOffset },
+          'skipping records committed by a previous owner',
+        );
+        todo = todo.filter((m) => BigInt(m.offset) >= committed);
+      }
+    }
+    const sources: SourceMessage[] = todo.map((m) => ({
+      topic,
+      partition,
+      offset: m.offset,
+      key: m.key ?? null,
+      value: m.value ?? null,
+      timestamp: m.timestamp,
+      headers: m.headers ?? {},
+    }));
+    const lease = slot.acquire();
+    let outcome: BatchOutcome;
+    try {
+      outcome = await batchScorer.score(sources, lease.model);
+    } finally {
+      lease.release();
+    }
+    metrics.stageSeconds.observe({ stage: 'decode_score' }, (outcome.decodeMs + outcome.scoreMs) / 1000);
+    try {
+      await delivery.commit(topic, partition, nextOffset, outcome);
+    } catch (err) {
+      if (!isRecordRejection(err)) throw err;
+      await delivery.fail(topic, partition, err);
+      if (todo.length === 1) {
+        await rejectRecord(sources[0]!, err, nextOffset);
+        return 'done';
+      }
+      metrics.batchSplits.inc();
+      const mid = Math.floor(todo.length / 2);
+      const left = todo.slice(0, mid);
+      log.warn(
+        { topic, partition, from: todo[0]!.offset, records: todo.length, err: describe(err) },
+        'the broker refused outputs of this range; splitting it to isolate the record',
+      );
+      const first = await processRange(
+        topic,
+        partition,
+        left,
+        nextOf(left[left.length - 1]!.offset),
+        batchLast,
+      );
+      if (first === 'seeked') return first;
+      return processRange(topic, partition, todo.slice(mid), nextOffset, batchLast);
+    }
+    recordOutcome(topic, partition, sources, outcome, nextOffset, started);
+    return 'done';
+  }
+
+  /** The one record whose outputs the broker refuses: dead-lettered by reference, and the partition moves on. */
+  async function rejectRecord(source: SourceMessage, cause: unknown, nextOffset: string): Promise<void> {
+    const error = new InputError(
+      'OUTPUT_REJECTED',
+      `the broker refused this record's outputs: ${describe(cause)}`,
+    );
+    const dl = fitDeadLetter(deadLetterFor(source, error, config.pipeline), 0, { alwaysReference: true });
+    log.warn(
+      { topic: source.topic, partition: source.partition, offset: source.offset, err: describe(cause) },
+      'record dead-lettered by reference: the broker refused its outputs',
+    );
+    await delivery.begin(source.topic, source.partition);
+    await delivery.commit(source.topic, source.partition, nextOffset, {
+      flags: [],
+      scores: [],
+      deadLetters: [dl],
+    });
+    metrics.records.inc();
+    metrics.deadLetters.inc({ code: error.code });
+  }
+
+  function recordOutcome(
+    topic: string,
+    partition: number,
+    sources: readonly SourceMessage[],
+    outcome: BatchOutcome,
+    nextOffset: string,
+    started: number,
+  ): void {
+    const now = Date.now();
+    const timestamps = sources.map((m) => Number(m.timestamp));
+    metrics.records.inc(outcome.records);
+    metrics.flags.inc(outcome.flagged);
+    for (const [code, n] of outcome.deadLettersByCode) metrics.deadLetters.inc({ code }, n);
+    metrics.batchSize.observe(outcome.records);
+    metrics.scoringSeconds.observe((outcome.decodeMs + outcome.scoreMs) / 1000);
+    metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    for (const ts of timestamps) {
+      if (Number.isFinite(ts)) metrics.endToEndLagSeconds.observe(Math.max(0, now - ts) / 1000);
+    }
+    for (const s of outcome.scoreValues) metrics.scores.observe(s);
+    window?.append(outcome.window);
+    if (sources.length === 0) return;
+    deps.onBatch?.({
+      topic,
+      partition,
+      firstOffset: sources[0]!.offset,
+      lastOffset: (BigInt(nextOffset) - 1n).toString(),
+      records: outcome.records,
+      flagged: outcome.flagged,
+      deadLetters: outcome.deadLetters.length,
+      modelVersion: outcome.modelVersion,
+      committedAt: now,
+      timestamps,
+    });
   }
 
   async function start(): Promise<void> {
@@ -348,6 +474,11 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     log.info({ pipeline: config.pipeline, delivery: delivery.mode }, 'waiting for a model');
     await slot.waitForModel(startAbort.signal);
     await admin.connect();
+    await limits.load(admin, Object.values(outputTopics), log);
+    log.info(
+      Object.fromEntries(Object.values(outputTopics).map((t) => [t, limits.maxMessageBytes(t)])),
+      'output size limits (bytes)',
+    );
     await consumer.connect();
     await consumer.subscribe({ topics: [config.topics.input], fromBeginning: config.fromBeginning });
     await consumer.run({
@@ -402,6 +533,14 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
       if (slot.version === null && slot.model === null)
         return { ok: false, detail: { ...detail, reason: 'no model yet' } };
       if (!joined) return { ok: false, detail: { ...detail, reason: 'not in the consumer group' } };
+      const stalled = progress.stalled();
+      if (stalled.length > 0) {
+        const names = stalled.map((p) => `${p.topic}/${p.partition} (${Math.round(p.sinceMs / 1000)} s)`);
+        return {
+          ok: false,
+          detail: { ...detail, stalled, reason: `partitions not advancing: ${names.join(', ')}` },
+        };
+      }
       return { ok: true, detail };
     },
     assignment: () => assigned,
@@ -445,6 +584,8 @@ function isGroupChange(err: unknown): boolean {
     type === 'UNKNOWN_MEMBER_ID'
   );
 }
+
+const nextOf = (offset: string): string => (BigInt(offset) + 1n).toString();
 
 function describe(err: unknown): string {
   if (isSmaeError(err)) return `${err.code}: ${err.message}`;

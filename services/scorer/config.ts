@@ -41,6 +41,21 @@ export const scorerConfigSchema = z.object({
     .default(1),
   partitionsConcurrently: int(1, 256).default(4),
   maxBytesPerPartition: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
+  /** Bytes one fetch may return over all partitions (kafkajs maxBytes): bounds what batches hold in memory. */
+  fetchMaxBytes: int(1024, 1024 * 1024 * 1024).default(8 * 1024 * 1024),
+  fetchMaxWaitMs: int(0, 60_000).default(500),
+  /** Larger records go to the dead-letter topic without being decoded. */
+  maxRecordBytes: int(1, 1024 * 1024 * 1024).default(1024 * 1024),
+  /** Input records and bytes per transaction: a large fetch becomes several short transactions. */
+  maxTransactionRecords: int(1, 1_000_000).default(2000),
+  maxTransactionBytes: int(1024, 1024 * 1024 * 1024).default(512 * 1024),
+  /** An upper bound on the bytes of one produce to an output topic, below the topics' max.message.bytes. */
+  maxSendBytes: int(1024, 1024 * 1024 * 1024).default(1024 * 1024),
+  /** A partition with waiting records that has not advanced for this long fails readiness. */
+  stallTimeoutMs: int(1000, 86_400_000).default(120_000),
+  /** First retry delay of the transactional producers (kafkajs default 300 ms, doubling). */
+  producerRetryInitialMs: int(1, 10_000).default(5),
+  producerRetryMaxMs: int(10, 60_000).default(1000),
   sessionTimeoutMs: int(6000, 300_000).default(30_000),
   heartbeatIntervalMs: int(100, 60_000).default(3000),
   transactionTimeoutMs: int(1000, 900_000).default(60_000),

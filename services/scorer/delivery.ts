@@ -36,8 +36,17 @@
  * the two re-delivers the batch (duplicates, never losses); flags are keyed by the input position, so
  * downstream can de-duplicate. Cheaper: no transaction markers, no per-partition producers.
  */
-import type { Admin, Consumer, Kafka, Producer, TopicMessages } from 'kafkajs';
+import {
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type Kafka,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
+import { chunkBySize, estimateRecordBytes, TopicSizeLimits } from '../../shared/kafka/record-size.js';
 import type { Logger } from '../../shared/log.js';
+import { fitDeadLetter } from '../../shared/scoring/dead-letter.js';
 import type { OutputMessage } from '../../shared/scoring/messages.js';
 
 export type DeliveryMode = 'exactly-once' | 'at-least-once';
@@ -78,6 +87,8 @@ export interface Delivery {
 export interface DeliveryEvents {
   onTransaction?(outcome: 'committed' | 'aborted'): void;
   onFenced?(topic: string, partition: number): void;
+  /** Time of one stage: the outputs' sends, the offsets added to the transaction, the commit. */
+  onStage?(stage: 'send' | 'send_offsets' | 'commit', seconds: number): void;
 }
 
 export interface DeliveryOptions {
@@ -86,6 +97,14 @@ export interface DeliveryOptions {
   topics: OutputTopics;
   logger: Logger;
   events?: DeliveryEvents;
+  /** Output topics' max.message.bytes; sends are chunked below them. Kafka's default when absent. */
+  limits?: TopicSizeLimits;
+}
+
+/** Retry policy of the producers (kafkajs: 300 ms doubling by default). */
+export interface ProducerRetry {
+  initialRetryTime: number;
+  maxRetryTime: number;
 }
 
 export interface ExactlyOnceOptions extends DeliveryOptions {
@@ -94,6 +113,7 @@ export interface ExactlyOnceOptions extends DeliveryOptions {
   transactionTimeoutMs?: number;
   /** Reads committed offsets after a producer is initialised. */
   admin: Admin;
+  retry?: ProducerRetry;
 }
 
 export interface AtLeastOnceOptions extends DeliveryOptions {
@@ -123,16 +143,59 @@ export function isFencingError(err: unknown): boolean {
   return false;
 }
 
-function topicMessages(topics: OutputTopics, outputs: BatchOutputs): TopicMessages[] {
-  const out: TopicMessages[] = [];
-  const add = (topic: string, messages: readonly OutputMessage[]): void => {
-    if (messages.length > 0) out.push({ topic, messages: messages as TopicMessages['messages'] });
-  };
-  add(topics.flags, outputs.flags);
-  add(topics.deadLetters, outputs.deadLetters);
-  add(topics.scores, outputs.scores);
-  return out;
+/** True for broker errors about the records sent (their size or content), not about the broker or the client. */
+export function isRecordRejection(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const type = (e as { type?: string }).type;
+    if (
+      type === 'MESSAGE_TOO_LARGE' ||
+      type === 'RECORD_LIST_TOO_LARGE' ||
+      type === 'INVALID_RECORD' ||
+      type === 'CORRUPT_MESSAGE' ||
+      type === 'INVALID_TIMESTAMP'
+    ) {
+      return true;
+    }
+  }
+  return false;
 }
+
+/**
+ * The produce requests for a batch's outputs: each topic's records cut into chunks that fit its
+ * `max.message.bytes` (a chunk is at most one record batch per partition), the i-th chunks of all topics
+ * sent together, so a small batch is still one request. A dead letter too large for its topic is replaced
+ * by a reference (`fitDeadLetter`).
+ */
+export function outputSends(
+  topics: OutputTopics,
+  outputs: BatchOutputs,
+  limits: TopicSizeLimits,
+): TopicMessages[][] {
+  const dlBudget = limits.budget(topics.deadLetters);
+  const perTopic: [string, OutputMessage[][]][] = [
+    [topics.flags, outputs.flags],
+    [topics.deadLetters, outputs.deadLetters.map((m) => fitDeadLetter(m, dlBudget))],
+    [topics.scores, outputs.scores],
+  ]
+    .filter(([, ms]) => (ms as readonly OutputMessage[]).length > 0)
+    .map(([topic, ms]) => [
+      topic as string,
+      chunkBySize(ms as OutputMessage[], estimateRecordBytes, limits.budget(topic as string)),
+    ]);
+  const sends: TopicMessages[][] = [];
+  const rounds = Math.max(0, ...perTopic.map(([, chunks]) => chunks.length));
+  for (let i = 0; i < rounds; i++) {
+    const send: TopicMessages[] = [];
+    for (const [topic, chunks] of perTopic) {
+      const chunk = chunks[i];
+      if (chunk) send.push({ topic, messages: chunk as TopicMessages['messages'] });
+    }
+    sends.push(send);
+  }
+  return sends;
+}
+
+const seconds = (since: number): number => (performance.now() - since) / 1000;
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
@@ -148,9 +211,11 @@ export class ExactlyOnceDelivery implements Delivery {
   private readonly producers = new Map<string, PartitionProducer>();
   private readonly fenced = new Set<string>();
   private readonly log: Logger;
+  private readonly limits: TopicSizeLimits;
 
   constructor(private readonly opts: ExactlyOnceOptions) {
     this.log = opts.logger.child({ component: 'delivery', mode: this.mode });
+    this.limits = opts.limits ?? new TopicSizeLimits();
   }
 
   /** Number of live per-partition producers (for tests and metrics). */
@@ -167,12 +232,19 @@ export class ExactlyOnceDelivery implements Delivery {
     }
     if (this.producers.has(key)) return {};
     const transactionalId = transactionalIdFor(this.opts.transactionalIdPrefix, topic, partition);
+    const retry = this.opts.retry ?? { initialRetryTime: 5, maxRetryTime: 1000 };
     const producer = this.opts.kafka.producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: this.opts.transactionTimeoutMs ?? 60_000,
       allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Right after a commit the next transaction's first request often meets CONCURRENT_TRANSACTIONS
+      // (the broker is still writing the markers, a few ms); kafkajs's default first retry waits 300 ms
+      // and doubles. Retry soon and grow slowly, as the Java client does (KAFKA-5477); never give up
+      // (kafkajs's default for an idempotent producer, and fewer retries would void its guarantees).
+      retry: { ...retry, multiplier: 1.5, retries: Number.MAX_SAFE_INTEGER },
     });
     let committedOffset: string | null;
     try {
@@ -198,16 +270,24 @@ export class ExactlyOnceDelivery implements Delivery {
     const p = this.producers.get(tpKey(topic, partition));
     if (!p) throw new Error(`no producer for ${topic}/${partition}: begin() was not called`);
     p.busy = true;
+    const ev = this.opts.events;
     const tx = await p.producer.transaction();
     try {
-      const messages = topicMessages(this.opts.topics, outputs);
-      if (messages.length > 0) await tx.sendBatch({ topicMessages: messages, acks: -1 });
+      let t = performance.now();
+      for (const send of outputSends(this.opts.topics, outputs, this.limits)) {
+        await tx.sendBatch({ topicMessages: send, acks: -1 });
+      }
+      ev?.onStage?.('send', seconds(t));
+      t = performance.now();
       await tx.sendOffsets({
         consumerGroupId: this.opts.groupId,
         topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
       });
+      ev?.onStage?.('send_offsets', seconds(t));
+      t = performance.now();
       await tx.commit();
-      this.opts.events?.onTransaction?.('committed');
+      ev?.onStage?.('commit', seconds(t));
+      ev?.onTransaction?.('committed');
     } catch (err) {
       if (tx.isActive()) await tx.abort().catch(() => undefined);
       this.opts.events?.onTransaction?.('aborted');
@@ -265,8 +345,11 @@ export class AtLeastOnceDelivery implements Delivery {
   readonly mode = 'at-least-once' as const;
   private producer: Producer | null = null;
   private connecting: Promise<Producer> | null = null;
+  private readonly limits: TopicSizeLimits;
 
-  constructor(private readonly opts: AtLeastOnceOptions) {}
+  constructor(private readonly opts: AtLeastOnceOptions) {
+    this.limits = opts.limits ?? new TopicSizeLimits();
+  }
 
   async begin(): Promise<Begin> {
     await this.getProducer();
@@ -275,9 +358,15 @@ export class AtLeastOnceDelivery implements Delivery {
 
   async commit(topic: string, partition: number, nextOffset: string, outputs: BatchOutputs): Promise<void> {
     const producer = await this.getProducer();
-    const messages = topicMessages(this.opts.topics, outputs);
-    if (messages.length > 0) await producer.sendBatch({ topicMessages: messages, acks: -1 });
+    const ev = this.opts.events;
+    let t = performance.now();
+    for (const send of outputSends(this.opts.topics, outputs, this.limits)) {
+      await producer.sendBatch({ topicMessages: send, acks: -1 });
+    }
+    ev?.onStage?.('send', seconds(t));
+    t = performance.now();
     await this.opts.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+    ev?.onStage?.('commit', seconds(t));
   }
 
   async fail(): Promise<void> {}
@@ -298,6 +387,7 @@ export class AtLeastOnceDelivery implements Delivery {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
       });
       this.connecting = producer.connect().then(
         () => {

@@ -48,9 +48,12 @@ runMain('scorer', async ({ createLogger }) => {
     shutdownTimeoutMs: config.shutdownTimeoutMs + CLOSE_GRACE_MS,
     start: async (service) => {
       const backend = await initBackend({ prefer: config.backend, logger });
+      // Retries are counted once the scorer (and its metrics) exist; kafkajs logs them at debug.
+      let onRetry: (errorType: string) => void = () => undefined;
       const kafka = createKafka(
         kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` }),
         logger,
+        { onRetry: (type) => onRetry(type) },
       );
       const redis = createRedis(redisUrlFromEnv(process.env), {
         logger,
@@ -83,6 +86,7 @@ runMain('scorer', async ({ createLogger }) => {
           void service.shutdown('consumer-crash', 1);
         },
       });
+      onRetry = (type) => scorer.metrics.kafkaRetries.inc({ error: type });
       const ops = await startOpsServer({
         registry: scorer.metricsRegistry,
         health: () => scorer.health(),

@@ -1,5 +1,6 @@
 /** The scorer's Prometheus metrics (registered on the service's own registry). */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { PartitionProgress } from '../../shared/scoring/progress.js';
 
 export interface ScorerMetrics {
   records: Counter;
@@ -20,9 +21,20 @@ export interface ScorerMetrics {
   windowEntries: Counter;
   windowDropped: Counter;
   windowErrors: Counter;
+  recordAgeAtFetchSeconds: Histogram;
+  stageSeconds: Histogram<'stage'>;
+  kafkaRetries: Counter<'error'>;
+  oldestUnprocessedAgeSeconds: Gauge<'topic' | 'partition'>;
+  stalledPartitions: Gauge;
+  batchSplits: Counter;
 }
 
-export function createScorerMetrics(registry: Registry): ScorerMetrics {
+/** Stages of one transaction (or offset commit) timed by `smae_scorer_stage_seconds`. */
+export type ScorerStage = 'decode_score' | 'send' | 'send_offsets' | 'commit';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createScorerMetrics(registry: Registry, progress?: PartitionProgress): ScorerMetrics {
   const registers = [registry];
   return {
     records: new Counter({ name: 'smae_scorer_records_total', help: 'Records consumed', registers }),
@@ -114,6 +126,51 @@ export function createScorerMetrics(registry: Registry): ScorerMetrics {
     windowErrors: new Counter({
       name: 'smae_scorer_window_errors_total',
       help: 'Failed window writes',
+      registers,
+    }),
+    recordAgeAtFetchSeconds: new Histogram({
+      name: 'smae_scorer_record_age_at_fetch_seconds',
+      help: 'Fetch time minus the record timestamp (time spent waiting in the input topic)',
+      buckets: [...LATENCY_BUCKETS, 30, 60, 300],
+      registers,
+    }),
+    stageSeconds: new Histogram({
+      name: 'smae_scorer_stage_seconds',
+      help: 'Time per stage of one transaction: decode_score, send (outputs), send_offsets, commit',
+      labelNames: ['stage'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    kafkaRetries: new Counter({
+      name: 'smae_scorer_kafka_retries_total',
+      help: 'Requests the Kafka client retried after a retriable broker error, by error type',
+      labelNames: ['error'],
+      registers,
+    }),
+    oldestUnprocessedAgeSeconds: new Gauge({
+      name: 'smae_scorer_oldest_unprocessed_age_seconds',
+      help: 'Age of the oldest fetched but uncommitted record per input partition (0 when caught up)',
+      labelNames: ['topic', 'partition'],
+      registers,
+      collect() {
+        if (!progress) return;
+        this.reset();
+        for (const a of progress.oldestAges()) {
+          this.set({ topic: a.topic, partition: String(a.partition) }, a.ageMs / 1000);
+        }
+      },
+    }),
+    stalledPartitions: new Gauge({
+      name: 'smae_scorer_stalled_partitions',
+      help: 'Input partitions with waiting records that have not advanced for the stall timeout',
+      registers,
+      collect() {
+        if (progress) this.set(progress.stalled().length);
+      },
+    }),
+    batchSplits: new Counter({
+      name: 'smae_scorer_batch_splits_total',
+      help: 'Batches split in two to isolate a record whose outputs the broker refused',
       registers,
     }),
   };

@@ -18,6 +18,7 @@ import {
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { classifyRetry } from './retries.js';
 
 export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
@@ -182,7 +183,11 @@ function nonEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
  * kafkajs's level defaults to warn: at info it logs every group join and commit, which drowns the
  * service's own lines.
  */
-export function createKafka(conn: KafkaConnection, logger: Logger = silentLogger): Kafka {
+export function createKafka(
+  conn: KafkaConnection,
+  logger: Logger = silentLogger,
+  opts: KafkaClientHooks = {},
+): Kafka {
   const log = logger.child({ component: 'kafkajs' });
   return new Kafka({
     brokers: conn.brokers,
@@ -193,13 +198,27 @@ export function createKafka(conn: KafkaConnection, logger: Logger = silentLogger
     ...(conn.requestTimeout !== undefined ? { requestTimeout: conn.requestTimeout } : {}),
     ...(conn.retry !== undefined ? { retry: conn.retry } : {}),
     logLevel: LOG_LEVELS[conn.logLevel ?? 'warn'],
-    logCreator: () => (entry: LogEntry) => writeEntry(log, entry),
+    logCreator: () => (entry: LogEntry) => writeEntry(log, entry, opts.onRetry),
   });
 }
 
-function writeEntry(log: Logger, entry: LogEntry): void {
+export interface KafkaClientHooks {
+  /**
+   * Called for each retry kafkajs makes of a retriable broker condition (`shared/kafka/retries.ts`),
+   * with the error type; such lines are logged at debug instead of error.
+   */
+  onRetry?: (errorType: string) => void;
+}
+
+function writeEntry(log: Logger, entry: LogEntry, onRetry?: (errorType: string) => void): void {
   const { message, timestamp: _timestamp, logger: _logger, ...extra } = entry.log;
   const fields = { ns: entry.namespace, ...extra };
+  const retry = entry.level <= KafkaLogLevel.WARN ? classifyRetry(message, extra) : null;
+  if (retry) {
+    if (retry.isRetry) onRetry?.(retry.type);
+    log.debug({ ...fields, retriable: retry.type }, message);
+    return;
+  }
   switch (entry.level) {
     case KafkaLogLevel.ERROR:
       log.error(fields, message);

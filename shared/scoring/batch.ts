@@ -44,6 +44,11 @@ export interface BatchScorerOptions {
   eventTimeField?: string;
   /** Share of scored records written to the window, 0..1; default 1. */
   windowSampleRate?: number;
+  /**
+   * Records whose key plus value exceed this many bytes are dead-lettered (`RECORD_TOO_LARGE`) without
+   * being decoded; default: no limit.
+   */
+  maxRecordBytes?: number;
   /** Confluent schema ids to frame flags/scores with; raw Avro when absent. */
   flagSchemaId?: number;
   scoreSchemaId?: number;
@@ -97,9 +102,15 @@ function scoredFields(
 
 export class BatchScorer {
   private readonly opts: Required<
-    Omit<BatchScorerOptions, 'keyField' | 'eventTimeField' | 'flagSchemaId' | 'scoreSchemaId'>
+    Omit<
+      BatchScorerOptions,
+      'keyField' | 'eventTimeField' | 'flagSchemaId' | 'scoreSchemaId' | 'maxRecordBytes'
+    >
   > &
-    Pick<BatchScorerOptions, 'keyField' | 'eventTimeField' | 'flagSchemaId' | 'scoreSchemaId'>;
+    Pick<
+      BatchScorerOptions,
+      'keyField' | 'eventTimeField' | 'flagSchemaId' | 'scoreSchemaId' | 'maxRecordBytes'
+    >;
 
   constructor(opts: BatchScorerOptions) {
     const rate = opts.windowSampleRate ?? 1;
@@ -119,6 +130,7 @@ export class BatchScorer {
       eventTimeField: opts.eventTimeField,
       flagSchemaId: opts.flagSchemaId,
       scoreSchemaId: opts.scoreSchemaId,
+      maxRecordBytes: opts.maxRecordBytes,
     };
   }
 
@@ -150,6 +162,17 @@ export class BatchScorer {
     const failures: { i: number; err: InputError }[] = [];
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
+      const size = (m.value?.length ?? 0) + (m.key?.length ?? 0);
+      if (o.maxRecordBytes !== undefined && size > o.maxRecordBytes) {
+        failures.push({
+          i,
+          err: new InputError(
+            'RECORD_TOO_LARGE',
+            `the record is ${size} bytes, over the maximum of ${o.maxRecordBytes} (SMAE_MAX_RECORD_BYTES); not decoded`,
+          ),
+        });
+        continue;
+      }
       try {
         const r = o.decoder.decode(m.value);
         if (r instanceof Promise) {

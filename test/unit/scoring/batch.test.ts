@@ -173,6 +173,29 @@ describe('BatchScorer', () => {
     );
   });
 
+  test('a record over maxRecordBytes is dead-lettered without being decoded', async () => {
+    let decoded = 0;
+    const inner = new RecordDecoder({
+      readerSchema: TRANSACTION_SCHEMA,
+      resolveSchemaId: staticSchemaIds({ 1: TRANSACTION_SCHEMA }),
+    });
+    const counting = scorer({
+      maxRecordBytes: 200,
+      decoder: { decode: (b) => (decoded++, inner.decode(b)) },
+    });
+    const small = encodeRecord(TRANSACTION_SCHEMA, tx(0), { schemaId: 1 });
+    const big = encodeRecord(TRANSACTION_SCHEMA, tx(1, { accountId: 'x'.repeat(300) }), { schemaId: 1 });
+    const out = await counting.score([msg(0, small), msg(1, big)], new FakeModel(1, COLUMNS, 10));
+    assert.equal(decoded, 1, 'only the small record is decoded');
+    assert.equal(out.scored, 1);
+    assert.equal(out.deadLetters.length, 1);
+    assert.equal(
+      headerString(out.deadLetters[0]!.headers, DEAD_LETTER_HEADERS.errorCode),
+      'RECORD_TOO_LARGE',
+    );
+    assert.deepEqual(out.deadLetters[0]!.value, big);
+  });
+
   test('scores topic and window sampling', async () => {
     const model = new FakeModel(null, COLUMNS, 10);
     const messages = Array.from({ length: 10 }, (_, i) =>
