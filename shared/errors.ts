@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'INVALID_CONFIG', // configuration that fails validation at the edge
   // Models.
   'INTEGRITY_CHECK_FAILED', // an artifact whose digest does not match its content
+  'UNTRUSTED_MODEL', // a version that is unsigned, or not signed by a trusted key (shared/registry/signing.ts)
   'INCOMPATIBLE_MODEL', // an artifact whose feature spec or architecture does not fit
   'MODEL_NOT_FOUND', // no such version, or no current model yet
   'BACKEND_UNAVAILABLE', // a forced TensorFlow.js backend that does not load

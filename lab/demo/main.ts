@@ -30,6 +30,7 @@ import { createLogger } from '../../shared/log.js';
 import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
 import { createRedis, deleteKeysByPrefix, redisUrlFromEnv, type Redis } from '../../shared/redis/client.js';
 import { ModelRegistry } from '../../shared/registry/index.js';
+import { modelTrustFromEnv, writeSigningKeyPair } from '../../shared/registry/signing.js';
 import { RedisAdapterState } from '../../shared/adaptation/state.js';
 import type { CycleOutcome } from '../../shared/adaptation/types.js';
 import { trainInWorker } from '../../shared/training/run-worker.js';
@@ -149,13 +150,25 @@ async function main(): Promise<number> {
   say(`Kafka ${kafkaUp.outcome} at ${kafkaUp.brokers}`);
   const redisUp = await ensureRedis(redisUrlFromEnv(process.env), say);
   say(`Redis ${redisUp.outcome} at ${new URL(redisUp.url).host}`);
-  const childEnv: Record<string, string> = { KAFKA_BROKERS: kafkaUp.brokers, REDIS_URL: redisUp.url };
+  // Models are signed: a key pair for this run (its scorer and adapter trust only it), unless the
+  // environment already names keys.
+  const signing = demoSigningEnv(process.env, join(runDir, 'keys'));
+  const childEnv: Record<string, string> = {
+    KAFKA_BROKERS: kafkaUp.brokers,
+    REDIS_URL: redisUp.url,
+    ...signing,
+  };
   const kafka = createKafka(
     kafkaConnectionFromEnv({ ...process.env, ...childEnv }, { clientId: `smae-demo-${pipeline}` }),
     logger,
   );
   const redis: Redis = createRedis(redisUp.url, { logger, connectionName: `smae-demo-${pipeline}` });
-  const registry = new ModelRegistry({ redis, pipeline, logger });
+  const registry = new ModelRegistry({
+    redis,
+    pipeline,
+    logger,
+    trust: modelTrustFromEnv({ ...process.env, ...signing }),
+  });
   let admin: Admin | null = null;
   let producer: Producer | null = null;
   /** Stops the outputs collector (its consumer must leave the group before the group can be deleted). */
@@ -552,3 +565,10 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The signing settings of a demo run: the environment's, or a key pair generated into `dir`. */
+function demoSigningEnv(env: NodeJS.ProcessEnv, dir: string): Record<string, string> {
+  if (env.SMAE_SIGNING_KEY_FILE || env.SMAE_SIGNING_KEY || env.SMAE_TRUSTED_KEYS) return {};
+  const pair = writeSigningKeyPair(dir, 'demo', { force: true });
+  return { SMAE_SIGNING_KEY_FILE: pair.privateKeyFile, SMAE_TRUSTED_KEYS: pair.publicKeyFile };
+}

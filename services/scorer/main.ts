@@ -15,7 +15,7 @@ import { describeSettings, loadScorerConfig } from './config.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
-import { ModelRegistry } from '../../shared/registry/index.js';
+import { ModelRegistry, describeTrust } from '../../shared/registry/index.js';
 import { Detector, initBackend } from '../../shared/model/index.js';
 import { describeError } from '../../shared/errors.js';
 import { startOpsServer } from '../../shared/ops/server.js';
@@ -98,7 +98,13 @@ runMain('scorer', async ({ createLogger }) => {
       service.onShutdown(() => ops.close());
       service.onShutdown(() => scorer.stop());
       logger.info(
-        { backend, delivery: config.delivery, input: config.topics.input, ops: ops.url },
+        {
+          backend,
+          delivery: config.delivery,
+          input: config.topics.input,
+          ops: ops.url,
+          models: describeTrust(registry.trust),
+        },
         'scorer starting',
       );
       await scorer.start(); // rejects if stopped while waiting for a model: runService ignores that

@@ -9,6 +9,7 @@
  */
 import { ModelError } from '../errors.js';
 import { verifyArtifact, type ModelArtifact, type ModelManifest } from '../model/artifact.js';
+import type { ModelSignature } from './signing.js';
 import type { PublishedModel, VersionSummary } from './types.js';
 
 /** Stored in each hash, so a future layout can be told apart. */
@@ -28,8 +29,10 @@ export interface StoredFields {
 export function encodeVersion(
   artifact: ModelArtifact,
   meta: { publishedBy: string; reason: string; publishedAt: string },
+  signature: ModelSignature | null = null,
 ): (string | Buffer)[] {
   return [
+    ...(signature === null ? [] : ['signature', signature.signature, 'keyId', signature.keyId]),
     'format',
     STORE_FORMAT,
     'manifest',

@@ -13,3 +13,15 @@ export type {
   WatchOptions,
   WatchStats,
 } from './types.js';
+export {
+  createSigner,
+  describeTrust,
+  generateSigningKeyPair,
+  keyIdOf,
+  modelTrust,
+  modelTrustFromEnv,
+  processModelTrust,
+  writeSigningKeyPair,
+  type ModelSigner,
+  type ModelTrust,
+} from './signing.js';

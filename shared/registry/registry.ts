@@ -28,8 +28,10 @@
  * the pointer is the single source of truth. A late or reconnecting consumer converges within one poll.
  *
  * Every read verifies: the digest over manifest and weights, and that the manifest names this version
- * and pipeline. A version that fails is refused with INTEGRITY_CHECK_FAILED; `watch()` logs, counts and
- * skips it, so consumers keep the model they have.
+ * and pipeline (INTEGRITY_CHECK_FAILED otherwise), then the Ed25519 signature against the trusted keys
+ * (UNTRUSTED_MODEL: unsigned, untrusted key or bad signature; `signing.ts`). `watch()` logs, counts and
+ * skips a refused version, so consumers keep the model they have. Publishing signs each version with
+ * the process's signing key, and is refused without one unless unsigned models are explicitly allowed.
  */
 import type { Redis } from 'ioredis';
 import { ConfigError, ModelError, SmaeError } from '../errors.js';
@@ -48,6 +50,13 @@ import type {
   WatchOptions,
 } from './types.js';
 import { RegistryWatcher } from './watch.js';
+import {
+  assertCanPublish,
+  processModelTrust,
+  signForPublish,
+  verifyModelSignature,
+  type ModelTrust,
+} from './signing.js';
 
 export interface ModelRegistryOptions {
   redis: Redis;
@@ -55,6 +64,8 @@ export interface ModelRegistryOptions {
   /** How many versions to keep (the current one is never trimmed). Default 50. */
   historyLimit?: number;
   logger?: Logger;
+  /** Signing key and trusted keys; default: from the process environment (`processModelTrust()`). */
+  trust?: ModelTrust;
 }
 
 export const REGISTRY_DEFAULTS = { historyLimit: 50, pollMs: 5000 } as const;
@@ -75,8 +86,10 @@ export class ModelRegistry {
   readonly historyLimit: number;
   private readonly redis: Redis;
   private readonly logger: Logger;
+  readonly trust: ModelTrust;
 
   constructor(opts: ModelRegistryOptions) {
+    this.trust = opts.trust ?? processModelTrust();
     this.pipeline = validatePipelineName(opts.pipeline);
     this.keys = registryKeys(opts.pipeline);
     this.historyLimit = opts.historyLimit ?? REGISTRY_DEFAULTS.historyLimit;
@@ -107,6 +120,7 @@ export class ModelRegistry {
       ]);
     }
     const expected = meta.expectedParent === undefined ? '' : String(meta.expectedParent ?? 0);
+    assertCanPublish(this.trust); // before a version number is reserved
 
     const reserved = (await this.io(() =>
       RESERVE.run(this.redis, [this.keys.seq, this.keys.current, this.keys.history], [expected]),
@@ -116,6 +130,14 @@ export class ModelRegistry {
 
     const sealed = sealArtifact({ ...artifact.manifest, version, pipeline: this.pipeline }, artifact.weights);
     const publishedAt = new Date().toISOString();
+    const signature = signForPublish(this.trust, {
+      pipeline: this.pipeline,
+      version,
+      digest: sealed.digest,
+      publishedBy: meta.publishedBy,
+      reason: meta.reason,
+      publishedAt,
+    });
     const event: ModelEvent = {
       type: 'published',
       pipeline: this.pipeline,
@@ -135,7 +157,11 @@ export class ModelRegistry {
           this.keys.versionPrefix,
           this.keys.events,
           JSON.stringify(event),
-          ...encodeVersion(sealed, { publishedBy: meta.publishedBy, reason: meta.reason, publishedAt }),
+          ...encodeVersion(
+            sealed,
+            { publishedBy: meta.publishedBy, reason: meta.reason, publishedAt },
+            signature,
+          ),
         ],
       ),
     )) as [string, number, number, string[]];
@@ -161,6 +187,7 @@ export class ModelRegistry {
         trimmed,
         publishedBy: meta.publishedBy,
         digest: sealed.digest.slice(0, 12),
+        keyId: signature?.keyId ?? null,
       },
       promoted
         ? 'model version published and made current'
@@ -180,6 +207,7 @@ export class ModelRegistry {
       publishedAt,
       previous,
       promoted,
+      signedBy: signature?.keyId ?? null,
     };
   }
 
@@ -196,7 +224,7 @@ export class ModelRegistry {
     )) as [Buffer, Buffer[]] | [];
     if (reply.length === 0) return null;
     const version = Number(reply[0].toString('utf8'));
-    return decodeVersion(version, this.pipeline, pairsToRecord(reply[1]));
+    return this.decode(version, pairsToRecord(reply[1]));
   }
 
   /** One version, verified. MODEL_NOT_FOUND if absent (never published, or trimmed from history). */
@@ -207,7 +235,7 @@ export class ModelRegistry {
       ]);
     }
     const hash = await this.io(() => this.redis.hgetallBuffer(this.keys.version(version)));
-    return decodeVersion(version, this.pipeline, hash);
+    return this.decode(version, hash);
   }
 
   /**
@@ -240,7 +268,7 @@ export class ModelRegistry {
         const summary = summarize(v, current, fields);
         if (summary.integrity !== 'failed') {
           try {
-            decodeVersion(v, this.pipeline, hash);
+            this.decode(v, hash);
             summary.integrity = 'ok';
           } catch (e) {
             summary.integrity = 'failed';
@@ -300,6 +328,31 @@ export class ModelRegistry {
     });
     watcher.start();
     return watcher;
+  }
+
+  /**
+   * A stored hash → a verified model: digest, version and pipeline (`decodeVersion`), then the signature
+   * (UNTRUSTED_MODEL). Also reports who signed it.
+   */
+  private decode(version: number, hash: Record<string, Buffer>): PublishedModel {
+    const model = decodeVersion(version, this.pipeline, hash);
+    const keyId = hash['keyId']?.toString('utf8');
+    verifyModelSignature(
+      this.trust,
+      {
+        pipeline: this.pipeline,
+        version,
+        digest: model.artifact.digest,
+        publishedBy: hash['publishedBy']?.toString('utf8') ?? '',
+        reason: hash['reason']?.toString('utf8') ?? '',
+        publishedAt: hash['publishedAt']?.toString('utf8') ?? '',
+      },
+      {
+        ...(hash['signature'] !== undefined ? { signature: hash['signature'].toString('utf8') } : {}),
+        ...(keyId !== undefined ? { keyId } : {}),
+      },
+    );
+    return { ...model, signedBy: keyId ?? null };
   }
 
   private conflict(expected: number | null, actual: number): SmaeError {

@@ -26,6 +26,8 @@ export interface PublishedModel {
   publishedAt: string;
   /** The current version at the moment this one was committed (0 = none). */
   previous: number;
+  /** keyId of the key that signed it (null: unsigned, accepted only where unsigned models are allowed). */
+  signedBy?: string | null;
 }
 
 export interface PublishResult extends PublishedModel {

@@ -137,12 +137,16 @@ export class RegistryWatcher implements WatchHandle {
       model = await this.source.get(version);
     } catch (err) {
       const error = err as Error & { code?: string };
-      if (error.code === 'INTEGRITY_CHECK_FAILED' || error.code === 'INCOMPATIBLE_MODEL') {
+      if (
+        error.code === 'INTEGRITY_CHECK_FAILED' ||
+        error.code === 'UNTRUSTED_MODEL' ||
+        error.code === 'INCOMPATIBLE_MODEL'
+      ) {
         this.rejectedVersions.add(version);
         this.stats.rejected += 1;
         this.opts.logger.error(
           { version, code: error.code, err: error.message, keeping: this.stats.lastDelivered },
-          'model version refused: it does not verify; keeping the current model',
+          'model version refused: it does not verify or is not signed by a trusted key; keeping the current model',
         );
         this.opts.onRejected?.(version, error);
       } else if (error.code === 'MODEL_NOT_FOUND') {

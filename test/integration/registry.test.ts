@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ModelRegistry, registryKeys, type PublishedModel } from '../../shared/registry/index.js';
 import { encodeVersion } from '../../shared/registry/codec.js';
+import { processModelTrust, signForPublish } from '../../shared/registry/signing.js';
 import { COMMIT, RESERVE } from '../../shared/registry/scripts.js';
 import { sealArtifact } from '../../shared/model/artifact.js';
 import { tinyArtifact } from '../unit/registry/fixtures.js';
@@ -55,11 +56,14 @@ async function commitQuietly(redis: Redis, name: string, seed: number, opts: { c
     w[0] = w[0]! ^ 0x40;
     artifact.weights = w;
   }
-  const fields = encodeVersion(artifact, {
-    publishedBy: 'test',
-    reason: 'quiet',
-    publishedAt: new Date().toISOString(),
+  const meta = { publishedBy: 'test', reason: 'quiet', publishedAt: new Date().toISOString() };
+  const signature = signForPublish(processModelTrust(), {
+    ...meta,
+    pipeline: name,
+    version: v,
+    digest: artifact.digest,
   });
+  const fields = encodeVersion(artifact, meta, signature);
   await COMMIT.run(
     redis,
     [keys.version(v), keys.current, keys.history],

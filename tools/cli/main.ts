@@ -11,6 +11,7 @@ import { registerModels } from './commands/models.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerReport } from './commands/report.js';
 import { registerAdapt } from './commands/adapt.js';
+import { registerKeys } from './commands/keys.js';
 
 const program = new Command('smae')
   .description('SparseMetaAE: streaming anomaly detection on Kafka with a sparse autoencoder')
@@ -25,6 +26,7 @@ for (const register of [
   registerAdapt,
   registerAlerts,
   registerReport,
+  registerKeys,
 ])
   register(program);
 

@@ -5,7 +5,9 @@
  *              rows, parent, digest prefix, which one is current, and whether its digest verifies;
  * - `show <v>` one version in full (`current` for the current one), verified;
  * - `rollback <v>` publishes a new version with version v's content (history stays linear);
- * - `export <v> <dir>` writes a version as an artifact directory (for `smae score --model`).
+ * - `export <v> <dir>` writes a version as an artifact directory (for `smae score --model`);
+ * - `verify <v>` checks a version's digest and its signature against the trusted keys
+ *   (SMAE_TRUSTED_KEYS, `shared/registry/signing.ts`); exit 1 with the reason when it is refused.
  *
  * `--json` prints machine-readable output; errors go to stderr with a non-zero exit code.
  */
@@ -104,6 +106,27 @@ export function registerModels(program: Command): void {
     });
 
   common(
+    models
+      .command('verify <version>')
+      .description("check a version's digest and signature against the trusted keys (SMAE_TRUSTED_KEYS)"),
+  ).action(async (version: string, raw: Record<string, unknown>) => {
+    const opts = parseOptions(CommonSchema, raw);
+    const v = parseVersion(version);
+    await withRegistry(opts, async (reg) => {
+      const model = await resolve(reg, v); // throws INTEGRITY_CHECK_FAILED / UNTRUSTED_MODEL with the reason
+      const signer = model.signedBy ?? null;
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify({ version: model.version, pipeline: reg.pipeline, digest: model.artifact.digest, signedBy: signer, verified: true })}\n`
+          : `${reg.pipeline} v${model.version}: digest ${model.artifact.digest.slice(0, 12)} verifies, ` +
+              (signer === null
+                ? 'unsigned (accepted only because SMAE_ALLOW_UNSIGNED_MODELS is set)\n'
+                : `signed by trusted key ${signer}\n`),
+      );
+    });
+  });
+
+  common(
     models.command('export <version> <dir>').description('write a version as an artifact directory'),
   ).action(async (version: string, dir: string, raw: Record<string, unknown>) => {
     const opts = parseOptions(CommonSchema, raw);
@@ -154,6 +177,7 @@ function describe(m: PublishedModel): Record<string, unknown> {
     previous: m.previous,
     digest: m.artifact.digest,
     integrity: 'ok',
+    signedBy: m.signedBy ?? null,
     manifest: man,
     weightBytes: m.artifact.weights.byteLength,
   };
@@ -207,6 +231,7 @@ function formatShow(m: PublishedModel, current: boolean): string {
   const lines = [
     `${man.pipeline} v${m.version}${current ? ' (current)' : ''} — digest ${m.artifact.digest} (verified)`,
     `  published     ${m.publishedAt} by ${m.publishedBy}: ${m.reason}`,
+    `  signed        ${m.signedBy ? `by trusted key ${m.signedBy}` : 'no (unsigned models allowed here)'}`,
     `  lineage       parent ${man.parentVersion === null ? '-' : `v${man.parentVersion}`}, replaced ${m.previous === 0 ? '-' : `v${m.previous}`}`,
     `  created       ${man.createdAt} on ${man.backend}`,
     `  threshold     ${man.threshold.value.toPrecision(6)} (p${man.threshold.percentile} of ${man.threshold.reference}, ${man.threshold.referenceRows} rows)`,

@@ -6,11 +6,20 @@
  *
  * Layout of the cache directory (default `<repo>/.cache/kafka`):
  *   libs/<version>/       the broker's jars (a `.complete` marker is written once the copy succeeded)
- *   data/                 KRaft metadata and topic data (formatted on first start)
- *   logs/server.log       the broker's log4j output; logs/kafka.out its stdout/stderr
- *   server.properties     rendered from tools/infra/kafka/server.properties.template
- *   kafka.pid, state.json the running process and what its storage was formatted with
- *   up.lock               held while one `up` fetches/formats/starts, so concurrent `up`s do not race
+ *   fetch.lock            held while jars are fetched
+ *   nodes/<port>/         one broker per client port, so several can run side by side:
+ *     data/               KRaft metadata and topic data (formatted on first start)
+ *     logs/server.log     the broker's log4j output; logs/kafka.out its stdout/stderr
+ *     server.properties   rendered from tools/infra/kafka/server.properties.template
+ *     kafka.pid           the running process; state.json what its storage was formatted with
+ *     up.lock             held while one `up` formats/starts it, so concurrent `up`s do not race
+ *
+ * A broker is identified by its cache folder and port, never by "whatever pid file is there": the pid
+ * in `nodes/<port>/kafka.pid` counts only if that process is alive and its command line runs
+ * `kafka.Kafka` with exactly this node's `server.properties` (`ownedPid`). So `down` stops only a broker
+ * it can prove is the one asked for, and `status` lists every node it knows (`knownBrokers`).
+ * (Brokers started by the earlier one-broker layout — `<cache>/kafka.pid`, `<cache>/server.properties` —
+ * are recognised the same way, by their command line and the port in their configuration.)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,6 +74,7 @@ interface Resolved {
   jvmOptions: string[];
   progress: (line: string) => void;
   libsDir: string;
+  nodeDir: string;
   dataDir: string;
   logsDir: string;
   pidFile: string;
@@ -110,22 +120,25 @@ function resolveOptions(opts: LocalBrokerOptions): Resolved {
   const version = opts.version ?? DEFAULT_KAFKA_VERSION;
   if (!/^\d+\.\d+\.\d+$/.test(version))
     throw new Error(`KAFKA_VERSION must look like 4.1.1, got "${version}"`);
+  const port = opts.port ?? 9092;
+  const nodeDir = join(cacheDir, 'nodes', String(port));
   return {
     cacheDir,
     version,
     host: opts.host ?? '127.0.0.1',
-    port: opts.port ?? 9092,
+    port,
     controllerPort: opts.controllerPort ?? 9093,
     readyTimeoutMs: opts.readyTimeoutMs ?? 120_000,
     jvmOptions: opts.jvmOptions ?? [],
     progress: opts.progress ?? (() => undefined),
     libsDir: join(cacheDir, 'libs', version),
-    dataDir: join(cacheDir, 'data'),
-    logsDir: join(cacheDir, 'logs'),
-    pidFile: join(cacheDir, 'kafka.pid'),
-    stateFile: join(cacheDir, 'state.json'),
-    lockFile: join(cacheDir, 'up.lock'),
-    configFile: join(cacheDir, 'server.properties'),
+    nodeDir,
+    dataDir: join(nodeDir, 'data'),
+    logsDir: join(nodeDir, 'logs'),
+    pidFile: join(nodeDir, 'kafka.pid'),
+    stateFile: join(nodeDir, 'state.json'),
+    lockFile: join(nodeDir, 'up.lock'),
+    configFile: join(nodeDir, 'server.properties'),
   };
 }
 
@@ -169,19 +182,19 @@ export async function ensureKafka(
     return { brokers, outcome: 'external', readyMs: Date.now() - t0 };
   }
   const brokers = `${r.host}:${r.port}`;
-  mkdirSync(r.cacheDir, { recursive: true });
+  mkdirSync(r.nodeDir, { recursive: true });
 
-  const release = await acquireLock(r);
+  const release = await acquireLock(r.lockFile, r.progress, 'is starting this broker');
   try {
-    const running = runningPid(r);
+    const running = ownedPid(r);
     if (running !== undefined) {
       r.progress(`Kafka already running (pid ${running}) at ${brokers}`);
-      await waitUntilReady([brokers], r.readyTimeoutMs, () => assertAlive(r, running));
+      await waitUntilReady([brokers], r.readyTimeoutMs, () => assertAlive(r, running.pid));
       return {
         brokers,
         outcome: 'reused',
         readyMs: Date.now() - t0,
-        pid: running,
+        pid: running.pid,
         version: readState(r)?.version,
       };
     }
@@ -191,7 +204,7 @@ export async function ensureKafka(
     }
 
     const tFetch = Date.now();
-    fetchJars(r);
+    await fetchJars(r);
     const fetchMs = Date.now() - tFetch;
 
     writeConfig(r);
@@ -210,18 +223,27 @@ export async function ensureKafka(
   }
 }
 
-/** Stops the broker this script started (SIGTERM to its process group, SIGKILL after `graceMs`). */
+/**
+ * Stops the broker this script started for this cache folder and port (SIGTERM to its process group,
+ * SIGKILL after `graceMs`), and only if its command line proves it is that broker.
+ */
 export async function stopKafka(
   opts: LocalBrokerOptions & { graceMs?: number; purge?: boolean } = {},
 ): Promise<{ stopped: boolean; pid?: number; detail: string }> {
   const r = resolveOptions(opts);
-  const pid = runningPid(r);
+  const owned = ownedPid(r);
   let result: { stopped: boolean; pid?: number; detail: string };
-  if (pid === undefined) {
-    rmSync(r.pidFile, { force: true });
-    result = { stopped: false, detail: 'no broker started by this script is running' };
+  if (owned === undefined) {
+    const mismatch = pidFileMismatch(r);
+    if (mismatch === undefined) rmSync(r.pidFile, { force: true });
+    result = {
+      stopped: false,
+      detail:
+        mismatch ?? `no broker started by this script is running on port ${r.port} (cache ${r.cacheDir})`,
+    };
   } else {
-    r.progress(`stopping Kafka (pid ${pid})…`);
+    const pid = owned.pid;
+    r.progress(`stopping Kafka (pid ${pid}, port ${r.port})…`);
     signalGroup(pid, 'SIGTERM');
     const deadline = Date.now() + (opts.graceMs ?? 30_000);
     while (isAlive(pid) && Date.now() < deadline) await sleep(200);
@@ -231,7 +253,7 @@ export async function stopKafka(
       while (isAlive(pid)) await sleep(100);
       detail = 'killed after the grace period';
     }
-    rmSync(r.pidFile, { force: true });
+    rmSync(owned.pidFile, { force: true });
     result = { stopped: true, pid, detail };
   }
   if (opts.purge === true) {
@@ -260,7 +282,7 @@ export async function kafkaStatus(
     };
   }
   const brokers = `${r.host}:${r.port}`;
-  const pid = runningPid(r);
+  const pid = ownedPid(r)?.pid;
   const topics = await countTopics([brokers], 3000);
   const state = readState(r);
   return {
@@ -273,14 +295,42 @@ export async function kafkaStatus(
     ...(topics !== undefined ? { topics } : {}),
     logFile: join(r.logsDir, 'server.log'),
     ...(pid === undefined && topics !== undefined
-      ? { detail: 'answering, but not started by this script' }
+      ? { detail: 'answering, but not started by this script for this cache folder and port' }
       : {}),
   };
 }
 
+/** Every broker this cache folder knows (a node directory per port, plus the earlier layout), with status. */
+export async function knownBrokers(opts: LocalBrokerOptions = {}): Promise<BrokerStatus[]> {
+  const r = resolveOptions(opts);
+  const ports = new Set<number>();
+  try {
+    for (const d of readdirSync(join(r.cacheDir, 'nodes'))) if (/^\d+$/.test(d)) ports.add(Number(d));
+  } catch {
+    // no nodes yet
+  }
+  const legacy = legacyPort(r.cacheDir);
+  if (legacy !== undefined) ports.add(legacy);
+  const out: BrokerStatus[] = [];
+  for (const port of [...ports].sort((a, b) => a - b)) {
+    out.push(await kafkaStatus({ ...opts, port, controllerPort: port + 1 }));
+  }
+  return out;
+}
+
 // --- fetching, formatting, starting ------------------------------------------------------------
 
-function fetchJars(r: Resolved): void {
+async function fetchJars(r: Resolved): Promise<void> {
+  if (existsSync(join(r.libsDir, '.complete'))) return;
+  const release = await acquireLock(join(r.cacheDir, 'fetch.lock'), r.progress, 'is fetching Kafka');
+  try {
+    fetchJarsLocked(r);
+  } finally {
+    release();
+  }
+}
+
+function fetchJarsLocked(r: Resolved): void {
   if (existsSync(join(r.libsDir, '.complete'))) return;
   const tmp = `${r.libsDir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
@@ -414,7 +464,7 @@ function startJvm(r: Resolved): number {
         r.configFile,
       ],
       // Its own process group (detached) so it outlives the shell that ran `up`, and `down` can signal it.
-      { cwd: r.cacheDir, detached: true, stdio: ['ignore', out, out] },
+      { cwd: r.nodeDir, detached: true, stdio: ['ignore', out, out] },
     );
     if (child.pid === undefined) throw new Error('could not start java');
     child.unref();
@@ -449,22 +499,63 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The pid from the pid file if that process is alive and is a Kafka broker (not a reused pid). */
-function runningPid(r: Resolved): number | undefined {
-  let pid: number;
+function readPid(file: string): number | undefined {
+  const pid = Number(safeRead(file).trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** The process's arguments, or undefined where there is no /proc. */
+function commandLine(pid: number): string[] | undefined {
   try {
-    pid = Number(readFileSync(r.pidFile, 'utf8').trim());
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (!cmdline.includes('kafka.Kafka')) return undefined;
-  } catch {
-    // No /proc (not Linux): trust the pid file.
+}
+
+/** True if process `pid` is a Kafka broker running exactly `configFile`. */
+function runsConfig(pid: number, configFile: string): boolean {
+  if (!isAlive(pid)) return false;
+  const args = commandLine(pid);
+  if (args === undefined) return process.platform !== 'linux'; // no /proc: trust the pid file
+  const main = args.indexOf('kafka.Kafka');
+  return main >= 0 && args[main + 1] === configFile;
+}
+
+/**
+ * The broker this script started for this cache folder and port, proven by its command line: alive,
+ * `kafka.Kafka` with this node's server.properties (or, for the earlier layout, the cache folder's
+ * server.properties listening on this port).
+ */
+function ownedPid(r: Resolved): { pid: number; pidFile: string } | undefined {
+  const pid = readPid(r.pidFile);
+  if (pid !== undefined && runsConfig(pid, r.configFile)) return { pid, pidFile: r.pidFile };
+  const legacyPid = readPid(join(r.cacheDir, 'kafka.pid'));
+  if (
+    legacyPid !== undefined &&
+    legacyPort(r.cacheDir) === r.port &&
+    runsConfig(legacyPid, join(r.cacheDir, 'server.properties'))
+  ) {
+    return { pid: legacyPid, pidFile: join(r.cacheDir, 'kafka.pid') };
   }
-  return pid;
+  return undefined;
+}
+
+/** A pid file naming a live process that is not this broker: never signalled; says why. */
+function pidFileMismatch(r: Resolved): string | undefined {
+  const pid = readPid(r.pidFile);
+  if (pid === undefined || !isAlive(pid)) return undefined;
+  return (
+    `${r.pidFile} names pid ${pid}, which is not the broker of this cache folder and port ` +
+    `(its command line does not run kafka.Kafka ${r.configFile}); not stopping it`
+  );
+}
+
+/** The client port of a broker in the earlier one-broker layout (`<cache>/server.properties`), if any. */
+function legacyPort(cacheDir: string): number | undefined {
+  if (!existsSync(join(cacheDir, 'kafka.pid'))) return undefined;
+  const m = /^listeners=PLAINTEXT:\/\/[^:]+:(\d+)/m.exec(safeRead(join(cacheDir, 'server.properties')));
+  return m ? Number(m[1]) : undefined;
 }
 
 function assertAlive(r: Resolved, pid: number): void {
@@ -532,35 +623,40 @@ async function waitUntilReady(brokers: string[], timeoutMs: number, check: () =>
  * An exclusive lock file holding our pid. A lock whose holder is dead is stale and taken over; a live
  * holder is waited for (it is fetching or starting the broker).
  */
-async function acquireLock(r: Resolved): Promise<() => void> {
+async function acquireLock(
+  lockFile: string,
+  progress: (line: string) => void,
+  doing: string,
+): Promise<() => void> {
   const deadline = Date.now() + 10 * 60_000;
   let announced = false;
+  mkdirSync(dirname(lockFile), { recursive: true });
   for (;;) {
     try {
-      const fd = openSync(r.lockFile, 'wx');
+      const fd = openSync(lockFile, 'wx');
       writeFileSync(fd, `${process.pid}\n`);
       closeSync(fd);
-      return () => rmSync(r.lockFile, { force: true });
+      return () => rmSync(lockFile, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const holder = Number(safeRead(r.lockFile).trim());
+    const holder = Number(safeRead(lockFile).trim());
     if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
       // Renaming first means only one of several waiters removes the stale lock.
       try {
-        renameSync(r.lockFile, `${r.lockFile}.stale-${process.pid}`);
-        rmSync(`${r.lockFile}.stale-${process.pid}`, { force: true });
+        renameSync(lockFile, `${lockFile}.stale-${process.pid}`);
+        rmSync(`${lockFile}.stale-${process.pid}`, { force: true });
       } catch {
         // another waiter took it over
       }
       continue;
     }
     if (!announced) {
-      r.progress(`another "up" (pid ${holder}) is starting Kafka; waiting for it…`);
+      progress(`another process (pid ${holder}) ${doing}; waiting for it…`);
       announced = true;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for the lock ${r.lockFile} held by pid ${holder}`);
+      throw new Error(`timed out waiting for the lock ${lockFile} held by pid ${holder}`);
     await sleep(300);
   }
 }

@@ -3,15 +3,17 @@
  *
  *   up      fetch (first time), format (first time), start detached, wait until it answers; reuses a
  *           running broker; with KAFKA_BROKERS naming another cluster only waits for that cluster
- *   down    stop the broker this script started (`down --purge` also deletes its data)
- *   status  print what runs where; exit 1 if nothing answers
+ *   down    stop the broker this script started for this cache folder and port, only if its command
+ *           line proves it is that one (`down --purge` also deletes its data)
+ *   status  print the broker asked for (exit 1 if it does not answer), then every other broker this cache
+ *           folder knows (one per port)
  *
  * Environment: KAFKA_BROKERS, KAFKA_VERSION (default in broker.ts), KAFKA_LOCAL_PORT (9092),
  * KAFKA_LOCAL_CONTROLLER_PORT (9093), KAFKA_CACHE_DIR (<repo>/.cache/kafka), KAFKA_JVM_OPTS,
  * KAFKA_READY_TIMEOUT_MS (120000). Flags: --json (machine-readable result on stdout).
  */
 import { describeError } from '../../../shared/errors.js';
-import { ensureKafka, kafkaStatus, stopKafka } from './broker.js';
+import { ensureKafka, kafkaStatus, knownBrokers, stopKafka, type BrokerStatus } from './broker.js';
 import { localBrokerOptionsFromEnv } from './options.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -44,17 +46,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'status': {
       const st = await kafkaStatus(opts);
-      if (json) process.stdout.write(`${JSON.stringify(st)}\n`);
+      const others = st.managed || opts.brokersEnv === undefined ? await knownBrokers(opts) : [];
+      const rest = others.filter((o) => o.brokers !== st.brokers);
+      if (json) process.stdout.write(`${JSON.stringify({ ...st, others: rest })}\n`);
       else {
-        const lines = [
-          `brokers:   ${st.brokers}`,
-          `running:   ${st.running ? 'yes' : 'no'}${st.pid !== undefined ? ` (pid ${st.pid})` : ''}`,
-          `reachable: ${st.reachable ? `yes, ${st.topics} topics` : 'no'}`,
-          ...(st.version !== undefined ? [`version:   ${st.version}`] : []),
-          ...(st.logFile !== undefined ? [`log:       ${st.logFile}`] : []),
-          ...(st.detail !== undefined ? [`note:      ${st.detail}`] : []),
+        const blocks = [
+          describeStatus(st),
+          ...rest.map((o) => `other broker of this cache folder:\n${describeStatus(o)}`),
         ];
-        process.stdout.write(`${lines.join('\n')}\n`);
+        process.stdout.write(`${blocks.join('\n')}\n`);
       }
       return st.reachable ? 0 : 1;
     }
@@ -62,6 +62,17 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write('usage: tsx tools/infra/kafka/cli.ts up|down [--purge]|status [--json]\n');
       return 2;
   }
+}
+
+function describeStatus(st: BrokerStatus): string {
+  return [
+    `brokers:   ${st.brokers}`,
+    `running:   ${st.running ? 'yes' : 'no'}${st.pid !== undefined ? ` (pid ${st.pid})` : ''}`,
+    `reachable: ${st.reachable ? `yes, ${st.topics} topics` : 'no'}`,
+    ...(st.version !== undefined ? [`version:   ${st.version}`] : []),
+    ...(st.logFile !== undefined ? [`log:       ${st.logFile}`] : []),
+    ...(st.detail !== undefined ? [`note:      ${st.detail}`] : []),
+  ].join('\n');
 }
 
 main(process.argv.slice(2)).then(
