@@ -249,6 +249,8 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     const previous = slot.version;
     slot.install(model);
     metrics.modelVersion.set(m.version);
+    const created = Date.parse(m.artifact.manifest.createdAt);
+    if (Number.isFinite(created)) metrics.modelCreated.set(created / 1000);
     metrics.modelSwaps.inc();
     log.info({ version: m.version, previous }, previous === null ? 'model loaded' : 'model swapped');
     deps.onModel?.({ version: m.version, installed: true });
