@@ -16,4 +16,9 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // Plain JavaScript that runs under node without a build (bin/smae.js, deploy/build/build.mjs).
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
+  },
 );

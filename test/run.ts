@@ -4,7 +4,8 @@
  *   1. typecheck   tsc --noEmit -p .
  *   2. lint        eslint .   and   prettier --check .
  *   3. unit        node --test over test/unit/**\/*.test.ts
- *   4. infra       Kafka (the same code as `npm run infra:up`) and Redis (REDIS_URL, or a private
+ *   4. infra       Kafka (the same code as `npm run infra:up`), the schema registry when a test that
+ *                  needs it runs (`npm run registry:up`), and Redis (REDIS_URL, or a private
  *                  redis-server on a free port when nothing answers there and one is installed)
  *   5. integration node --test --test-concurrency=1 over test/integration/**\/*.test.ts
  *
@@ -24,6 +25,12 @@ import { join, relative, resolve, sep } from 'node:path';
 import { ensureKafka, REPO_ROOT, stopKafka, type BrokerUpResult } from '../tools/infra/kafka/broker.js';
 import { localBrokerOptionsFromEnv } from '../tools/infra/kafka/options.js';
 import { writeSigningKeyPair } from '../shared/registry/signing.js';
+import {
+  ensureRegistry,
+  registryOptionsFromEnv,
+  stopRegistry,
+  type RegistryUpResult,
+} from '../tools/infra/kafka/schema-registry.js';
 import { DEFAULT_REDIS_URL, pingRedis, redisUrlFromEnv } from '../shared/redis/client.js';
 
 interface StepResult {
@@ -155,6 +162,9 @@ async function nodeTests(
   return { ok: code === 0, note };
 }
 
+/** Integration test files that need the schema registry (it starts only when one of them runs). */
+const NEEDS_SCHEMA_REGISTRY = ['schema-registry', 'redis-cluster'];
+
 // --- Redis ---------------------------------------------------------------------------------------
 
 function freePort(): Promise<number> {
@@ -260,6 +270,7 @@ async function main(): Promise<number> {
     ...testSigningEnv(process.env),
   };
   let broker: BrokerUpResult | undefined;
+  let schemaRegistry: RegistryUpResult | undefined;
 
   if (runChecks) {
     await step('typecheck (tsc --noEmit)', async () => ({
@@ -296,6 +307,18 @@ async function main(): Promise<number> {
         if (!redis.ok) say(`redis: ${redis.note}`);
         return { ok: redis.ok, note: `${kafkaNote}; ${redis.note}` };
       });
+      if (files.some((f) => NEEDS_SCHEMA_REGISTRY.some((n) => f.includes(n)))) {
+        infraOk =
+          (await step('schema registry (Apicurio)', async () => {
+            schemaRegistry = await ensureRegistry(
+              registryOptionsFromEnv(process.env, (line) => say(`registry: ${line}`)),
+            );
+            childEnv.SMAE_TEST_SCHEMA_REGISTRY_URL = schemaRegistry.url;
+            const note = `registry ${schemaRegistry.outcome} at ${schemaRegistry.url}, ready in ${(schemaRegistry.readyMs / 1000).toFixed(1)} s${schemaRegistry.fetchMs ? ` (of which fetching ${(schemaRegistry.fetchMs / 1000).toFixed(1)} s)` : ''}`;
+            say(note);
+            return { ok: true, note };
+          })) && infraOk;
+      }
       if (broker === undefined) infraOk = false;
       if (infraOk || broker !== undefined) {
         // Without Redis the Kafka-only tests can still tell something; the step above already failed.
@@ -307,6 +330,10 @@ async function main(): Promise<number> {
   }
 
   await stopPrivateRedis();
+  if (flags.has('--down') && schemaRegistry?.outcome === 'started') {
+    const res = await stopRegistry(registryOptionsFromEnv(process.env));
+    say(`registry: ${res.detail}`);
+  }
   if (flags.has('--down') && broker?.outcome === 'started') {
     const res = await stopKafka(localBrokerOptionsFromEnv(process.env));
     say(`kafka: ${res.detail}`);

@@ -61,6 +61,8 @@ const alertsConfig = defineServiceConfig({
 });
 export const ALERTS_KEYS = alertsConfig.keys.all;
 export const envName = alertsConfig.keys.env;
+/** Every setting with its environment variable and default, for `--help`. */
+export const describeAlertsSettings = (): string => alertsConfig.describe();
 export { flagName } from '../../shared/config/service-config.js';
 
 /**

@@ -5,7 +5,17 @@
  *   SMAE_PIPELINE=payments SMAE_ALERTS_WEBHOOK_URL=https://hooks.example.com/x npx tsx services/alerts/main.ts
  */
 import { runMain } from '../../shared/ops/lifecycle.js';
-import { loadAlertsConfig } from './config.js';
+import { wantsHelp } from '../../shared/config/service-config.js';
+import { describeAlertsSettings, loadAlertsConfig } from './config.js';
 import { runAlerts } from './run.js';
 
-await runMain('alerts', () => runAlerts(loadAlertsConfig(process.env, {}), process.env));
+const USAGE = `smae alerts: reads the pipeline's flags and sends one alert per key per suppression window.
+
+Settings (read from the environment variables; \`smae alerts\` takes the same as flags):
+${describeAlertsSettings()}
+
+Kafka: KAFKA_BROKERS, KAFKA_SSL*, KAFKA_SASL_* ; Redis: REDIS_URL.
+`;
+
+if (wantsHelp(process.argv.slice(2))) process.stdout.write(USAGE);
+else await runMain('alerts', () => runAlerts(loadAlertsConfig(process.env, {}), process.env));

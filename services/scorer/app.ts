@@ -19,7 +19,8 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { RecordDecoder, type SchemaIdResolver } from '../../shared/avro/decoder.js';
-import { loadSchemaFile, type AvroType } from '../../shared/avro/schemas.js';
+import { FLAG_SCHEMA, loadSchemaFile, SCORE_SCHEMA, type AvroType } from '../../shared/avro/schemas.js';
+import { registerOutputSchemas } from '../../shared/avro/confluent-output.js';
 import { schemaIdDirectory, schemaRegistryIds } from '../../shared/avro/schema-ids.js';
 import { InputError, ModelError, isSmaeError, type ErrorCode } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
@@ -264,6 +265,8 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     const previous = slot.version;
     slot.install(model);
     metrics.modelVersion.set(m.version);
+    const created = Date.parse(m.artifact.manifest.createdAt);
+    if (Number.isFinite(created)) metrics.modelCreated.set(created / 1000);
     metrics.modelSwaps.inc();
     log.info({ version: m.version, previous }, previous === null ? 'model loaded' : 'model swapped');
     deps.onModel?.({ version: m.version, installed: true });
@@ -471,6 +474,18 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
       },
       { pollMs: config.modelPollMs, onRejected: (v, err) => refuse(v, err) },
     );
+    if (config.schemaRegistryUrl) {
+      // Outputs a Confluent consumer can read: the flag and score schemas under `<topic>-value`.
+      const ids = await registerOutputSchemas(
+        { url: config.schemaRegistryUrl },
+        {
+          flags: { topic: config.topics.flags, type: FLAG_SCHEMA },
+          scores: { topic: config.topics.scores, type: SCORE_SCHEMA },
+        },
+      );
+      batchScorer.useOutputSchemaIds(ids);
+      log.info({ schemaIds: ids }, 'flags and scores framed in the Confluent wire format');
+    }
     log.info({ pipeline: config.pipeline, delivery: delivery.mode }, 'waiting for a model');
     await slot.waitForModel(startAbort.signal);
     await admin.connect();

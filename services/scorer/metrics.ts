@@ -12,6 +12,7 @@ export interface ScorerMetrics {
   endToEndLagSeconds: Histogram;
   consumerLag: Gauge<'topic' | 'partition'>;
   modelVersion: Gauge;
+  modelCreated: Gauge;
   modelSwaps: Counter;
   modelsRefused: Counter<'code'>;
   scores: Histogram;
@@ -82,6 +83,11 @@ export function createScorerMetrics(registry: Registry, progress?: PartitionProg
     modelVersion: new Gauge({
       name: 'smae_scorer_model_version',
       help: 'Registry version of the model in use',
+      registers,
+    }),
+    modelCreated: new Gauge({
+      name: 'smae_scorer_model_created_timestamp_seconds',
+      help: 'Creation time of the model in use (Unix seconds): its age is time() minus this',
       registers,
     }),
     modelSwaps: new Counter({ name: 'smae_scorer_model_swaps_total', help: 'Models installed', registers }),

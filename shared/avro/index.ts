@@ -2,3 +2,4 @@
 export * from './schemas.js';
 export * from './decoder.js';
 export * from './schema-ids.js';
+export * from './confluent-output.js';

@@ -5,12 +5,14 @@
  *   producer schemas;
  * - `schemaIdDirectory`: a directory of `<id>.avsc` files, read on first use of each id (a deployment
  *   can mount a ConfigMap with the schemas its producers use);
- * - `schemaRegistryIds`: a Confluent-compatible schema registry over HTTP (`GET /schemas/ids/{id}`).
+ * - `schemaRegistryIds`: a Confluent-compatible schema registry (Confluent, Apicurio's ccompat API, …)
+ *   through `@kafkajs/confluent-schema-registry`.
  *
  * The decoder caches one resolver per id, so these are called once per id (and again after
  * `unknownIdRetryMs` for ids they did not know).
  */
 import { readFile } from 'node:fs/promises';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { join } from 'node:path';
 import { SmaeError } from '../errors.js';
 import { parseSchema, type AvroSchema, type AvroType } from './schemas.js';
@@ -49,48 +51,69 @@ export function schemaIdDirectory(dir: string): SchemaIdResolver {
 }
 
 export interface SchemaRegistryOptions {
-  /** Base URL, e.g. `http://schema-registry:8081`. */
+  /**
+   * The Confluent-compatible API's base URL, e.g. `http://schema-registry:8081` (Confluent) or
+   * `http://registry:8080/apis/ccompat/v7` (Apicurio). Basic-auth credentials may be given in the URL
+   * (`http://user:password@host:8081`).
+   */
   url: string;
-  /** Extra request headers (authentication). */
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-  fetch?: typeof fetch;
+  /** Retries of one request (with exponential backoff) before the lookup fails as retriable; default 2. */
+  retries?: number;
 }
 
 /**
- * A Confluent-compatible schema registry. 404 means unknown id; other failures are retriable
- * infrastructure errors (the batch is retried rather than its records dead-lettered).
+ * A client of a Confluent-compatible schema registry's REST API: `@kafkajs/confluent-schema-registry`
+ * (transport, retries, its own per-id cache), configured from a URL. One home for the project's registry
+ * clients: the input lookup below and the output subjects (`confluent-output.ts`) both build it here.
  */
-export function schemaRegistryIds(opts: SchemaRegistryOptions): SchemaIdResolver {
-  const base = opts.url.replace(/\/+$/, '');
-  const doFetch = opts.fetch ?? fetch;
+export function createSchemaRegistry(opts: SchemaRegistryOptions): SchemaRegistry {
+  const u = new URL(opts.url);
+  const auth =
+    u.username !== ''
+      ? { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) }
+      : undefined;
+  u.username = '';
+  u.password = '';
+  return new SchemaRegistry({
+    host: u.href.replace(/\/+$/, ''),
+    clientId: 'sparse-meta-ae',
+    retry: { retries: opts.retries ?? 2, initialRetryTimeInSecs: 0.2, maxRetryTimeInSecs: 2 },
+    ...(auth !== undefined ? { auth } : {}),
+  });
+}
+
+/** The HTTP status of a registry client's error (the library reports network failures as 400). */
+export function registryErrorStatus(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * Writer schemas from a Confluent-compatible schema registry (`GET /schemas/ids/{id}` through the client
+ * library). Only the lookup goes through the library: records are decoded by the project's decoder, which
+ * builds and caches one resolver per id from the schema returned here. HTTP 404 means an unknown id
+ * (the record is dead-lettered); every other failure (registry down, 5xx, timeouts) is a retriable
+ * infrastructure error, so the batch is retried rather than its records dead-lettered. A schema that is
+ * not Avro (JSON Schema, Protobuf) is unknown to an Avro pipeline.
+ */
+export function schemaRegistryIds(
+  opts: SchemaRegistryOptions | { registry: SchemaRegistry; url: string },
+): SchemaIdResolver {
+  const registry = 'registry' in opts ? opts.registry : createSchemaRegistry(opts);
+  const where = new URL(opts.url).host;
   return async (id) => {
-    const url = `${base}/schemas/ids/${id}`;
-    let res: Response;
+    let schema: unknown;
     try {
-      res = await doFetch(url, {
-        headers: { accept: 'application/vnd.schemaregistry.v1+json, application/json', ...opts.headers },
-        signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
-      });
+      schema = await registry.getSchema(id);
     } catch (err) {
+      if (registryErrorStatus(err) === 404) return undefined;
       throw new SmaeError(
         'INFRA_UNAVAILABLE',
-        `schema registry ${base} did not answer: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        `schema registry ${where} failed to return schema id ${id}: ${(err as Error).message}`,
+        { cause: err },
       );
     }
-    if (res.status === 404) return undefined;
-    if (!res.ok) {
-      throw new SmaeError('INFRA_UNAVAILABLE', `schema registry ${url} answered HTTP ${res.status}`);
-    }
-    const body = (await res.json()) as { schema?: string; schemaType?: string };
-    if (body.schemaType && body.schemaType !== 'AVRO') return undefined;
-    if (typeof body.schema !== 'string') {
-      throw new SmaeError('INFRA_UNAVAILABLE', `schema registry ${url} returned no schema`);
-    }
-    return parseSchema(body.schema, `schema id ${id}`);
+    return isType(schema) ? schema : undefined;
   };
 }
 

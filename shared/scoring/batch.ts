@@ -134,6 +134,15 @@ export class BatchScorer {
     };
   }
 
+  /**
+   * Frames flags (and scores) in the Confluent wire format with these registered schema ids from the
+   * next batch on (`registerOutputSchemas` at start); without ids they are raw Avro.
+   */
+  useOutputSchemaIds(ids: { flags?: number; scores?: number }): void {
+    this.opts.flagSchemaId = ids.flags;
+    this.opts.scoreSchemaId = ids.scores;
+  }
+
   async score(messages: readonly SourceMessage[], model: ScoringModel): Promise<BatchOutcome> {
     const o = this.opts;
     const out: BatchOutcome = {

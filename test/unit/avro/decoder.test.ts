@@ -1,8 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../../shared/errors.js';
@@ -12,7 +10,6 @@ import {
   isConfluentFramed,
   parseSchema,
   schemaIdDirectory,
-  schemaRegistryIds,
   staticSchemaIds,
   TRANSACTION_SCHEMA,
   type AvroType,
@@ -327,45 +324,6 @@ describe('schema id resolvers', () => {
       assert.equal(await resolve(13), undefined);
     } finally {
       await rm(dir, { recursive: true, force: true });
-    }
-  });
-
-  test('schemaRegistryIds speaks the Confluent REST API; 404 is unknown, 5xx is retriable', async () => {
-    const server = createServer((req, res) => {
-      if (req.url === '/schemas/ids/3') {
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ schema: JSON.stringify(TRANSACTION_SCHEMA.schema()) }));
-      } else if (req.url === '/schemas/ids/500') {
-        res.statusCode = 500;
-        res.end();
-      } else {
-        res.statusCode = 404;
-        res.end('{"error_code":40403}');
-      }
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const { port } = server.address() as AddressInfo;
-      const resolve = schemaRegistryIds({ url: `http://127.0.0.1:${port}/` });
-      const t = (await resolve(3)) as AvroType;
-      assert.ok(t.equals(TRANSACTION_SCHEMA));
-      assert.equal(await resolve(4), undefined);
-      await assert.rejects(
-        Promise.resolve(resolve(500)),
-        (err: Error & { retriable?: boolean }) => err.retriable === true,
-      );
-      const dec = new RecordDecoder({ readerSchema: TRANSACTION_SCHEMA, resolveSchemaId: resolve });
-      assert.equal(
-        (await dec.decodeAsync(encodeRecord(TRANSACTION_SCHEMA, tx, { schemaId: 3 }))).value.itemCount,
-        2,
-      );
-      // An infrastructure failure is not cached as "unknown": it propagates so the batch is retried.
-      await assert.rejects(
-        dec.decodeAsync(encodeRecord(TRANSACTION_SCHEMA, tx, { schemaId: 500 })),
-        /HTTP 500/,
-      );
-    } finally {
-      await new Promise((r) => server.close(r));
     }
   });
 });

@@ -31,14 +31,16 @@ test('files named by docker-compose.yml exist', () => {
   const text = readFileSync(composeFile, 'utf8');
   assert.match(text, /dockerfile: deploy\/docker\/Dockerfile/);
   const referenced = new Set(
-    text.match(/(?:services\/[\w/-]+\.ts|bin\/smae\.js|shared\/avro\/schemas\/[\w.-]+\.avsc)/g),
+    text.match(/(?:dist\/services\/[\w/-]+\.js|bin\/smae\.js|dist\/shared\/avro\/schemas\/[\w.-]+\.avsc)/g),
   );
   assert.ok(
     referenced.size >= 4,
     `expected the service entry points and schema, found ${[...referenced].join(', ')}`,
   );
-  const missing = [...referenced].filter((f) => !existsSync(join(REPO_ROOT, f)));
-  assert.deepEqual(missing, [], 'every file the compose commands refer to is in the repository');
+  // The image runs dist/ (npm run build): a compiled file's source is the .ts beside it in the tree.
+  const source = (f: string): string => f.replace(/^dist\//, '').replace(/^(services\/.*)\.js$/, '$1.ts');
+  const missing = [...referenced].filter((f) => !existsSync(join(REPO_ROOT, source(f))));
+  assert.deepEqual(missing, [], 'every file the compose commands refer to is built from the repository');
 });
 
 test('the compose Kafka image is the version the local broker runs', () => {

@@ -10,11 +10,13 @@
  *
  * Environment: KAFKA_BROKERS, KAFKA_VERSION (default in broker.ts), KAFKA_LOCAL_PORT (9092),
  * KAFKA_LOCAL_CONTROLLER_PORT (9093), KAFKA_CACHE_DIR (<repo>/.cache/kafka), KAFKA_JVM_OPTS,
- * KAFKA_READY_TIMEOUT_MS (120000). Flags: --json (machine-readable result on stdout).
+ * KAFKA_READY_TIMEOUT_MS (120000). Flags: --json (machine-readable result on stdout); --with-registry
+ * also brings up, stops or reports the local schema registry (registry-cli.ts) after the broker.
  */
 import { describeError } from '../../../shared/errors.js';
 import { ensureKafka, kafkaStatus, knownBrokers, stopKafka, type BrokerStatus } from './broker.js';
 import { localBrokerOptionsFromEnv } from './options.js';
+import { registryCommand } from './registry-cli.js';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -75,7 +77,14 @@ function describeStatus(st: BrokerStatus): string {
   ].join('\n');
 }
 
-main(process.argv.slice(2)).then(
+async function withRegistry(argv: string[]): Promise<number> {
+  const code = await main(argv);
+  const [command, ...rest] = argv;
+  if (!rest.includes('--with-registry')) return code;
+  return Math.max(code, await registryCommand(command, rest.includes('--json')));
+}
+
+withRegistry(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`[kafka] error: ${describeError(err)}\n`);
