@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../../shared/errors.js';
 import { registerEval } from './commands/eval.js';
+import { registerInit } from './commands/init.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
 import { registerModels } from './commands/models.js';
@@ -18,6 +19,7 @@ const program = new Command('smae')
   .exitOverride();
 
 for (const register of [
+  registerInit,
   registerEval,
   registerScore,
   registerTrain,
