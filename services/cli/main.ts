@@ -6,6 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { describeError } from '../../shared/errors.js';
 import { registerEval } from './commands/eval.js';
 import { registerInit } from './commands/init.js';
+import { registerProduce } from './commands/produce.js';
+import { registerFlags } from './commands/flags.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
 import { registerModels } from './commands/models.js';
@@ -26,6 +28,8 @@ for (const register of [
   registerModels,
   registerAdapt,
   registerAlerts,
+  registerProduce,
+  registerFlags,
   registerReport,
 ])
   register(program);

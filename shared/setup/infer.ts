@@ -301,12 +301,3 @@ export function isIsoDate(text: string): boolean {
     Number.isFinite(Date.parse(text.trim().replace(' ', 'T')))
   );
 }
-
-/** A timestamp cell in `format` as epoch milliseconds (NaN when unreadable). */
-export function toEpochMillis(value: unknown, format: TimeFormat): number {
-  if (format === 'iso-8601')
-    return typeof value === 'string' ? Date.parse(value.trim().replace(' ', 'T')) : NaN;
-  const n = typeof value === 'string' ? Number(value) : typeof value === 'bigint' ? Number(value) : value;
-  if (typeof n !== 'number') return NaN;
-  return format === 'epoch-seconds' ? n * 1000 : n;
-}
