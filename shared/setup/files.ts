@@ -35,6 +35,8 @@ export interface SetupContext {
   featuresPath: string;
   kafkaBrokers: string;
   redisUrl: string;
+  /** The topic the records are on, when not `<pipeline>.records` (sampled with `--topic`). */
+  inputTopic?: string;
   /** How input records are framed, and where Confluent schema ids resolve (from `--topic` sampling). */
   wireFormat?: 'auto' | 'confluent' | 'raw';
   schemaRegistryUrl?: string;
@@ -116,6 +118,8 @@ export function envFileText(setup: InferredSetup, ctx: SetupContext): string {
     '## Input records',
     '# The reader schema of the records on the input topic.',
     line('SMAE_RECORD_SCHEMA', ctx.schemaPath),
+    `# The topic the records are on (default ${t.records}).`,
+    line('SMAE_INPUT_TOPIC', ctx.inputTopic ?? t.records, ctx.inputTopic !== undefined),
     '# auto: Confluent-framed (magic byte + schema id) or raw Avro, per record; confluent; raw.',
     line('SMAE_WIRE_FORMAT', ctx.wireFormat ?? 'auto'),
     '# Where Confluent schema ids resolve to writer schemas: a schema registry, or a directory of <id>.avsc files (not both).',
@@ -139,7 +143,7 @@ export function envFileText(setup: InferredSetup, ctx: SetupContext): string {
         ]
       : [
           '# The trainer service’s training data: the last SMAE_LAST records of SMAE_TOPIC (or SMAE_DATA, a CSV file).',
-          line('SMAE_TOPIC', t.records),
+          line('SMAE_TOPIC', ctx.inputTopic ?? t.records),
           line('SMAE_LAST', '50000'),
         ]),
     '# TensorFlow.js backend: auto (tfjs-node when installed, else cpu), cpu, wasm, tensorflow.',
@@ -171,7 +175,7 @@ export function nextCommands(setup: InferredSetup, ctx: SetupContext): string[] 
   const data = ctx.csvPath;
   const train = data
     ? `npx smae train --data ${data} --pipeline ${ctx.pipeline} --features ${ctx.outDir}/features.json`
-    : `npx smae train --topic ${pipelineNames(ctx.pipeline).topics.records} --last 50000 --schema ${ctx.outDir}/record.avsc --pipeline ${ctx.pipeline} --features ${ctx.outDir}/features.json`;
+    : `npx smae train --topic ${ctx.inputTopic ?? pipelineNames(ctx.pipeline).topics.records} --last 50000 --schema ${ctx.outDir}/record.avsc --pipeline ${ctx.pipeline} --features ${ctx.outDir}/features.json`;
   const cmds = [
     train,
     `npx tsx --env-file=${env} services/scorer/main.ts 2> ${ctx.outDir}/scorer.log &`,

@@ -13,6 +13,7 @@ import { commaList } from '../../../shared/config/fields.js';
 import { pipelineName } from '../../../shared/config/fields.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
 import { redisUrlFromEnv } from '../../../shared/redis/client.js';
+import { pipelineNames } from '../../../shared/pipeline.js';
 import { createLogger } from '../../../shared/log.js';
 import {
   loadSchemaFile,
@@ -136,6 +137,9 @@ async function runInit(o: InitOptions): Promise<void> {
     featuresPath: resolve(outDir, SETUP_FILES.features),
     kafkaBrokers: kafkaConnectionFromEnv(process.env).brokers.join(','),
     redisUrl: redisUrlFromEnv(process.env),
+    ...(o.topic !== undefined && o.topic !== pipelineNames(o.pipeline).topics.records
+      ? { inputTopic: o.topic }
+      : {}),
     ...(o.schemaRegistry ? { schemaRegistryUrl: o.schemaRegistry } : {}),
     ...(o.schemaDir ? { schemaIdsDir: resolve(o.schemaDir) } : {}),
   };
