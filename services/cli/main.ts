@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../../shared/errors.js';
+import { exitCodeFor } from '../../shared/ops/lifecycle.js';
 import { registerEval } from './commands/eval.js';
 import { registerInit } from './commands/init.js';
 import { registerProduce } from './commands/produce.js';
@@ -41,5 +42,5 @@ try {
     process.exit(err.exitCode);
   }
   process.stderr.write(`smae: ${describeError(err)}\n`);
-  process.exit(1);
+  process.exit(exitCodeFor(err));
 }
