@@ -80,7 +80,7 @@ test('a short demo runs to its summary and writes results.json and the report', 
   // It ends saying whether it left Kafka running, and how to stop it when it is the local broker.
   assert.match(
     stderr,
-    /\[demo\] Kafka (is still running at \S+: .*Stop it with: .*npm run infra:down|at \S+ is the cluster KAFKA_BROKERS names)/,
+    /\[demo\] Kafka (is still running at \S+: .*[Ss]top it with: .*npm run infra:down|at \S+ is the cluster KAFKA_BROKERS names)/,
   );
 
   const [runDir] = await readdir(out);
