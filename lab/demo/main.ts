@@ -54,6 +54,7 @@ import { scrape, sumOf } from './prometheus.js';
 import { ensureRedis } from './redis-local.js';
 import { OffsetIndex, streamEvents } from './stream.js';
 import { formatSummary } from './summary.js';
+import { infrastructureNote } from './infra-note.js';
 
 /** A path as the user would type it: relative to the working directory when it lies below it. */
 function shown(path: string): string {
@@ -549,6 +550,7 @@ async function main(): Promise<number> {
     return measured.counts.scored === 0 || scorerDied ? 1 : 0;
   } finally {
     await cleanup();
+    for (const line of infrastructureNote(kafkaUp, redisUp)) say(line);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -23,6 +23,7 @@ import { FLAG_SCHEMA, loadSchemaFile, SCORE_SCHEMA, type AvroType } from '../../
 import { registerOutputSchemas } from '../../shared/avro/confluent-output.js';
 import { schemaIdDirectory, schemaRegistryIds } from '../../shared/avro/schema-ids.js';
 import { InputError, ModelError, isSmaeError, type ErrorCode } from '../../shared/errors.js';
+import { describeFitIssue, featureFitIssues } from '../../shared/avro/feature-fit.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import type { ModelArtifact } from '../../shared/model/artifact.js';
 import { createMetricsRegistry } from '../../shared/ops/metrics.js';
@@ -126,7 +127,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   const progress = new PartitionProgress(config.stallTimeoutMs);
   const metrics = createScorerMetrics(metricsRegistry, progress);
   const readerSchema = deps.readerSchema ?? loadSchemaFile(config.recordSchema);
-  const readerFields = recordFieldNames(readerSchema);
+  recordFieldNames(readerSchema); // refuses a schema that is not a record
   const resolveSchemaId =
     deps.resolveSchemaId ??
     (config.schemaRegistryUrl
@@ -249,14 +250,23 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   function refuse(version: number, err: Error): void {
     const code: ErrorCode = isSmaeError(err) ? err.code : 'INCOMPATIBLE_MODEL';
     metrics.modelsRefused.inc({ code });
-    log.error({ version, code, err: err.message }, 'model version refused; the running model stays');
     deps.onModel?.({ version, installed: false, error: err });
+    if (slot.version === null && code === 'INCOMPATIBLE_MODEL') {
+      // The first model cannot be fed by the configured schema: refuse to start rather than dead-letter every record.
+      log.error(
+        { version, code, err: err.message },
+        'the current model does not fit the record schema; not starting',
+      );
+      startAbort.abort(err);
+      return;
+    }
+    log.error({ version, code, err: err.message }, 'model version refused; the running model stays');
   }
 
   function install(m: PublishedVersion): void {
     let model: ScoringModel;
     try {
-      checkFitsSchema(m.artifact, readerFields);
+      checkFitsSchema(m.artifact, readerSchema, deps.readerSchema ? 'given' : config.recordSchema);
       model = deps.loadModel(m.artifact);
     } catch (err) {
       refuse(m.version, err as Error);
@@ -575,16 +585,19 @@ function recordFieldNames(type: AvroType): Set<string> {
   return new Set(fields.map((f) => f.name));
 }
 
-/** Refuses a model whose features are not fields of the record schema: every record would be dead-lettered. */
-function checkFitsSchema(artifact: ModelArtifact, fields: ReadonlySet<string>): void {
+/**
+ * Refuses a model whose features the record schema cannot feed (a field absent, or of a type the
+ * feature cannot read): every record would be dead-lettered. Names each field, its type and the need.
+ */
+function checkFitsSchema(artifact: ModelArtifact, readerSchema: AvroType, schemaPath: string): void {
   const features = artifact.manifest?.preprocessing?.spec?.features ?? [];
-  const missing = features.map((f) => f.name).filter((n) => !fields.has(n));
-  if (missing.length > 0) {
+  const issues = featureFitIssues(readerSchema, { features });
+  if (issues.length > 0) {
     throw new ModelError(
       'INCOMPATIBLE_MODEL',
-      `model features ${missing.join(', ')} are not fields of the configured record schema; ` +
-        'train the model on this schema or point the scorer at the schema it was trained on',
-      { details: { missing } },
+      `the record schema ${schemaPath} cannot feed the model's features: ${issues.map(describeFitIssue).join('; ')}. ` +
+        'Train the model on this schema (smae init, then smae train --features) or point SMAE_RECORD_SCHEMA at the schema it was trained on',
+      { details: { issues } },
     );
   }
 }

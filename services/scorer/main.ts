@@ -14,6 +14,7 @@ import { buildScorer } from './app.js';
 import { describeSettings, loadScorerConfig } from './config.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
+import { requireTopics } from '../../shared/kafka/preflight.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { ModelRegistry, describeTrust } from '../../shared/registry/index.js';
 import { Detector, initBackend } from '../../shared/model/index.js';
@@ -62,14 +63,25 @@ runMain('scorer', async ({ createLogger }) => {
       service.onShutdown(() => redis.quit().catch(() => redis.disconnect()));
       const registry = new ModelRegistry({ redis, pipeline: config.pipeline, logger });
 
-      if (config.ensureTopics) {
-        const admin = kafka.admin();
-        await admin.connect();
-        try {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        if (config.ensureTopics) {
           await ensurePipelineTopics(admin, config.names, { partitions: config.topicPartitions, logger });
-        } finally {
-          await admin.disconnect();
         }
+        // Topics the scorer reads and writes (overrides included): missing ones stop it here, by name.
+        const t = config.topics;
+        await requireTopics(
+          admin,
+          [t.input, t.flags, t.deadLetters, ...(config.emitScores ? [t.scores] : [])],
+          {
+            ensureSetting: 'SMAE_ENSURE_TOPICS=true (or --ensure-topics true)',
+            partitions: config.topicPartitions,
+            who: 'the scorer',
+          },
+        );
+      } finally {
+        await admin.disconnect();
       }
 
       const scorer = buildScorer(config, {

@@ -13,6 +13,7 @@ import * as f from '../../shared/config/fields.js';
 import { configKeys, defineServiceConfig, type ConfigIssue } from '../../shared/config/service-config.js';
 import { pipelineNames } from '../../shared/pipeline.js';
 import { trainingOptions } from '../../shared/training/index.js';
+import { loadFeatureSpecFile } from '../../shared/preprocessing/spec-file.js';
 import { TRAINER_DEFAULTS, type TrainerServiceConfig } from './app.js';
 
 export { envName, flagName } from '../../shared/config/service-config.js';
@@ -31,6 +32,8 @@ export const trainerConfigSchema = z.object({
   schemaIdsDir: f.schemaIdsDir,
   schemaRegistryUrl: f.schemaRegistryUrl,
   labelColumn: z.string().min(1).default('label'),
+  /** A feature spec file (smae init's features.json): replaces exclude/categorical/scale/impute. */
+  features: z.string().min(1).optional(),
   exclude: list,
   categorical: list,
   scale: z.enum(['none', 'standard', 'minmax']).default('minmax'),
@@ -112,7 +115,10 @@ function toServiceConfig(s: TrainerSettings): LoadedTrainerConfig {
       s.data !== undefined
         ? { kind: 'csv', path: s.data }
         : { kind: 'topic', topic: s.topic ?? names.topics.records, last: s.last },
-    training: trainingOptions(s),
+    training: trainingOptions({
+      ...s,
+      ...(s.features !== undefined ? { featureSpec: loadFeatureSpecFile(s.features) } : {}),
+    }),
     intervalMs: s.intervalMs,
     runOnStart: s.runOnStart,
     retryMs: s.retryMs,

@@ -14,6 +14,9 @@
 import { buildTrainer } from './app.js';
 import { describeSettings, loadTrainerConfig } from './config.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { requireTopics } from '../../shared/kafka/preflight.js';
+import { describeFitIssue, featureFitIssues } from '../../shared/avro/feature-fit.js';
+import { ConfigError } from '../../shared/errors.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import {
   loadSchemaFile,
@@ -62,8 +65,28 @@ runMain('trainer', async ({ createLogger }) => {
           : settings.schemaIdsDir
             ? schemaIdDirectory(settings.schemaIdsDir)
             : undefined;
+        const readerSchema = loadSchemaFile(settings.recordSchema!);
+        if (service.training.spec) {
+          const issues = featureFitIssues(readerSchema, service.training.spec);
+          if (issues.length > 0) {
+            throw new ConfigError(
+              `the record schema ${settings.recordSchema} cannot feed the feature spec ${settings.features}`,
+              issues.map((i) => ({ path: i.field, message: describeFitIssue(i) })),
+            );
+          }
+        }
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          await requireTopics(admin, [service.source.topic], {
+            ensureSetting: 'SMAE_ENSURE_TOPICS=true on the scorer (which creates the pipeline topics)',
+            who: 'the trainer',
+          });
+        } finally {
+          await admin.disconnect();
+        }
         const decoder = new RecordDecoder({
-          readerSchema: loadSchemaFile(settings.recordSchema!),
+          readerSchema,
           wireFormat: settings.wireFormat,
           ...(resolveSchemaId ? { resolveSchemaId } : {}),
         });

@@ -119,6 +119,8 @@ export interface ColumnsSchemaOptions {
   keyField?: string;
   /** An optional event-time field (`long`, timestamp-millis). */
   timeField?: string;
+  /** Numeric or categorical columns that may be missing: `["null", …]` with default null. */
+  nullable?: readonly string[];
 }
 
 /**
@@ -126,12 +128,20 @@ export interface ColumnsSchemaOptions {
  * without writing an `.avsc` by hand. Column names that are not Avro names are refused with the name.
  */
 export function recordSchemaForColumns(opts: ColumnsSchemaOptions): AvroType {
-  const fields: { name: string; type: unknown }[] = [];
+  return parseSchema(columnsSchemaObject(opts), `record schema ${opts.name}`);
+}
+
+/** The schema of `recordSchemaForColumns` as JSON-ready text content (logical types kept), for `.avsc` files. */
+export function columnsSchemaObject(opts: ColumnsSchemaOptions): AvroSchema {
+  const fields: { name: string; type: unknown; default?: null }[] = [];
   if (opts.keyField) fields.push({ name: opts.keyField, type: 'string' });
   if (opts.timeField)
     fields.push({ name: opts.timeField, type: { type: 'long', logicalType: 'timestamp-millis' } });
-  for (const c of opts.numeric) fields.push({ name: c, type: 'double' });
-  for (const c of opts.categorical ?? []) fields.push({ name: c, type: 'string' });
+  const nullable = new Set(opts.nullable ?? []);
+  const column = (name: string, type: string) =>
+    nullable.has(name) ? { name, type: ['null', type], default: null } : { name, type };
+  for (const c of opts.numeric) fields.push(column(c, 'double'));
+  for (const c of opts.categorical ?? []) fields.push(column(c, 'string'));
   const bad = fields.filter((f) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(f.name));
   if (bad.length > 0) {
     throw new ConfigError(
@@ -139,8 +149,5 @@ export function recordSchemaForColumns(opts: ColumnsSchemaOptions): AvroType {
       bad.map((f) => ({ path: f.name, message: 'rename the column to letters, digits and underscores' })),
     );
   }
-  return parseSchema(
-    { type: 'record', name: opts.name, namespace: opts.namespace ?? 'smae.data', fields } as AvroSchema,
-    `record schema ${opts.name}`,
-  );
+  return { type: 'record', name: opts.name, namespace: opts.namespace ?? 'smae.data', fields } as AvroSchema;
 }

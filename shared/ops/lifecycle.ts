@@ -92,8 +92,48 @@ export interface MainContext {
 }
 
 /**
+ * Exit codes of services and commands that fail to start or run (sysexits.h values, so supervisors and
+ * scripts can tell "fix the settings" from "wait for the infrastructure"):
+ * - 78 (`config`): configuration that cannot work — invalid settings, a record schema that cannot feed
+ *   the model, a missing topic, a taken metrics port; restarting will not help;
+ * - 69 (`unavailable`): Kafka, Redis or a schema registry did not answer; a restart later may succeed;
+ * - 1 (`failure`): anything else.
+ */
+export const EXIT_CODES = { failure: 1, unavailable: 69, config: 78 } as const;
+
+const INFRA_ERROR_NAMES = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSLockTimeout',
+  'MaxRetriesPerRequestError',
+]);
+const INFRA_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** The exit code for an error that stopped a service (see `EXIT_CODES`). */
+export function exitCodeFor(err: unknown): number {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'INVALID_CONFIG' || code === 'INCOMPATIBLE_MODEL') return EXIT_CODES.config;
+    if (code === 'INFRA_UNAVAILABLE' || (typeof code === 'string' && INFRA_ERRNO.has(code)))
+      return EXIT_CODES.unavailable;
+    if (INFRA_ERROR_NAMES.has((e as Error).name)) return EXIT_CODES.unavailable;
+  }
+  return EXIT_CODES.failure;
+}
+
+/**
  * Runs a service's entry point: a rejection (bad configuration, unreachable broker…) becomes one
- * structured `fatal` line, `<service> failed`, and exit code 1.
+ * structured `fatal` line, `<service> failed`, and the exit code `exitCodeFor` gives it.
  */
 export function runMain(
   service: string,
@@ -106,7 +146,8 @@ export function runMain(
   };
   // async so that a synchronous throw (e.g. config read in the call's arguments) is caught too
   return (async () => main(context))().catch((err: unknown) => {
-    logger.fatal({ err: describeError(err) }, `${service} failed`);
-    proc.exit(1);
+    const exitCode = exitCodeFor(err);
+    logger.fatal({ err: describeError(err), exitCode }, `${service} failed`);
+    proc.exit(exitCode);
   });
 }

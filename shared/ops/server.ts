@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../log.js';
+import { ConfigError } from '../errors.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -27,6 +28,8 @@ export interface OpsServerOptions {
   ready?: Probe;
   /** 0 picks a free port (tests); default 9464. */
   port?: number;
+  /** The setting that chooses the port, named when it is taken; default `SMAE_METRICS_PORT / --metrics-port`. */
+  portSetting?: string;
   host?: string;
   logger?: Logger;
 }
@@ -73,9 +76,10 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       .end('not found: try /metrics, /healthz or /readyz\n');
   }
 
+  const wanted = opts.port ?? 9464;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 9464, opts.host ?? '0.0.0.0', () => {
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, wanted, opts)));
+    server.listen(wanted, opts.host ?? '0.0.0.0', () => {
       server.off('error', reject);
       resolve();
     });
@@ -92,4 +96,25 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         server.closeAllConnections();
       }),
   };
+}
+
+/** A port that is taken or not allowed is a configuration error naming the port and the setting. */
+function listenError(err: NodeJS.ErrnoException, port: number, opts: OpsServerOptions): Error {
+  const setting = opts.portSetting ?? 'SMAE_METRICS_PORT / --metrics-port';
+  const host = opts.host ?? '0.0.0.0';
+  if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+    const what =
+      err.code === 'EADDRINUSE'
+        ? `port ${port} is already in use on ${host} (another process listens there)`
+        : err.code === 'EACCES'
+          ? `port ${port} on ${host} is not allowed for this user`
+          : `address ${host} is not an address of this host`;
+    return new ConfigError('the metrics server cannot listen', [
+      {
+        path: err.code === 'EADDRNOTAVAIL' ? 'SMAE_METRICS_HOST / --metrics-host' : setting,
+        message: `${what}: set ${setting.split(' / ')[0]} to a free port (0 picks any free one)`,
+      },
+    ]);
+  }
+  return err;
 }

@@ -7,7 +7,7 @@
 import type { BackendName } from '../model/backend.js';
 import type { EpochProgress } from '../model/autoencoder.js';
 import type { ModelArtifact, ModelManifest } from '../model/artifact.js';
-import type { ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
+import type { FeatureSpec, ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
 import type { TrainingRow } from './rows.js';
 
 export interface TrainJobOptions {
@@ -16,6 +16,8 @@ export interface TrainJobOptions {
   /** Numeric scaling (default minmax, the report's). */
   scaler?: ScalerKind;
   impute?: ImputePolicy;
+  /** The feature spec (e.g. from features.json); absent: inferred from the rows with the options below. */
+  spec?: FeatureSpec;
   /** Forced feature kinds (otherwise inferred from the values). */
   categorical?: string[];
   numeric?: string[];
@@ -78,7 +80,7 @@ export async function runTrainJob(job: TrainJob, emit: (m: TrainProgress) => voi
   const detector = await trainDetector(
     rows,
     {
-      spec: 'infer',
+      spec: job.spec ?? 'infer',
       infer,
       fit,
       ...(job.l1Activity !== undefined ? { l1Activity: job.l1Activity } : {}),

@@ -30,6 +30,27 @@ export interface ColumnFilter {
   labelColumn?: string;
   /** Further columns that are not features (keys, timestamps, ids). */
   exclude?: readonly string[];
+  /** Exactly these columns, in this order (a feature spec's); each must be in the data. */
+  columns?: readonly string[];
+}
+
+/** The chosen columns: `filter.columns` when given (all present), else the available ones minus exclusions. */
+function chooseColumns(
+  available: readonly string[],
+  excluded: ReadonlySet<string>,
+  filter: ColumnFilter,
+  source: string,
+): string[] {
+  if (filter.columns === undefined) return available.filter((c) => !excluded.has(c));
+  const missing = filter.columns.filter((c) => !available.includes(c));
+  if (missing.length > 0) {
+    throw new SmaeError(
+      'BAD_DATA_FILE',
+      `${source} has no column ${missing.map((c) => `"${c}"`).join(', ')} named by the feature spec (it has ${available.join(', ')}); fix the spec or the data`,
+      { details: { missing } },
+    );
+  }
+  return [...filter.columns];
 }
 
 export async function rowsFromCsv(path: string, filter: ColumnFilter = {}): Promise<TrainingData> {
@@ -38,7 +59,7 @@ export async function rowsFromCsv(path: string, filter: ColumnFilter = {}): Prom
     labelRequired: false,
   });
   const excluded = new Set(filter.exclude ?? []);
-  const columns = table.columns.filter((c) => !excluded.has(c));
+  const columns = chooseColumns(table.columns, excluded, filter, path);
   if (columns.length === 0) {
     throw new SmaeError(
       'BAD_DATA_FILE',
@@ -46,7 +67,7 @@ export async function rowsFromCsv(path: string, filter: ColumnFilter = {}): Prom
     );
   }
   const rows =
-    excluded.size === 0
+    excluded.size === 0 && filter.columns === undefined
       ? table.rows
       : table.rows.map((r) => Object.fromEntries(columns.map((c) => [c, r[c]!] as const)) as TrainingRow);
   return { rows, columns, source: `csv:${path}`, skipped: 0 };
@@ -66,7 +87,12 @@ export function rowsFromRecords(
   const unusable = Object.keys(first).filter((k) => !excluded.has(k) && cell(first[k]) === undefined);
   if (unusable.length > 0)
     log.info({ fields: unusable }, 'record fields that cannot be features are left out');
-  const columns = Object.keys(first).filter((k) => !excluded.has(k) && cell(first[k]) !== undefined);
+  const columns = chooseColumns(
+    Object.keys(first).filter((k) => cell(first[k]) !== undefined),
+    excluded,
+    filter,
+    filter.source,
+  );
   if (columns.length === 0) {
     throw new SmaeError('BAD_DATA_FILE', `${filter.source}: the records have no usable feature fields`);
   }

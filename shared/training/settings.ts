@@ -4,7 +4,7 @@
  * model from the same settings.
  */
 import type { BackendName } from '../model/backend.js';
-import type { ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
+import type { FeatureSpec, ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
 import type { TrainJobOptions } from './job.js';
 import type { ColumnFilter } from './rows.js';
 
@@ -21,6 +21,8 @@ export interface TrainingSettings {
   percentile: number;
   seed?: number;
   backend: BackendName | 'auto';
+  /** A feature spec (features.json): its columns and kinds, scaler and imputation replace the inferred ones. */
+  featureSpec?: FeatureSpec;
 }
 
 /**
@@ -40,5 +42,8 @@ export function trainingOptions(s: TrainingSettings): TrainJobOptions & ColumnFi
     percentile: s.percentile,
     ...(s.seed !== undefined ? { seed: s.seed } : {}),
     backend: s.backend,
+    ...(s.featureSpec !== undefined
+      ? { spec: s.featureSpec, columns: s.featureSpec.features.map((f) => f.name) }
+      : {}),
   };
 }

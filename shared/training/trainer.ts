@@ -98,6 +98,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingOut
   const filter: ColumnFilter = {
     ...(opts.labelColumn !== undefined ? { labelColumn: opts.labelColumn } : {}),
     ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
+    ...(opts.columns !== undefined ? { columns: opts.columns } : {}),
   };
   const data = await loadTrainingData(opts.source, filter, log);
   if (data.rows.length < 2) {
@@ -179,6 +180,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingOut
 function pickJobOptions(o: TrainJobOptions): TrainJobOptions {
   const keys: (keyof TrainJobOptions)[] = [
     'backend',
+    'spec',
     'scaler',
     'impute',
     'categorical',

@@ -77,6 +77,11 @@ test('a short demo runs to its summary and writes results.json and the report', 
   assert.match(stdout, /^all +3000 /m);
   assert.match(stdout, /latency \(record produced → score visible, read_committed\): p50 \d+ ms/);
   assert.match(stdout, /^report: {2}\/.*report\.html$/m);
+  // It ends saying whether it left Kafka running, and how to stop it when it is the local broker.
+  assert.match(
+    stderr,
+    /\[demo\] Kafka (is still running at \S+: .*[Ss]top it with: .*npm run infra:down|at \S+ is the cluster KAFKA_BROKERS names)/,
+  );
 
   const [runDir] = await readdir(out);
   const results = await readRunResults(join(out, runDir!, 'results.json'));

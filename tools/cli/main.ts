@@ -4,7 +4,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError } from '../../shared/errors.js';
+import { exitCodeFor } from '../../shared/ops/lifecycle.js';
 import { registerEval } from './commands/eval.js';
+import { registerInit } from './commands/init.js';
+import { registerProduce } from './commands/produce.js';
+import { registerFlags } from './commands/flags.js';
 import { registerScore } from './commands/score.js';
 import { registerTrain } from './commands/train.js';
 import { registerModels } from './commands/models.js';
@@ -19,12 +23,15 @@ const program = new Command('smae')
   .exitOverride();
 
 for (const register of [
+  registerInit,
   registerEval,
   registerScore,
   registerTrain,
   registerModels,
   registerAdapt,
   registerAlerts,
+  registerProduce,
+  registerFlags,
   registerReport,
   registerKeys,
 ])
@@ -37,5 +44,5 @@ try {
     process.exit(err.exitCode);
   }
   process.stderr.write(`smae: ${describeError(err)}\n`);
-  process.exit(1);
+  process.exit(exitCodeFor(err));
 }

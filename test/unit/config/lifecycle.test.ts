@@ -2,6 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import {
+  EXIT_CODES,
+  exitCodeFor,
   runMain,
   runService,
   type ServiceControl,
@@ -101,5 +103,34 @@ describe('runMain', () => {
     const ok = new FakeProcess();
     await runMain('widget', async () => undefined, ok);
     assert.deepEqual(ok.exits, []);
+  });
+});
+
+describe('exit codes', () => {
+  test('configuration errors are 78, infrastructure that does not answer 69, anything else 1', async () => {
+    const { ConfigError, ModelError, SmaeError } = await import('../../../shared/errors.js');
+    assert.equal(exitCodeFor(new ConfigError('bad', [])), EXIT_CODES.config);
+    assert.equal(exitCodeFor(new ModelError('INCOMPATIBLE_MODEL', 'schema')), EXIT_CODES.config);
+    assert.equal(exitCodeFor(new SmaeError('INFRA_UNAVAILABLE', 'redis')), EXIT_CODES.unavailable);
+    const kafkajs = Object.assign(new Error('Connection error'), { name: 'KafkaJSNumberOfRetriesExceeded' });
+    assert.equal(exitCodeFor(kafkajs), EXIT_CODES.unavailable);
+    const refused = Object.assign(new Error('connect'), { code: 'ECONNREFUSED' });
+    assert.equal(exitCodeFor(new Error('wrapped', { cause: refused })), EXIT_CODES.unavailable);
+    assert.equal(exitCodeFor(new Error('bug')), EXIT_CODES.failure);
+    assert.equal(exitCodeFor(new SmaeError('DECODE_FAILED', 'x')), EXIT_CODES.failure);
+  });
+
+  test('runMain exits with the code of the error', async () => {
+    const { ConfigError } = await import('../../../shared/errors.js');
+    const proc = new FakeProcess();
+    await runMain(
+      'widget',
+      ({ createLogger }) => {
+        createLogger('silent');
+        throw new ConfigError('bad', [{ path: 'x', message: 'y' }]);
+      },
+      proc,
+    );
+    assert.deepEqual(proc.exits, [78]);
   });
 });

@@ -52,3 +52,62 @@ describe('training settings → trainer options', () => {
     assert.deepEqual(c.service.training.exclude, ['id', 'ts']);
   });
 });
+
+describe('a feature spec file (features.json) in the training settings', () => {
+  test('its columns, in order, and the spec itself go to the trainer', () => {
+    const spec = {
+      features: [
+        { kind: 'categorical' as const, name: 'zone' },
+        { kind: 'numeric' as const, name: 'load' },
+      ],
+      scaler: 'standard' as const,
+      impute: 'mean' as const,
+    };
+    const o = trainingOptions({ ...base, featureSpec: spec });
+    assert.deepEqual(o.columns, ['zone', 'load']);
+    assert.deepEqual(o.spec, spec);
+  });
+
+  test('the trainer service reads SMAE_FEATURES once at start; a bad file is a configuration error', async (t) => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'smae-features-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'features.json');
+    await writeFile(file, JSON.stringify({ features: [{ kind: 'numeric', name: 'x' }], impute: 'zero' }));
+    const { service } = resolveTrainerConfig({ pipeline: 'p', data: 'x.csv', features: file });
+    assert.deepEqual(service.training.columns, ['x']);
+    assert.equal(service.training.spec?.impute, 'zero');
+    await writeFile(file, JSON.stringify({ features: [] }));
+    assert.throws(
+      () => resolveTrainerConfig({ pipeline: 'p', data: 'x.csv', features: file }),
+      /not a valid feature spec/,
+    );
+  });
+});
+
+describe('training rows limited to a feature spec’s columns', () => {
+  test('exactly the named columns, in order; a column the data lacks is named', async (t) => {
+    const { rowsFromCsv, rowsFromRecords } = await import('../../../shared/training/index.js');
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'smae-rows-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const csv = join(dir, 'd.csv');
+    await writeFile(csv, 'id,a,b,c\n1,2,3,x\n2,4,5,y\n');
+    const data = await rowsFromCsv(csv, { columns: ['c', 'a'] });
+    assert.deepEqual(data.columns, ['c', 'a']);
+    assert.deepEqual(data.rows[1], { c: 'y', a: 4 });
+    await assert.rejects(
+      rowsFromCsv(csv, { columns: ['a', 'zz'] }),
+      /no column "zz" named by the feature spec/,
+    );
+    const fromRecords = rowsFromRecords([{ partition: 0, offset: 0, value: { a: 1, b: 2 } }], {
+      source: 'kafka:t',
+      columns: ['b'],
+    });
+    assert.deepEqual(fromRecords.rows, [{ b: 2 }]);
+  });
+});

@@ -28,3 +28,30 @@ test('ops server: /metrics, /healthz and /readyz with reasons', async () => {
     await server.close();
   }
 });
+
+test('ops server: a port in use is a configuration error naming the port and the setting', async () => {
+  const { ConfigError } = await import('../../../shared/errors.js');
+  const registry = createMetricsRegistry({ service: 'test', pipeline: 'p', defaultMetrics: false });
+  const first = await startOpsServer({ registry, port: 0, host: '127.0.0.1' });
+  try {
+    await assert.rejects(
+      startOpsServer({ registry, port: first.port, host: '127.0.0.1' }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.issues[0]!.path === 'SMAE_METRICS_PORT / --metrics-port' &&
+        e.issues[0]!.message.startsWith(`port ${first.port} is already in use on 127.0.0.1`) &&
+        /set SMAE_METRICS_PORT to a free port/.test(e.issues[0]!.message),
+    );
+    await assert.rejects(
+      startOpsServer({
+        registry,
+        port: first.port,
+        host: '127.0.0.1',
+        portSetting: 'SMAE_OPS_PORT / --ops-port',
+      }),
+      (e: unknown) => e instanceof ConfigError && /set SMAE_OPS_PORT/.test(e.issues[0]!.message),
+    );
+  } finally {
+    await first.close();
+  }
+});

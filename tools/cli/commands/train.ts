@@ -30,6 +30,7 @@ import {
   type TrainingSource,
 } from '../../../shared/training/index.js';
 import { commaList } from '../../../shared/config/fields.js';
+import { loadFeatureSpecFile } from '../../../shared/preprocessing/spec-file.js';
 import type { Redis } from 'ioredis';
 
 const TrainOptionsSchema = z
@@ -49,6 +50,7 @@ const TrainOptionsSchema = z
       }
     }, 'letters, digits, ".", "_" or "-", starting with a letter or digit'),
     labelColumn: z.string().min(1),
+    features: z.string().min(1).optional(),
     exclude: commaList,
     categorical: commaList,
     scale: z.enum(['none', 'standard', 'minmax']),
@@ -108,6 +110,10 @@ export function registerTrain(program: Command): void {
     )
     .option('--pipeline <name>', 'pipeline whose registry receives the model', 'default')
     .option('--label-column <name>', 'a 0/1 label column, never a feature (ignored when absent)', 'label')
+    .option(
+      '--features <file>',
+      'feature spec JSON (smae init writes one): its columns, kinds, scaling and imputation replace --exclude/--categorical/--scale/--impute',
+    )
     .option('--exclude <cols>', 'comma-separated columns that are not features (ids, keys, timestamps)')
     .option('--categorical <cols>', 'comma-separated columns to treat as categorical')
     .option('--scale <kind>', 'numeric scaling: minmax, standard or none', 'minmax')
@@ -168,7 +174,10 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
         source,
         pipeline: names.name,
         registry,
-        ...trainingOptions(opts),
+        ...trainingOptions({
+          ...opts,
+          ...(opts.features !== undefined ? { featureSpec: loadFeatureSpecFile(opts.features) } : {}),
+        }),
         ...(opts.save ? { saveDir: opts.save } : {}),
         ...(opts.reason ? { reason: opts.reason } : {}),
         signal: abort.signal,
