@@ -1,5 +1,5 @@
 /**
- * The real schema registry for integration tests (Apicurio Registry, deploy/kafka/schema-registry.ts):
+ * The real schema registry for integration tests (Apicurio Registry, tools/infra/kafka/schema-registry.ts):
  * test/run.ts brings it up before the integration tests that need it and passes its URL as
  * SMAE_TEST_SCHEMA_REGISTRY_URL; run directly (`node --import tsx --test …`) a test brings it up itself.
  * Subjects are namespaced by the tests' unique topic names; in-memory storage forgets them at its stop.

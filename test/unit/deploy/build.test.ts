@@ -55,7 +55,7 @@ for (const name of SERVICES) {
 }
 
 test('the CLI answers --help from dist', () => {
-  const { status, out } = runCompiled('services/cli/main.js', ['--help']);
+  const { status, out } = runCompiled('tools/cli/main.js', ['--help']);
   assert.equal(status, 0, out);
   assert.match(out, /Usage: smae/);
 });
