@@ -1,4 +1,4 @@
-export { percentile, Threshold } from './percentile.js';
+export { percentile } from './percentile.js';
 export {
   POLICY_KINDS,
   type Classification,
@@ -23,3 +23,4 @@ export { PercentilePolicy, type PercentileParams } from './percentile-policy.js'
 export { SpotPolicy, MIN_PEAKS, defaultInitialLevel, type SpotParams, type SpotState } from './spot.js';
 export { ConformalPolicy, minConformalRows, type ConformalParams, type ConformalState } from './conformal.js';
 export { fitGpd, gpdSurvival, gpdExcessQuantile, gpdLogLikelihood, type GpdFit } from './gpd.js';
+export { thresholdInfoOf, thresholdPolicyOf, describeThreshold } from './manifest.js';
