@@ -9,6 +9,10 @@ export {
 } from './types.js';
 export {
   REPORT_POLICY,
+  DEFAULT_POLICY_KIND,
+  DEFAULT_TARGET_FPR,
+  specFromChoice,
+  type PolicyChoice,
   fitPolicy,
   restorePolicy,
   specForTarget,

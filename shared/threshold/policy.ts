@@ -124,6 +124,26 @@ function roundPercent(p: number): number {
   return Math.round(p * 1e10) / 1e10;
 }
 
+/** The kind `--target-fpr` alone means: conformal, whose false-positive rate is at most the target. */
+export const DEFAULT_POLICY_KIND: PolicyKind = 'conformal';
+/** The target `--threshold-policy` alone means. */
+export const DEFAULT_TARGET_FPR = 0.01;
+
+/** What a policy is chosen by, on every command line and in every service's settings. */
+export interface PolicyChoice {
+  thresholdPolicy?: PolicyKind | undefined;
+  targetFpr?: number | undefined;
+}
+
+/**
+ * The spec that `--threshold-policy` / `--target-fpr` choose (either one alone takes the other's
+ * default); undefined when neither is set, so the caller's own default (the report's rule) applies.
+ */
+export function specFromChoice(c: PolicyChoice): PolicySpec | undefined {
+  if (c.thresholdPolicy === undefined && c.targetFpr === undefined) return undefined;
+  return specForTarget(c.thresholdPolicy ?? DEFAULT_POLICY_KIND, c.targetFpr ?? DEFAULT_TARGET_FPR);
+}
+
 /** `--threshold-policy`: one of the kinds. */
 export const policyKindOption = z.enum(POLICY_KINDS);
 
