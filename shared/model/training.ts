@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { inferFeatureSpec, type InferFeatureSpecOptions } from '../preprocessing/infer.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
 import type { FeatureSpec } from '../preprocessing/spec.js';
+import { calibrationSplit, DEFAULT_CALIBRATION_FRACTION } from '../threshold/holdout.js';
 import { thresholdInfoOf } from '../threshold/manifest.js';
 import { fitPolicy, REPORT_POLICY, type AnyPolicy, type PolicySpec } from '../threshold/policy.js';
 import { ARTIFACT_FORMAT, type AdaptationStats, type ModelManifest } from './artifact.js';
@@ -31,7 +32,7 @@ import {
 } from './autoencoder.js';
 import { activeBackend } from './backend.js';
 import { Detector } from './detector.js';
-import { createRng, randomSeed, shuffleInPlace } from './random.js';
+import { randomSeed } from './random.js';
 
 /** Rows already in model space (e.g. the evaluation's injected test rows, which are injected after scaling). */
 export interface ModelRows {
@@ -80,9 +81,6 @@ export interface AdaptDetectorOptions extends AdaptOptions {
   pipeline?: string | null;
   logger?: Logger;
 }
-
-/** The share of rows `trainDetector` holds out for calibration when a threshold policy is chosen. */
-export const DEFAULT_CALIBRATION_FRACTION = 0.2;
 
 export async function trainDetector(
   rows: readonly Record<string, unknown>[],
@@ -250,30 +248,18 @@ function calibrationFractionOf(opts: TrainDetectorOptions): number {
   return f;
 }
 
-/** A seeded share of the rows set apart for calibration; null when the fraction is 0. */
+/** A seeded share of the rows set apart for calibration (`calibrationSplit`); null when the fraction is 0. */
 function holdOutCalibration<T>(
   rows: readonly T[],
   fraction: number,
   seed: number,
 ): { fit: readonly T[]; calibration: T[] | null } {
   if (fraction === 0) return { fit: rows, calibration: null };
-  const held = Math.round(rows.length * fraction);
-  if (held < 1 || rows.length - held < 2) {
-    throw new SmaeError(
-      'BAD_DATA_FILE',
-      `${rows.length} rows cannot be split into training rows and ${(fraction * 100).toFixed(0)} % calibration rows`,
-    );
-  }
-  const order = shuffleInPlace(
-    Int32Array.from({ length: rows.length }, (_, i) => i),
-    createRng(seed, 0xca1),
-  );
-  const isHeld = new Uint8Array(rows.length);
-  for (let i = 0; i < held; i++) isHeld[order[i]!] = 1;
-  const fit: T[] = [];
-  const calibration: T[] = [];
-  rows.forEach((r, i) => (isHeld[i] ? calibration : fit).push(r));
-  return { fit, calibration };
+  const split = calibrationSplit(rows.length, fraction, seed);
+  return {
+    fit: Array.from(split.fit, (i) => rows[i]!),
+    calibration: Array.from(split.calibration, (i) => rows[i]!),
+  };
 }
 
 function inferSpec(

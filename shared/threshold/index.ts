@@ -28,3 +28,9 @@ export { SpotPolicy, MIN_PEAKS, defaultInitialLevel, type SpotParams, type SpotS
 export { ConformalPolicy, minConformalRows, type ConformalParams, type ConformalState } from './conformal.js';
 export { fitGpd, gpdSurvival, gpdExcessQuantile, gpdLogLikelihood, type GpdFit } from './gpd.js';
 export { thresholdInfoOf, thresholdPolicyOf, describeThreshold } from './manifest.js';
+export {
+  calibrationSplit,
+  takeRows,
+  DEFAULT_CALIBRATION_FRACTION,
+  type CalibrationSplit,
+} from './holdout.js';
