@@ -9,7 +9,9 @@
  *    own labels, inject nothing;
  * 4. train the sparse autoencoder on the training part (the run's seed fixes weights and shuffling);
  * 5. adapt it on 10 rows drawn from the (injected) test part, as the report does, unless disabled;
- * 6. threshold = the 95th percentile of the training rows' MSE, computed after adaptation;
+ * 6. threshold = the 95th percentile of the training rows' MSE, computed after adaptation — or, with a
+ *    threshold policy (`threshold`), the policy fitted on calibration rows held out of the training part
+ *    before training (`calibrationFraction`, seeded by the run's seed), after adaptation as well;
  * 7. metrics on the test part: macro F1/recall/precision, ROC-AUC of the MSE, confusion, flagged share.
  *
  * The split, the injection and the support rows are drawn exactly as the report's numpy code draws them
@@ -25,8 +27,9 @@ import type { FeatureSpec, ScalerKind } from '../../shared/preprocessing/spec.js
 import { inferFeatureSpec } from '../../shared/preprocessing/infer.js';
 import { Preprocessor } from '../../shared/preprocessing/preprocessor.js';
 import { activeBackend, architectureFor, SparseAutoencoder } from '../../shared/model/index.js';
-import { percentile } from '../../shared/threshold/percentile.js';
 import { injectAnomalies, type InjectionVariant } from '../../shared/anomalies/inject.js';
+import { calibrationSplit, DEFAULT_CALIBRATION_FRACTION, takeRows } from '../../shared/threshold/holdout.js';
+import { fitPolicy, type AnyPolicy, type PolicySpec } from '../../shared/threshold/policy.js';
 import { binaryMetrics, rocAuc, type BinaryMetrics } from './metrics.js';
 import { Rng } from './rng.js';
 import { take, trainTestSplit } from './split.js';
@@ -82,7 +85,12 @@ export interface TrialOptions {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
+  /** The report's rule: this percentile of the training rows' MSE (95), when no `threshold` is given. */
   percentile?: number;
+  /** A threshold policy instead, fitted on calibration rows held out of the training part. */
+  threshold?: PolicySpec;
+  /** The share of the training part held out for `threshold` (0.2). */
+  calibrationFraction?: number;
   /** The report's post-training adaptation on the support set (default true). */
   adapt?: boolean;
   adaptSteps?: number;
@@ -97,7 +105,12 @@ export interface TrialResult extends BinaryMetrics {
   seed: number;
   rocAuc: number | null;
   threshold: number;
-  percentile: number;
+  /** The percentile, for a `percentile` policy. */
+  percentile: number | null;
+  /** The fitted threshold policy. */
+  policy: AnyPolicy;
+  /** Training rows the network was fitted on (the training part less any calibration rows). */
+  fitRows: number;
   trainSeconds: number;
   epochs: number;
   finalLoss: number;
@@ -224,12 +237,20 @@ export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Pr
   const steps = opts.adaptSteps ?? EXPERIMENT_DEFAULTS.adaptSteps;
   const adaptLr = opts.adaptLearningRate ?? EXPERIMENT_DEFAULTS.adaptLearningRate;
 
+  const spec: PolicySpec = opts.threshold ?? { kind: 'percentile', params: { percentile: p } };
+  const held =
+    opts.threshold === undefined
+      ? null
+      : calibrationSplit(prep.trainRows, opts.calibrationFraction ?? DEFAULT_CALIBRATION_FRACTION, opts.seed);
+  const fitMatrix = held === null ? prep.train : takeRows(prep.train, prep.width, held.fit);
+  const fitRows = held === null ? prep.trainRows : held.fit.length;
+
   const net = SparseAutoencoder.create(architectureFor(prep.width), opts.seed);
   try {
     const started = performance.now();
     const fit = await net.fit(
-      prep.train,
-      prep.trainRows,
+      fitMatrix,
+      fitRows,
       {
         epochs,
         batchSize: opts.batchSize ?? EXPERIMENT_DEFAULTS.batchSize,
@@ -248,18 +269,29 @@ export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Pr
       adaptation = { supportRows: prep.supportIndex.length, steps, learningRate: adaptLr, ...r };
     }
 
-    const trainMse = net.reconstructionErrors(prep.train, prep.trainRows).mse;
-    const threshold = percentile(trainMse, p);
+    const policy =
+      held === null
+        ? fitPolicy(spec, net.reconstructionErrors(prep.train, prep.trainRows).mse, 'training')
+        : fitPolicy(
+            spec,
+            net.reconstructionErrors(
+              takeRows(prep.train, prep.width, held.calibration),
+              held.calibration.length,
+            ).mse,
+            'held-out calibration',
+          );
     const testMse = net.reconstructionErrors(prep.test, prep.testRows).mse;
     const predicted = new Uint8Array(prep.testRows);
-    for (let i = 0; i < prep.testRows; i++) predicted[i] = testMse[i]! > threshold ? 1 : 0;
+    for (let i = 0; i < prep.testRows; i++) predicted[i] = policy.classify(testMse[i]!).flagged ? 1 : 0;
 
     const result: TrialResult = {
       seed: opts.seed,
       ...binaryMetrics(prep.testLabels, predicted),
       rocAuc: rocAuc(prep.testLabels, testMse),
-      threshold,
-      percentile: p,
+      threshold: policy.threshold,
+      percentile: policy.kind === 'percentile' ? policy.params.percentile : null,
+      policy,
+      fitRows,
       trainSeconds,
       epochs,
       finalLoss: fit.finalLoss,

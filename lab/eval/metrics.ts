@@ -35,6 +35,8 @@ export interface BinaryMetrics {
   confusion: Confusion;
   /** Share of rows predicted anomalous. */
   flaggedShare: number;
+  /** False-positive rate: the share of normal rows flagged, fp / (fp + tn); 0 with no normal rows. */
+  fpr: number;
   /** Share of rows labelled anomalous. */
   anomalyShare: number;
   accuracy: number;
@@ -78,6 +80,7 @@ export function binaryMetrics(labels: ArrayLike<number>, predicted: ArrayLike<nu
     perClass: { normal, anomaly },
     confusion,
     flaggedShare: n === 0 ? 0 : (tp + fp) / n,
+    fpr: fp + tn === 0 ? 0 : fp / (fp + tn),
     anomalyShare: n === 0 ? 0 : (tp + fn) / n,
     accuracy: n === 0 ? 0 : (tp + tn) / n,
   };

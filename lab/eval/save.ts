@@ -1,7 +1,7 @@
 /**
  * Saving the model an evaluation trained, as a regular artifact (`smae eval --save-model DIR`), so a
  * user can score other files with it (`smae score`). The manifest records the evaluation's protocol:
- * trained on the 70 % split, threshold at the chosen percentile of that split's MSE after the report's
+ * trained on the 70 % split (less any calibration rows), its fitted threshold policy, after the report's
  * adaptation (whose support rows came from the injected test part — recorded as the policy).
  */
 import { ModelError } from '../../shared/errors.js';
@@ -13,6 +13,7 @@ import {
   type ModelArtifact,
   type ModelManifest,
 } from '../../shared/model/artifact.js';
+import { thresholdInfoOf } from '../../shared/threshold/manifest.js';
 import type { PreparedExperiment, TrialResult } from './experiment.js';
 
 export interface SaveEvalModelOptions {
@@ -39,14 +40,9 @@ export function evalArtifact(
     preprocessing: prep.preprocessor.fitted,
     architecture: net.architecture,
     weightShapes: net.weightShapes,
-    threshold: {
-      value: result.threshold,
-      percentile: result.percentile,
-      reference: 'training',
-      referenceRows: prep.trainRows,
-    },
+    threshold: thresholdInfoOf(result.policy),
     training: {
-      rows: prep.trainRows,
+      rows: result.fitRows,
       epochs: result.epochs,
       batchSize: opts.batchSize,
       learningRate: opts.learningRate ?? 1e-3,

@@ -9,6 +9,8 @@ export type { Contribution, PreparedBatch, Score };
 
 export interface ScoringModel {
   readonly version: number | null;
+  /** The threshold policy the model classifies with (its kind goes into flags and scores). */
+  readonly policy?: { readonly kind: string };
   /** Prepares records into one matrix; bad records are reported, never thrown. */
   prepare(records: readonly Record<string, unknown>[]): PreparedBatch;
   /** Scores the matrix as one tensor; contributions for flagged rows (all rows with explainAll). */

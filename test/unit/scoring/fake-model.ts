@@ -66,7 +66,14 @@ export class FakeModel implements ScoringModel {
             .sort((a, b) => b.share - a.share)
             .slice(0, opts.topK ?? 3)
         : [];
-      out.push({ score, isAnomaly, threshold: this.threshold, modelVersion: this.version, contributions });
+      out.push({
+        score,
+        isAnomaly,
+        threshold: this.threshold,
+        pValue: null,
+        modelVersion: this.version,
+        contributions,
+      });
     }
     return out;
   }

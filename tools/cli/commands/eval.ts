@@ -24,6 +24,15 @@ import { initBackend } from '../../../shared/model/index.js';
 import { saveEvalModel } from '../../../lab/eval/save.js';
 import { parseOptions, positiveInt, protectStdout, seedList, seedNumber } from '../options.js';
 import { commaList } from '../../../shared/config/fields.js';
+import { DEFAULT_CALIBRATION_FRACTION } from '../../../shared/threshold/holdout.js';
+import {
+  DEFAULT_POLICY_KIND,
+  DEFAULT_TARGET_FPR,
+  policyKindOption,
+  specFromChoice,
+  targetFprOption,
+} from '../../../shared/threshold/policy.js';
+import { POLICY_KINDS } from '../../../shared/threshold/types.js';
 
 const EvalOptionsSchema = z.object({
   data: z.string().min(1, 'a data file is required'),
@@ -38,6 +47,8 @@ const EvalOptionsSchema = z.object({
     .number('must be a number')
     .gt(0, 'must be in (0, 100]')
     .lte(100, 'must be in (0, 100]'),
+  thresholdPolicy: policyKindOption.optional(),
+  targetFpr: targetFprOption.optional(),
   scale: z.enum(['none', 'standard', 'minmax']),
   epochs: positiveInt.max(100_000, 'at most 100000'),
   batchSize: positiveInt,
@@ -67,7 +78,13 @@ export function registerEval(program: Command): void {
     .option('--labels', "evaluate against the file's own label column instead of injecting", false)
     .option('--label-column <name>', 'the 0/1 label column (1 = anomaly); never used as a feature', 'label')
     .option('--no-adapt', "skip the report's adaptation on 10 test rows")
-    .option('--percentile <p>', 'threshold percentile of the training MSE', '95')
+    .option('--percentile <p>', "the report's rule: threshold percentile of the training MSE", '95')
+    .option(
+      '--threshold-policy <kind>',
+      `instead, a policy fitted on ${DEFAULT_CALIBRATION_FRACTION * 100} % of the training part held out: ` +
+        `${POLICY_KINDS.join(', ')} (default ${DEFAULT_POLICY_KIND} with --target-fpr)`,
+    )
+    .option('--target-fpr <rate>', `false-positive rate the policy aims at (default ${DEFAULT_TARGET_FPR})`)
     .option('--scale <kind>', 'scaler fitted on the training split: none, standard or minmax', 'minmax')
     .option('--epochs <n>', 'training epochs', '30')
     .option('--batch-size <n>', 'training batch size', '32')
@@ -150,6 +167,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     'data prepared',
   );
 
+  const threshold = specFromChoice(opts);
   const seeds = opts.seeds ?? [opts.seed];
   const results: TrialResult[] = [];
   for (const [i, seed] of seeds.entries()) {
@@ -161,6 +179,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
         epochs: opts.epochs,
         batchSize: opts.batchSize,
         percentile: opts.percentile,
+        ...(threshold !== undefined ? { threshold } : {}),
         adapt: opts.adapt,
         logger,
         keepNetwork: i === 0 && opts.saveModel !== undefined,
@@ -191,7 +210,8 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     labelColumn: opts.labels ? opts.labelColumn : (table.labelColumn ?? null),
     adapt: opts.adapt,
     supportRows: prepared.supportIndex.length,
-    percentile: opts.percentile,
+    percentile: threshold === undefined ? opts.percentile : null,
+    threshold: threshold ?? null,
     scale: opts.scale,
     epochs: opts.epochs,
     batchSize: opts.batchSize,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { PreparedExperiment, TrialResult } from '../../../../lab/eval/experiment.js';
 import { binaryMetrics } from '../../../../lab/eval/metrics.js';
 import { formatTable, summarize } from '../../../../lab/eval/report.js';
+import { fitPolicy, REPORT_POLICY } from '../../../../shared/threshold/policy.js';
 
 const prep = {
   dataset: 'toy.csv',
@@ -21,6 +22,8 @@ function trial(seed: number, predicted: number[], auc: number | null): TrialResu
     rocAuc: auc,
     threshold: 0.1 * seed,
     percentile: 95,
+    policy: fitPolicy(REPORT_POLICY, [0.1 * seed], 'training'),
+    fitRows: 14,
     trainSeconds: seed,
     epochs: 3,
     finalLoss: 0.01,
