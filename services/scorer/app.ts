@@ -21,7 +21,7 @@ import type { Registry } from 'prom-client';
 import { RecordDecoder, type SchemaIdResolver } from '../../shared/avro/decoder.js';
 import { FLAG_SCHEMA, loadSchemaFile, SCORE_SCHEMA, type AvroType } from '../../shared/avro/schemas.js';
 import { registerOutputSchemas } from '../../shared/avro/confluent-output.js';
-import { schemaIdDirectory, schemaRegistryIds } from '../../shared/avro/schema-ids.js';
+import { schemaIdSource } from '../../shared/avro/schema-ids.js';
 import { InputError, ModelError, isSmaeError, type ErrorCode } from '../../shared/errors.js';
 import { describeFitIssue, featureFitIssues } from '../../shared/avro/feature-fit.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
@@ -128,13 +128,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   const metrics = createScorerMetrics(metricsRegistry, progress);
   const readerSchema = deps.readerSchema ?? loadSchemaFile(config.recordSchema);
   recordFieldNames(readerSchema); // refuses a schema that is not a record
-  const resolveSchemaId =
-    deps.resolveSchemaId ??
-    (config.schemaRegistryUrl
-      ? schemaRegistryIds({ url: config.schemaRegistryUrl })
-      : config.schemaIdsDir
-        ? schemaIdDirectory(config.schemaIdsDir)
-        : undefined);
+  const resolveSchemaId = deps.resolveSchemaId ?? schemaIdSource(config);
   const decoder = new RecordDecoder({
     readerSchema,
     wireFormat: config.wireFormat,

@@ -18,12 +18,7 @@ import { requireTopics } from '../../shared/kafka/preflight.js';
 import { describeFitIssue, featureFitIssues } from '../../shared/avro/feature-fit.js';
 import { ConfigError } from '../../shared/errors.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
-import {
-  loadSchemaFile,
-  RecordDecoder,
-  schemaIdDirectory,
-  schemaRegistryIds,
-} from '../../shared/avro/index.js';
+import { loadSchemaFile, RecordDecoder, schemaIdSource } from '../../shared/avro/index.js';
 import { wantsHelp } from '../../shared/config/service-config.js';
 import { runMain, runService } from '../../shared/ops/lifecycle.js';
 
@@ -60,11 +55,7 @@ runMain('trainer', async ({ createLogger }) => {
           kafkaConnectionFromEnv(process.env, { clientId: `smae-trainer-${settings.pipeline}` }),
           logger,
         );
-        const resolveSchemaId = settings.schemaRegistryUrl
-          ? schemaRegistryIds({ url: settings.schemaRegistryUrl })
-          : settings.schemaIdsDir
-            ? schemaIdDirectory(settings.schemaIdsDir)
-            : undefined;
+        const resolveSchemaId = schemaIdSource(settings);
         const readerSchema = loadSchemaFile(settings.recordSchema!);
         if (service.training.spec) {
           const issues = featureFitIssues(readerSchema, service.training.spec);

@@ -120,3 +120,17 @@ export function schemaRegistryIds(
 function isType(v: unknown): v is AvroType {
   return typeof v === 'object' && v !== null && typeof (v as AvroType).fromBuffer === 'function';
 }
+
+/**
+ * The one place a schema-id source is chosen from settings: a schema registry when its URL is given,
+ * else a directory of `<id>.avsc` files, else none (raw Avro, or Confluent framing with the reader
+ * schema as the only writer schema).
+ */
+export function schemaIdSource(settings: {
+  schemaRegistryUrl?: string | undefined;
+  schemaIdsDir?: string | undefined;
+}): SchemaIdResolver | undefined {
+  if (settings.schemaRegistryUrl) return schemaRegistryIds({ url: settings.schemaRegistryUrl });
+  if (settings.schemaIdsDir) return schemaIdDirectory(settings.schemaIdsDir);
+  return undefined;
+}

@@ -19,8 +19,7 @@ import {
   loadSchemaFile,
   parseSchema,
   RecordDecoder,
-  schemaIdDirectory,
-  schemaRegistryIds,
+  schemaIdSource,
   type AvroType,
 } from '../../../shared/avro/index.js';
 import { readLastRecords } from '../../../shared/training/index.js';
@@ -210,11 +209,7 @@ async function topicSample(o: InitOptions): Promise<Sample> {
     schemaText = await latestSubjectSchema(o.schemaRegistry!, `${topic}-value`);
     readerSchema = parseSchema(schemaText, `${topic}-value`);
   }
-  const resolveSchemaId = o.schemaRegistry
-    ? schemaRegistryIds({ url: o.schemaRegistry })
-    : o.schemaDir
-      ? schemaIdDirectory(o.schemaDir)
-      : undefined;
+  const resolveSchemaId = schemaIdSource({ schemaRegistryUrl: o.schemaRegistry, schemaIdsDir: o.schemaDir });
   const logger = createLogger({ service: 'smae-init', level: 'warn' });
   const kafka = createKafka(kafkaConnectionFromEnv(process.env, { clientId: 'smae-init' }), logger);
   const read = await readLastRecords({

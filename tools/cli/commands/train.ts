@@ -19,8 +19,7 @@ import {
   bundledSchemaPath,
   loadSchemaFile,
   RecordDecoder,
-  schemaIdDirectory,
-  schemaRegistryIds,
+  schemaIdSource,
 } from '../../../shared/avro/index.js';
 import { ModelRegistry } from '../../../shared/registry/index.js';
 import {
@@ -236,11 +235,10 @@ async function buildSource(opts: TrainOptions, logger: Logger): Promise<Training
     conn.brokers = brokers;
   }
   const readerSchema = loadSchemaFile(opts.schema ?? bundledSchemaPath('transaction'));
-  const resolveSchemaId = opts.schemaRegistry
-    ? schemaRegistryIds({ url: opts.schemaRegistry })
-    : opts.schemaDir
-      ? schemaIdDirectory(opts.schemaDir)
-      : undefined;
+  const resolveSchemaId = schemaIdSource({
+    schemaRegistryUrl: opts.schemaRegistry,
+    schemaIdsDir: opts.schemaDir,
+  });
   return {
     kind: 'topic',
     topic: opts.topic!,
