@@ -414,7 +414,8 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
       { topic: source.topic, partition: source.partition, offset: source.offset, err: describe(cause) },
       'record dead-lettered by reference: the broker refused its outputs',
     );
-    await delivery.begin(source.topic, source.partition);
+    const begin = await delivery.begin(source.topic, source.partition);
+    if (begin.committedOffset && BigInt(begin.committedOffset) >= BigInt(nextOffset)) return;
     await delivery.commit(source.topic, source.partition, nextOffset, {
       flags: [],
       scores: [],
