@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import type { Admin, Kafka } from 'kafkajs';
 import { bundledSchemaPath, staticSchemaIds, TRANSACTION_SCHEMA } from '../../shared/avro/index.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { ensureTopics } from '../../shared/kafka/topics.js';
 import { silentLogger } from '../../shared/log.js';
 import { Detector } from '../../shared/model/index.js';
@@ -134,12 +135,18 @@ async function baseline(
   mode: DeliveryMode,
 ): Promise<Throughput> {
   const groupId = `${names.name}.baseline.${mode}.${randomUUID().slice(0, 8)}`;
-  const consumer = kafka.consumer({
+  const port = kafkajsPort(kafka);
+  const consumer = port.groupConsumer({
     groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3000,
     maxBytesPerPartition: 1024 * 1024,
+    maxBytes: 8 * 1024 * 1024,
+    maxWaitTimeMs: 500,
+    readCommitted: true,
   });
+  const portAdmin = port.admin();
+  await portAdmin.connect();
   const topics = {
     flags: `${names.name}.baseline-out`,
     deadLetters: names.topics.deadLetters,
@@ -148,45 +155,40 @@ async function baseline(
   const delivery: Delivery =
     mode === 'exactly-once'
       ? new ExactlyOnceDelivery({
-          kafka,
-          admin,
+          kafka: port,
+          admin: portAdmin,
           groupId,
           topics,
           transactionalIdPrefix: `${names.name}.baseline.tx.${randomUUID().slice(0, 8)}`,
           logger: silentLogger,
         })
-      : new AtLeastOnceDelivery({ kafka, consumer, groupId, topics, logger: silentLogger });
+      : new AtLeastOnceDelivery({ kafka: port, consumer, groupId, topics, logger: silentLogger });
   const meter = new RateMeter(RECORDS, `baseline ${mode}`);
   const value = Buffer.alloc(8);
   await consumer.connect();
-  await consumer.subscribe({ topics: [names.topics.records], fromBeginning: true });
   await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: CONCURRENCY,
-    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-      if (batch.isEmpty()) return;
+    topics: [names.topics.records],
+    fromBeginning: true,
+    concurrency: CONCURRENCY,
+    eachBatch: async (batch, { resolveOffset, heartbeat }) => {
       const { topic, partition } = batch;
       try {
         await delivery.begin(topic, partition);
-        const flags = batch.messages.map((m) => ({ key: `${topic}:${partition}:${m.offset}`, value }));
+        const flags = batch.records.map((m) => ({ key: `${topic}:${partition}:${m.offset}`, value }));
         await heartbeat().catch(() => undefined);
-        await delivery.commit(topic, partition, (BigInt(batch.lastOffset()) + 1n).toString(), {
-          flags,
-          deadLetters: [],
-          scores: [],
-        });
+        await delivery.commit(topic, partition, batch.nextOffset, { flags, deadLetters: [], scores: [] });
       } catch (err) {
         await delivery.fail(topic, partition, err);
         throw err;
       }
-      resolveOffset(batch.lastOffset());
-      meter.onBatch(batch.messages.length, Date.now());
+      resolveOffset((BigInt(batch.nextOffset) - 1n).toString());
+      meter.onBatch(batch.records.length, Date.now());
     },
   });
   await until(() => meter.done(), 600_000, 'the baseline to consume the backlog');
   await consumer.disconnect();
   await delivery.close();
+  await portAdmin.disconnect();
   await admin.deleteGroups([groupId]).catch(() => undefined);
   return meter.result();
 }
@@ -213,7 +215,7 @@ function scorerFor(
     partitionsConcurrently: CONCURRENCY,
   });
   return buildScorer(config, {
-    kafka,
+    kafka: kafkajsPort(kafka),
     redis: null,
     models: registry,
     loadModel: (a) => Detector.fromArtifact(a),
