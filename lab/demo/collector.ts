@@ -5,7 +5,7 @@
  * A score's arrival time is the record's end-to-end latency as a consumer sees it: produced by the demo,
  * consumed, scored and committed by the scorer, then visible after the transaction's commit.
  */
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { RecordDecoder } from '../../shared/avro/decoder.js';
 import { FLAG_SCHEMA, SCORE_SCHEMA, type FlagRecord, type ScoreRecord } from '../../shared/avro/schemas.js';
 import type { PipelineNames } from '../../shared/pipeline.js';
@@ -101,7 +101,10 @@ export function createCollector(o: {
       // read_committed lets records of aborted scorer transactions through when several scorer
       // producers write one partition, which would count aborted scores and flags.
       consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: true, maxWaitTimeInMs: 100 });
-      flushProducer = o.kafka.producer({ allowAutoTopicCreation: false });
+      flushProducer = o.kafka.producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       await flushProducer.connect();
       await consumer.connect();
       await consumer.subscribe({ topics: [t.scores, t.flags, t.deadLetters], fromBeginning: true });

@@ -6,7 +6,7 @@
  * deliverer. Offsets are committed after a batch's flags are applied (never past an open transaction);
  * a crash before the commit re-reads them, and the store recognises them as duplicates.
  */
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { RecordDecoder } from '../../shared/avro/decoder.js';
 import { FLAG_SCHEMA, type FlagRecord } from '../../shared/avro/schemas.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
@@ -100,7 +100,10 @@ export function createAlertsApp(o: AlertsAppOptions): AlertsApp {
       // flags of aborted scorer transactions through (see shared/scoring/committed-reader.ts).
       consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: true });
       if (o.flush !== false) {
-        flushProducer = o.kafka.producer({ allowAutoTopicCreation: false });
+        flushProducer = o.kafka.producer({
+          allowAutoTopicCreation: false,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        });
         await flushProducer.connect();
       }
       consumer.on(consumer.events.CRASH, (e) => {

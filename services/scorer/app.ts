@@ -15,7 +15,6 @@
  * 4. `stop()` stops fetching, lets the batch in flight finish (its transaction commits) or aborts it when
  *    the shutdown timeout passes, leaves the group, closes producers and the watch.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { RecordDecoder, type SchemaIdResolver } from '../../shared/avro/decoder.js';
@@ -32,11 +31,12 @@ import { BatchScorer, type BatchOutcome } from '../../shared/scoring/batch.js';
 import { deadLetterFor, fitDeadLetter } from '../../shared/scoring/dead-letter.js';
 import { PartitionProgress } from '../../shared/scoring/progress.js';
 import { chunkBySize, TopicSizeLimits } from '../../shared/kafka/record-size.js';
+import type { BatchControl, InBatch, InRecord, KafkaPort } from '../../shared/kafka/port.js';
 import type { SourceMessage } from '../../shared/scoring/messages.js';
 import type { ScoringModel } from '../../shared/scoring/model.js';
 import { windowStreamKey } from '../../shared/scoring/window.js';
 import type { ScorerConfig } from './config.js';
-import { AtLeastOnceDelivery, ExactlyOnceDelivery, isRecordRejection, type Delivery } from './delivery.js';
+import { AtLeastOnceDelivery, ExactlyOnceDelivery, type Delivery } from './delivery.js';
 import { createScorerMetrics, type ScorerMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
 import { WindowWriter } from './window-writer.js';
@@ -56,7 +56,8 @@ export interface ModelSource {
 }
 
 export interface ScorerDeps {
-  kafka: Kafka;
+  /** The Kafka port (`kafkajsPort(kafka)` for kafkajs). */
+  kafka: KafkaPort;
   /** For the window stream; without it no window is kept. */
   redis?: Redis | null;
   models: ModelSource;
@@ -107,19 +108,6 @@ export interface Scorer {
   modelVersion(): number | null;
 }
 
-/**
- * Wraps a batch failure so kafkajs always retries it (re-fetching from the last committed position) and
- * restarts the consumer when retries run out, instead of stopping for good on a non-retriable protocol
- * error. The original is kept as `original`, not `cause`: kafkajs follows `cause` to decide on restarts.
- */
-class BatchFailedError extends Error {
-  readonly retriable = true;
-  constructor(readonly original: unknown) {
-    super(`batch failed: ${(original as Error)?.message ?? String(original)}`);
-    this.name = 'BatchFailedError';
-  }
-}
-
 export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   const log = (deps.logger ?? silentLogger).child({ component: 'scorer', pipeline: config.pipeline });
   const metricsRegistry =
@@ -158,18 +146,42 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
         })
       : null;
 
-  const consumer: Consumer = deps.kafka.consumer({
-    groupId: config.group,
-    sessionTimeout: config.sessionTimeoutMs,
-    heartbeatInterval: config.heartbeatIntervalMs,
-    maxBytesPerPartition: config.maxBytesPerPartition,
-    maxBytes: config.fetchMaxBytes,
-    maxWaitTimeInMs: config.fetchMaxWaitMs,
-    readUncommitted: false,
-    allowAutoTopicCreation: false,
-    retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => true },
-  });
-  const admin: Admin = deps.kafka.admin();
+  const consumer = deps.kafka.groupConsumer(
+    {
+      groupId: config.group,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+      maxBytes: config.fetchMaxBytes,
+      maxWaitTimeMs: config.fetchMaxWaitMs,
+      readCommitted: true,
+    },
+    {
+      onAssignment: (assignment) => {
+        assigned = assignment;
+        joined = true;
+        metrics.consumerLag.reset(); // partitions may have moved to other members
+        progress.assigned(assigned);
+        crashed = null;
+        log.info({ assignment: assigned }, 'joined the consumer group');
+        void delivery
+          .onAssignment(assigned)
+          .catch((err: unknown) => log.warn({ err }, 'releasing revoked partitions failed'));
+      },
+      onCrash: (error, restart) => {
+        joined = false;
+        log.error({ err: error?.message, restart }, 'consumer crashed');
+        if (!restart && !stopping) {
+          crashed = error;
+          deps.onFatal?.(error);
+        }
+      },
+      onStop: () => {
+        joined = false;
+      },
+    },
+  );
+  const admin = deps.kafka.admin();
   const outputTopics = {
     flags: config.topics.flags,
     deadLetters: config.topics.deadLetters,
@@ -196,7 +208,10 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
           logger: log,
           events: deliveryEvents,
           limits,
-          retry: { initialRetryTime: config.producerRetryInitialMs, maxRetryTime: config.producerRetryMaxMs },
+          retry: {
+            initialRetryTimeMs: config.producerRetryInitialMs,
+            maxRetryTimeMs: config.producerRetryMaxMs,
+          },
         })
       : new AtLeastOnceDelivery({
           kafka: deps.kafka,
@@ -217,29 +232,6 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   let watchHandle: { close(): Promise<void> } | null = null;
   const inFlight = new Set<Promise<unknown>>();
   const startAbort = new AbortController();
-
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    assigned = e.payload.memberAssignment;
-    joined = true;
-    metrics.consumerLag.reset(); // partitions may have moved to other members
-    progress.assigned(assigned);
-    crashed = null;
-    log.info({ assignment: assigned }, 'joined the consumer group');
-    void delivery
-      .onAssignment(assigned)
-      .catch((err: unknown) => log.warn({ err }, 'releasing revoked partitions failed'));
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    joined = false;
-    log.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
-    if (!e.payload.restart && !stopping) {
-      crashed = e.payload.error;
-      deps.onFatal?.(e.payload.error);
-    }
-  });
-  consumer.on(consumer.events.STOP, () => {
-    joined = false;
-  });
 
   function refuse(version: number, err: Error): void {
     const code: ErrorCode = isSmaeError(err) ? err.code : 'INCOMPATIBLE_MODEL';
@@ -281,23 +273,23 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
    * and `maxTransactionBytes` input bytes, each delivered in its own transaction (outputs + offsets), so
    * a large fetch does not become one long transaction and the bytes of outputs held at once are bounded.
    */
-  async function handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    if (!isRunning() || isStale() || batch.isEmpty()) return;
+  async function handleBatch(batch: InBatch, control: BatchControl): Promise<void> {
+    const { resolveOffset, heartbeat, isRunning, isStale } = control;
+    if (!isRunning() || isStale() || batch.records.length === 0) return;
     const { topic, partition } = batch;
     const fetchedAt = Date.now();
-    for (const m of batch.messages) {
+    for (const m of batch.records) {
       const ts = Number(m.timestamp);
       if (Number.isFinite(ts)) metrics.recordAgeAtFetchSeconds.observe(Math.max(0, fetchedAt - ts) / 1000);
     }
-    progress.fetched(topic, partition, Number(batch.messages[0]!.timestamp));
+    progress.fetched(topic, partition, Number(batch.records[0]!.timestamp));
     const ranges = chunkBySize(
-      batch.messages,
+      batch.records,
       (m) => (m.value?.length ?? 0) + (m.key?.length ?? 0),
       config.maxTransactionBytes,
       config.maxTransactionRecords,
     );
-    const batchLast = batch.lastOffset();
+    const batchLast = (BigInt(batch.nextOffset) - 1n).toString();
     try {
       for (let i = 0; i < ranges.length; i++) {
         if (!isRunning() || isStale()) return;
@@ -305,7 +297,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
         const isLast = i === ranges.length - 1;
         // The last range commits past the batch's end (which may be a control record).
         const nextOffset = isLast ? nextOf(batchLast) : nextOf(range[range.length - 1]!.offset);
-        const result = await processRange(topic, partition, range, nextOffset, batchLast);
+        const result = await processRange(topic, partition, range, nextOffset, batchLast, control);
         if (result === 'seeked') return;
         resolveOffset(isLast ? batchLast : range[range.length - 1]!.offset);
         const next = ranges[i + 1]?.[0];
@@ -313,9 +305,9 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
         progress.advanced(
           topic,
           partition,
-          next ? Number(next.timestamp) : Number(batch.offsetLag()) > 0 ? Date.now() : null,
+          next ? Number(next.timestamp) : batch.lag() > 0 ? Date.now() : null,
         );
-        metrics.consumerLag.set({ topic, partition: String(partition) }, Number(batch.offsetLag()));
+        metrics.consumerLag.set({ topic, partition: String(partition) }, batch.lag());
         await heartbeat().catch(() => undefined);
       }
     } catch (err) {
@@ -323,7 +315,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
       await delivery.fail(topic, partition, err).catch(() => undefined);
       if (!isRunning()) return; // shutting down: the batch is re-delivered to whoever owns it next
       log.warn({ topic, partition, err: describe(err) }, 'batch failed; it will be re-delivered');
-      throw isGroupChange(err) ? err : new BatchFailedError(err);
+      throw err;
     }
   }
 
@@ -337,9 +329,10 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   async function processRange(
     topic: string,
     partition: number,
-    messages: readonly KafkaMessage[],
+    messages: readonly InRecord[],
     nextOffset: string,
     batchLast: string,
+    control: BatchControl,
   ): Promise<'done' | 'seeked'> {
     const started = performance.now();
     const begin = await delivery.begin(topic, partition);
@@ -351,7 +344,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
           { topic, partition, committed: begin.committedOffset },
           'batch already committed by a previous owner; seeking',
         );
-        consumer.seek({ topic, partition, offset: begin.committedOffset });
+        control.seek(begin.committedOffset);
         return 'seeked';
       }
       if (committed >= BigInt(nextOffset)) return 'done';
@@ -363,15 +356,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
         todo = todo.filter((m) => BigInt(m.offset) >= committed);
       }
     }
-    const sources: SourceMessage[] = todo.map((m) => ({
-      topic,
-      partition,
-      offset: m.offset,
-      key: m.key ?? null,
-      value: m.value ?? null,
-      timestamp: m.timestamp,
-      headers: m.headers ?? {},
-    }));
+    const sources: SourceMessage[] = todo.map((m) => ({ topic, partition, ...m }));
     const lease = slot.acquire();
     let outcome: BatchOutcome;
     try {
@@ -383,7 +368,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     try {
       await delivery.commit(topic, partition, nextOffset, outcome);
     } catch (err) {
-      if (!isRecordRejection(err)) throw err;
+      if (!deps.kafka.isRecordRejection(err)) throw err;
       await delivery.fail(topic, partition, err);
       if (todo.length === 1) {
         await rejectRecord(sources[0]!, err, nextOffset);
@@ -402,9 +387,10 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
         left,
         nextOf(left[left.length - 1]!.offset),
         batchLast,
+        control,
       );
       if (first === 'seeked') return first;
-      return processRange(topic, partition, todo.slice(mid), nextOffset, batchLast);
+      return processRange(topic, partition, todo.slice(mid), nextOffset, batchLast, control);
     }
     recordOutcome(topic, partition, sources, outcome, nextOffset, started);
     return 'done';
@@ -421,7 +407,8 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
       { topic: source.topic, partition: source.partition, offset: source.offset, err: describe(cause) },
       'record dead-lettered by reference: the broker refused its outputs',
     );
-    await delivery.begin(source.topic, source.partition);
+    const begin = await delivery.begin(source.topic, source.partition);
+    if (begin.committedOffset && BigInt(begin.committedOffset) >= BigInt(nextOffset)) return;
     await delivery.commit(source.topic, source.partition, nextOffset, {
       flags: [],
       scores: [],
@@ -499,13 +486,12 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
       'output size limits (bytes)',
     );
     await consumer.connect();
-    await consumer.subscribe({ topics: [config.topics.input], fromBeginning: config.fromBeginning });
     await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: config.partitionsConcurrently,
-      eachBatch: (payload) => {
-        const p = handleBatch(payload);
+      topics: [config.topics.input],
+      fromBeginning: config.fromBeginning,
+      concurrency: config.partitionsConcurrently,
+      eachBatch: (batch, control) => {
+        const p = handleBatch(batch, control);
         inFlight.add(p);
         return p.finally(() => inFlight.delete(p));
       },
@@ -594,17 +580,6 @@ function checkFitsSchema(artifact: ModelArtifact, readerSchema: AvroType, schema
       { details: { issues } },
     );
   }
-}
-
-/** kafkajs re-joins the group on these instead of retrying: let them through unwrapped. */
-function isGroupChange(err: unknown): boolean {
-  const type = (err as { type?: string })?.type;
-  return (
-    type === 'REBALANCE_IN_PROGRESS' ||
-    type === 'NOT_COORDINATOR_FOR_GROUP' ||
-    type === 'ILLEGAL_GENERATION' ||
-    type === 'UNKNOWN_MEMBER_ID'
-  );
 }
 
 const nextOf = (offset: string): string => (BigInt(offset) + 1n).toString();

@@ -36,14 +36,14 @@
  * the two re-delivers the batch (duplicates, never losses); flags are keyed by the input position, so
  * downstream can de-duplicate. Cheaper: no transaction markers, no per-partition producers.
  */
-import {
-  Partitioners,
-  type Admin,
-  type Consumer,
-  type Kafka,
-  type Producer,
-  type TopicMessages,
-} from 'kafkajs';
+import type {
+  GroupConsumer,
+  KafkaAdmin,
+  KafkaPort,
+  Producer,
+  TopicRecords,
+  TransactionalProducer,
+} from '../../shared/kafka/port.js';
 import { chunkBySize, estimateRecordBytes, TopicSizeLimits } from '../../shared/kafka/record-size.js';
 import type { Logger } from '../../shared/log.js';
 import { fitDeadLetter } from '../../shared/scoring/dead-letter.js';
@@ -92,7 +92,7 @@ export interface DeliveryEvents {
 }
 
 export interface DeliveryOptions {
-  kafka: Kafka;
+  kafka: KafkaPort;
   groupId: string;
   topics: OutputTopics;
   logger: Logger;
@@ -101,10 +101,10 @@ export interface DeliveryOptions {
   limits?: TopicSizeLimits;
 }
 
-/** Retry policy of the producers (kafkajs: 300 ms doubling by default). */
+/** Retry policy of the transactional producers (the adapter's default when absent). */
 export interface ProducerRetry {
-  initialRetryTime: number;
-  maxRetryTime: number;
+  initialRetryTimeMs: number;
+  maxRetryTimeMs: number;
 }
 
 export interface ExactlyOnceOptions extends DeliveryOptions {
@@ -112,52 +112,17 @@ export interface ExactlyOnceOptions extends DeliveryOptions {
   /** Broker-side transaction timeout (default 60 s): an abandoned transaction is aborted after it. */
   transactionTimeoutMs?: number;
   /** Reads committed offsets after a producer is initialised. */
-  admin: Admin;
+  admin: KafkaAdmin;
   retry?: ProducerRetry;
 }
 
 export interface AtLeastOnceOptions extends DeliveryOptions {
-  consumer: Consumer;
+  consumer: GroupConsumer;
 }
 
 /** The transactional id of an input partition. */
 export function transactionalIdFor(prefix: string, topic: string, partition: number): string {
   return `${prefix}.${topic}.${partition}`;
-}
-
-/** True for the errors a broker returns to a producer whose transactional id was taken over. */
-export function isFencingError(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const x = e as { type?: string; code?: number; name?: string };
-    if (
-      x.type === 'INVALID_PRODUCER_EPOCH' ||
-      x.type === 'PRODUCER_FENCED' ||
-      x.code === 90 ||
-      x.code === 47
-    ) {
-      return true;
-    }
-    if (x.name === 'KafkaJSNonRetriableError' && /fenced|epoch/i.test(String((e as Error).message)))
-      return true;
-  }
-  return false;
-}
-
-/** True for broker errors about the records sent (their size or content), not about the broker or the client. */
-export function isRecordRejection(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const type = (e as { type?: string }).type;
-    if (
-      type === 'MESSAGE_TOO_LARGE' ||
-      type === 'RECORD_LIST_TOO_LARGE' ||
-      type === 'INVALID_RECORD' ||
-      type === 'CORRUPT_MESSAGE' ||
-      type === 'INVALID_TIMESTAMP'
-    ) {
-      return true;
-    }
-  }
-  return false;
 }
 
 /**
@@ -170,7 +135,7 @@ export function outputSends(
   topics: OutputTopics,
   outputs: BatchOutputs,
   limits: TopicSizeLimits,
-): TopicMessages[][] {
+): TopicRecords[][] {
   const dlBudget = limits.budget(topics.deadLetters);
   const perTopic: [string, OutputMessage[][]][] = [
     [topics.flags, outputs.flags],
@@ -182,13 +147,13 @@ export function outputSends(
       topic as string,
       chunkBySize(ms as OutputMessage[], estimateRecordBytes, limits.budget(topic as string)),
     ]);
-  const sends: TopicMessages[][] = [];
+  const sends: TopicRecords[][] = [];
   const rounds = Math.max(0, ...perTopic.map(([, chunks]) => chunks.length));
   for (let i = 0; i < rounds; i++) {
-    const send: TopicMessages[] = [];
+    const send: TopicRecords[] = [];
     for (const [topic, chunks] of perTopic) {
       const chunk = chunks[i];
-      if (chunk) send.push({ topic, messages: chunk as TopicMessages['messages'] });
+      if (chunk) send.push({ topic, records: chunk });
     }
     sends.push(send);
   }
@@ -200,7 +165,7 @@ const seconds = (since: number): number => (performance.now() - since) / 1000;
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 interface PartitionProducer {
-  producer: Producer;
+  producer: TransactionalProducer;
   transactionalId: string;
   /** The open transaction, between the first send and commit/abort. */
   busy: boolean;
@@ -232,33 +197,20 @@ export class ExactlyOnceDelivery implements Delivery {
     }
     if (this.producers.has(key)) return {};
     const transactionalId = transactionalIdFor(this.opts.transactionalIdPrefix, topic, partition);
-    const retry = this.opts.retry ?? { initialRetryTime: 5, maxRetryTime: 1000 };
-    const producer = this.opts.kafka.producer({
+    const producer = this.opts.kafka.transactionalProducer({
       transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: this.opts.transactionTimeoutMs ?? 60_000,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      // Right after a commit the next transaction's first request often meets CONCURRENT_TRANSACTIONS
-      // (the broker is still writing the markers, a few ms); kafkajs's default first retry waits 300 ms
-      // and doubles. Retry soon and grow slowly, as the Java client does (KAFKA-5477); never give up
-      // (kafkajs's default for an idempotent producer, and fewer retries would void its guarantees).
-      retry: { ...retry, multiplier: 1.5, retries: Number.MAX_SAFE_INTEGER },
+      transactionTimeoutMs: this.opts.transactionTimeoutMs ?? 60_000,
+      ...(this.opts.retry ? { retry: this.opts.retry } : {}),
     });
     let committedOffset: string | null;
     try {
-      await producer.connect();
-      // kafkajs initialises the transactional id (InitProducerId) on the first transaction(), not on
-      // connect: do it now. The broker bumps the id's epoch, which fences any other holder, and
-      // completes (aborts) its open transaction before answering. Ending the empty transaction costs
-      // no request.
-      const fence = await producer.transaction();
-      await fence.abort();
+      // Takes over the id: the broker bumps its epoch, which fences any other holder, and completes
+      // (aborts) its open transaction before answering.
+      await producer.open();
       // Only now can no zombie commit for this partition: read what the group has committed.
       committedOffset = await this.committedOffset(topic, partition);
     } catch (err) {
-      await producer.disconnect().catch(() => undefined);
+      await producer.close().catch(() => undefined);
       throw err;
     }
     this.producers.set(key, { producer, transactionalId, busy: false });
@@ -274,15 +226,10 @@ export class ExactlyOnceDelivery implements Delivery {
     const tx = await p.producer.transaction();
     try {
       let t = performance.now();
-      for (const send of outputSends(this.opts.topics, outputs, this.limits)) {
-        await tx.sendBatch({ topicMessages: send, acks: -1 });
-      }
+      for (const send of outputSends(this.opts.topics, outputs, this.limits)) await tx.send(send);
       ev?.onStage?.('send', seconds(t));
       t = performance.now();
-      await tx.sendOffsets({
-        consumerGroupId: this.opts.groupId,
-        topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
-      });
+      await tx.sendOffsets({ groupId: this.opts.groupId, topic, partition, offset: nextOffset });
       ev?.onStage?.('send_offsets', seconds(t));
       t = performance.now();
       await tx.commit();
@@ -299,7 +246,7 @@ export class ExactlyOnceDelivery implements Delivery {
 
   async fail(topic: string, partition: number, err: unknown): Promise<void> {
     const key = tpKey(topic, partition);
-    if (isFencingError(err)) {
+    if (this.opts.kafka.isFencingError(err)) {
       this.fenced.add(key);
       this.opts.events?.onFenced?.(topic, partition);
       this.log.warn({ topic, partition }, 'producer fenced: another scorer owns this partition now');
@@ -308,7 +255,7 @@ export class ExactlyOnceDelivery implements Delivery {
     // only a fresh InitProducerId followed by a committed-offset read tells for sure.
     const p = this.producers.get(key);
     this.producers.delete(key);
-    if (p) await p.producer.disconnect().catch(() => undefined);
+    if (p) await p.producer.close().catch(() => undefined);
   }
 
   async onAssignment(assignment: Record<string, number[]>): Promise<void> {
@@ -322,7 +269,7 @@ export class ExactlyOnceDelivery implements Delivery {
       if (owned.has(key) || p.busy) continue;
       this.producers.delete(key);
       this.log.debug({ transactionalId: p.transactionalId }, 'partition revoked: closing its producer');
-      released.push(p.producer.disconnect().catch(() => undefined));
+      released.push(p.producer.close().catch(() => undefined));
     }
     await Promise.all(released);
   }
@@ -330,39 +277,33 @@ export class ExactlyOnceDelivery implements Delivery {
   async close(): Promise<void> {
     const all = [...this.producers.values()];
     this.producers.clear();
-    await Promise.all(all.map((p) => p.producer.disconnect().catch(() => undefined)));
+    await Promise.all(all.map((p) => p.producer.close().catch(() => undefined)));
   }
 
   private async committedOffset(topic: string, partition: number): Promise<string | null> {
-    const res = await this.opts.admin.fetchOffsets({ groupId: this.opts.groupId, topics: [topic] });
-    const entry = res.find((t) => t.topic === topic)?.partitions.find((x) => x.partition === partition);
-    if (!entry || entry.offset === '-1' || entry.offset === '') return null;
-    return entry.offset;
+    const offsets = await this.opts.admin.committedOffsets(this.opts.groupId, topic);
+    return offsets.get(partition) ?? null;
   }
 }
 
 export class AtLeastOnceDelivery implements Delivery {
   readonly mode = 'at-least-once' as const;
-  private producer: Producer | null = null;
-  private connecting: Promise<Producer> | null = null;
+  private readonly producer: Producer;
   private readonly limits: TopicSizeLimits;
 
   constructor(private readonly opts: AtLeastOnceOptions) {
     this.limits = opts.limits ?? new TopicSizeLimits();
+    this.producer = opts.kafka.producer();
   }
 
   async begin(): Promise<Begin> {
-    await this.getProducer();
     return {};
   }
 
   async commit(topic: string, partition: number, nextOffset: string, outputs: BatchOutputs): Promise<void> {
-    const producer = await this.getProducer();
     const ev = this.opts.events;
     let t = performance.now();
-    for (const send of outputSends(this.opts.topics, outputs, this.limits)) {
-      await producer.sendBatch({ topicMessages: send, acks: -1 });
-    }
+    for (const send of outputSends(this.opts.topics, outputs, this.limits)) await this.producer.send(send);
     ev?.onStage?.('send', seconds(t));
     t = performance.now();
     await this.opts.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
@@ -374,32 +315,6 @@ export class AtLeastOnceDelivery implements Delivery {
   async onAssignment(): Promise<void> {}
 
   async close(): Promise<void> {
-    const p = this.producer;
-    this.producer = null;
-    this.connecting = null;
-    if (p) await p.disconnect().catch(() => undefined);
-  }
-
-  private getProducer(): Promise<Producer> {
-    if (this.producer) return Promise.resolve(this.producer);
-    if (!this.connecting) {
-      const producer = this.opts.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      this.connecting = producer.connect().then(
-        () => {
-          this.producer = producer;
-          return producer;
-        },
-        (err: unknown) => {
-          this.connecting = null;
-          throw err;
-        },
-      );
-    }
-    return this.connecting;
+    await this.producer.close().catch(() => undefined);
   }
 }

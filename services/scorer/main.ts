@@ -13,6 +13,7 @@
 import { buildScorer } from './app.js';
 import { describeSettings, loadScorerConfig } from './config.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { requireTopics } from '../../shared/kafka/preflight.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
@@ -85,7 +86,7 @@ runMain('scorer', async ({ createLogger }) => {
       }
 
       const scorer = buildScorer(config, {
-        kafka,
+        kafka: kafkajsPort(kafka),
         redis,
         models: registry,
         loadModel: (artifact) => Detector.fromArtifact(artifact),

@@ -10,7 +10,7 @@
  * The estimate is an upper bound of the v2 record format (KIP-98) without compression: every varint is
  * counted at its maximum width, so a chunk that fits by the estimate fits on the wire.
  */
-import type { Admin } from 'kafkajs';
+import type { KafkaAdmin } from './port.js';
 import type { Logger } from '../log.js';
 
 /** Bytes of a v2 record batch header (base offset … record count). */
@@ -112,21 +112,9 @@ export class TopicSizeLimits {
     this.limits.set(topic, bytes);
   }
 
-  async load(admin: Admin, topics: readonly string[], logger?: Logger): Promise<void> {
+  async load(admin: KafkaAdmin, topics: readonly string[], logger?: Logger): Promise<void> {
     try {
-      const res = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: [...new Set(topics)].map((name) => ({
-          type: 2, // ConfigResourceTypes.TOPIC
-          name,
-          configNames: ['max.message.bytes'],
-        })),
-      });
-      for (const r of res.resources) {
-        const entry = r.configEntries.find((e) => e.configName === 'max.message.bytes');
-        const n = Number(entry?.configValue);
-        if (r.errorCode === 0 && Number.isFinite(n) && n > 0) this.limits.set(r.resourceName, n);
-      }
+      for (const [topic, bytes] of await admin.maxMessageBytes(topics)) this.limits.set(topic, bytes);
     } catch (err) {
       logger?.warn(
         { err: (err as Error).message, fallback: this.fallback },

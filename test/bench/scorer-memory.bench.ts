@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { bundledSchemaPath, staticSchemaIds, TRANSACTION_SCHEMA } from '../../shared/avro/index.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { silentLogger } from '../../shared/log.js';
 import { Detector } from '../../shared/model/index.js';
@@ -73,7 +74,7 @@ async function runMode(mode: Mode): Promise<void> {
       ...MODES[mode],
     });
     const scorer = buildScorer(config, {
-      kafka,
+      kafka: kafkajsPort(kafka),
       redis: null,
       models: registry,
       loadModel: (a) => Detector.fromArtifact(a),

@@ -9,11 +9,14 @@
  * - Scorer: `buildScorer` with its defaults (no scores topic) and a small trained detector.
  * - Throughput: a backlog of N records is consumed by a fresh group; records/s is measured between the
  *   first and the last committed batch (group join time excluded, for both).
- * - Latency: records offered at half the measured scorer rate onto an empty topic by a paced load
+ * - Latency, as a downstream user feels it: phases at 1,000 and 10,000 records/s offered and at half the
+ *   measured maximum with one output per record (scores topic on), onto an empty topic, by a paced load
  *   generator in child processes (./load-generator.ts: token bucket per 10 ms tick, several producers,
- *   pre-encoded values); the offered and the achieved (broker-acknowledged) rates are printed side by
- *   side. Latency = time the batch's transaction (or offset commit) completed − the record's Kafka
- *   timestamp (the moment the generator released it).
+ *   pre-encoded values); offered and achieved (broker-acknowledged) rates are printed side by side. An
+ *   independent consumer (its own group, committed records only: shared/scoring/committed-reader.ts)
+ *   reads the scores; latency = when it could read a score − the input record's Kafka timestamp (when the
+ *   generator released it; the scorer copies it into the score's event time). The scorer's own view
+ *   (commit completed − timestamp) is printed beside it.
  *
  * Environment: SMAE_BENCH_RECORDS (default 200000), SMAE_BENCH_PARTITIONS (4),
  * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 4: the
@@ -23,9 +26,17 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { Admin, Kafka } from 'kafkajs';
-import { bundledSchemaPath, staticSchemaIds, TRANSACTION_SCHEMA } from '../../shared/avro/index.js';
+import { Partitioners, type Admin, type Kafka } from 'kafkajs';
+import {
+  bundledSchemaPath,
+  SCORE_SCHEMA,
+  staticSchemaIds,
+  TRANSACTION_SCHEMA,
+  type ScoreRecord,
+} from '../../shared/avro/index.js';
+import { createCommittedReader, isFlushRecord } from '../../shared/scoring/committed-reader.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { ensureTopics } from '../../shared/kafka/topics.js';
 import { silentLogger } from '../../shared/log.js';
 import { Detector } from '../../shared/model/index.js';
@@ -134,12 +145,18 @@ async function baseline(
   mode: DeliveryMode,
 ): Promise<Throughput> {
   const groupId = `${names.name}.baseline.${mode}.${randomUUID().slice(0, 8)}`;
-  const consumer = kafka.consumer({
+  const port = kafkajsPort(kafka);
+  const consumer = port.groupConsumer({
     groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3000,
+    sessionTimeoutMs: 30_000,
+    heartbeatIntervalMs: 3000,
     maxBytesPerPartition: 1024 * 1024,
+    maxBytes: 8 * 1024 * 1024,
+    maxWaitTimeMs: 500,
+    readCommitted: true,
   });
+  const portAdmin = port.admin();
+  await portAdmin.connect();
   const topics = {
     flags: `${names.name}.baseline-out`,
     deadLetters: names.topics.deadLetters,
@@ -148,45 +165,40 @@ async function baseline(
   const delivery: Delivery =
     mode === 'exactly-once'
       ? new ExactlyOnceDelivery({
-          kafka,
-          admin,
+          kafka: port,
+          admin: portAdmin,
           groupId,
           topics,
           transactionalIdPrefix: `${names.name}.baseline.tx.${randomUUID().slice(0, 8)}`,
           logger: silentLogger,
         })
-      : new AtLeastOnceDelivery({ kafka, consumer, groupId, topics, logger: silentLogger });
+      : new AtLeastOnceDelivery({ kafka: port, consumer, groupId, topics, logger: silentLogger });
   const meter = new RateMeter(RECORDS, `baseline ${mode}`);
   const value = Buffer.alloc(8);
   await consumer.connect();
-  await consumer.subscribe({ topics: [names.topics.records], fromBeginning: true });
   await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: CONCURRENCY,
-    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-      if (batch.isEmpty()) return;
+    topics: [names.topics.records],
+    fromBeginning: true,
+    concurrency: CONCURRENCY,
+    eachBatch: async (batch, { resolveOffset, heartbeat }) => {
       const { topic, partition } = batch;
       try {
         await delivery.begin(topic, partition);
-        const flags = batch.messages.map((m) => ({ key: `${topic}:${partition}:${m.offset}`, value }));
+        const flags = batch.records.map((m) => ({ key: `${topic}:${partition}:${m.offset}`, value }));
         await heartbeat().catch(() => undefined);
-        await delivery.commit(topic, partition, (BigInt(batch.lastOffset()) + 1n).toString(), {
-          flags,
-          deadLetters: [],
-          scores: [],
-        });
+        await delivery.commit(topic, partition, batch.nextOffset, { flags, deadLetters: [], scores: [] });
       } catch (err) {
         await delivery.fail(topic, partition, err);
         throw err;
       }
-      resolveOffset(batch.lastOffset());
-      meter.onBatch(batch.messages.length, Date.now());
+      resolveOffset((BigInt(batch.nextOffset) - 1n).toString());
+      meter.onBatch(batch.records.length, Date.now());
     },
   });
   await until(() => meter.done(), 600_000, 'the baseline to consume the backlog');
   await consumer.disconnect();
   await delivery.close();
+  await portAdmin.disconnect();
   await admin.deleteGroups([groupId]).catch(() => undefined);
   return meter.result();
 }
@@ -199,6 +211,7 @@ function scorerFor(
   inputTopic: string,
   emitScores: boolean,
   onBatch: (b: BatchInfo) => void,
+  scoresTopic?: string,
 ) {
   const config = resolveScorerConfig({
     pipeline: names.name,
@@ -206,14 +219,16 @@ function scorerFor(
     delivery: mode,
     inputTopic,
     emitScores,
+    ...(scoresTopic ? { scoresTopic } : {}),
     groupId: `${names.groups.scorer}.${mode}.${randomUUID().slice(0, 8)}`,
-    eventTimeField: 'eventTime',
+    // Latency phases: a score's event time is its input record's Kafka timestamp (the produce time).
+    ...(scoresTopic ? {} : { eventTimeField: 'eventTime' }),
     keyField: 'accountId',
     windowMaxLen: 0,
     partitionsConcurrently: CONCURRENCY,
   });
   return buildScorer(config, {
-    kafka,
+    kafka: kafkajsPort(kafka),
     redis: null,
     models: registry,
     loadModel: (a) => Detector.fromArtifact(a),
@@ -244,8 +259,12 @@ async function scorerThroughput(
 }
 
 interface Latency {
+  /** Produce time of the input record → its score readable by an independent read_committed consumer. */
   p50: number;
   p99: number;
+  /** Produce time → the scorer's commit completed (the scorer's own view). */
+  commitP50: number;
+  commitP99: number;
   samples: number;
   /** Target rate (half the scorer's measured maximum). */
   offered: number;
@@ -265,13 +284,52 @@ async function scorerLatency(
   mode: DeliveryMode,
   rate: number,
 ): Promise<Latency> {
-  const topic = `${names.name}.latency-${mode}`;
-  await ensureTopics(admin, [{ topic, numPartitions: PARTITIONS }]);
+  const topic = `${names.name}.latency-${mode}-${Math.round(rate)}`;
+  const scoresTopic = `${topic}.scores`;
+  await ensureTopics(admin, [
+    { topic, numPartitions: PARTITIONS },
+    { topic: scoresTopic, numPartitions: PARTITIONS },
+  ]);
+  const commitLags: number[] = [];
   const lags: number[] = [];
   let measureFrom = Number.POSITIVE_INFINITY;
-  const scorer = scorerFor(kafka, names, registry, mode, topic, false, (b) => {
-    for (const ts of b.timestamps) if (ts >= measureFrom) lags.push(b.committedAt - ts);
+  const scorer = scorerFor(
+    kafka,
+    names,
+    registry,
+    mode,
+    topic,
+    true,
+    (b) => {
+      for (const ts of b.timestamps) if (ts >= measureFrom) commitLags.push(b.committedAt - ts);
+    },
+    scoresTopic,
+  );
+  // The downstream user: its own group, reading the scores as soon as their transaction commits
+  // (committed-record filter over a read_uncommitted fetch; see shared/scoring/committed-reader.ts).
+  const readerGroup = `${topic}.reader`;
+  const consumer = kafka.consumer({ groupId: readerGroup, readUncommitted: true, maxWaitTimeInMs: 100 });
+  const flushProducer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
+  await Promise.all([consumer.connect(), flushProducer.connect()]);
+  await consumer.subscribe({ topics: [scoresTopic], fromBeginning: true });
+  const reader = createCommittedReader({
+    consumer,
+    commit: false,
+    flushProducer,
+    partitionsConsumedConcurrently: PARTITIONS,
+    onRecords: async (_topic, _partition, records) => {
+      const now = Date.now();
+      for (const m of records) {
+        if (isFlushRecord(m) || !m.value) continue;
+        const produced = (SCORE_SCHEMA.fromBuffer(m.value) as ScoreRecord).eventTime;
+        if (produced >= measureFrom) lags.push(now - produced);
+      }
+    },
+  });
+  await reader.run();
   await scorer.start();
   await until(() => scorer.ready().ok, 60_000, 'the scorer to join');
   say(`  latency ${mode}: offering ${Math.round(rate)} records/s for ${LATENCY_SECONDS} s (+2 s warm-up)…`);
@@ -308,14 +366,18 @@ async function scorerLatency(
     reports.reduce((n, r) => n + Number(new RegExp(`${name} (\\d+)`).exec(r)?.[1] ?? 0), 0);
   const sent = field('sent');
   const measured = field('measured');
-  await until(() => lags.length >= measured, 30_000, 'the scorer to commit the load').catch(() => undefined);
+  await until(() => lags.length >= measured, 30_000, 'the reader to see every score').catch(() => undefined);
   const held = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
   if (held !== sent) say(`  note: ${sent} records sent, the topic holds ${held} (producer retries)`);
   await scorer.stop();
-  await admin.deleteGroups([scorer.config.group]).catch(() => undefined);
+  await consumer.disconnect();
+  await flushProducer.disconnect();
+  await admin.deleteGroups([scorer.config.group, readerGroup]).catch(() => undefined);
   return {
     p50: percentile(lags, 50),
     p99: percentile(lags, 99),
+    commitP50: percentile(commitLags, 50),
+    commitP99: percentile(commitLags, 99),
     samples: lags.length,
     offered: field('offered'),
     generated: field('generated'),
@@ -386,6 +448,7 @@ async function main(): Promise<void> {
     await produceBacklog(kafka, names.topics.records, RECORDS);
 
     const rows: string[] = [];
+    const latencyRows: string[] = [];
     for (const mode of ['exactly-once', 'at-least-once'] as const) {
       say(`\n[${mode}]`);
       const base = await baseline(kafka, admin, names, mode);
@@ -398,26 +461,43 @@ async function main(): Promise<void> {
       say(
         `  scorer + scores topic: ${Math.round(withScores.recordsPerSecond)} records/s (one output per record, like the baseline)`,
       );
-      const lat = await scorerLatency(kafka, admin, names, registry, mode, scored.recordsPerSecond / 2);
-      say(
-        `  load: offered ${lat.offered} records/s, generated ${lat.generated}, achieved (acknowledged) ${lat.achieved}` +
-          ` (${((100 * lat.achieved) / Math.max(1, lat.offered)).toFixed(1)} % of offered; most queued in the generator: ${lat.maxQueued})`,
-      );
-      say(
-        `  latency at ${lat.achieved} records/s: p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.samples} records)`,
-      );
+      const half = withScores.recordsPerSecond / 2;
+      const phases: [string, number][] = [
+        ['1,000/s', 1000],
+        ['10,000/s', 10_000],
+        ['half max', half],
+      ];
+      for (const [label, rate] of phases) {
+        const lat = await scorerLatency(kafka, admin, names, registry, mode, rate);
+        say(
+          `  load: offered ${lat.offered} records/s, generated ${lat.generated}, achieved (acknowledged) ${lat.achieved}` +
+            ` (${((100 * lat.achieved) / Math.max(1, lat.offered)).toFixed(1)} % of offered; most queued in the generator: ${lat.maxQueued})`,
+        );
+        say(
+          `  latency ${mode} at ${label} (${lat.achieved} records/s achieved), produce → score readable (read_committed): ` +
+            `p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.samples} records); ` +
+            `produce → scorer commit: p50 ${lat.commitP50.toFixed(0)} ms, p99 ${lat.commitP99.toFixed(0)} ms`,
+        );
+        latencyRows.push(
+          `| ${mode} | ${label} | ${lat.offered} | ${lat.achieved} | ${lat.p50.toFixed(0)} | ${lat.p99.toFixed(0)} | ${lat.samples} |`,
+        );
+      }
       rows.push(
         `| ${mode} | ${Math.round(base.recordsPerSecond)} | ${Math.round(scored.recordsPerSecond)} | ` +
           `${(scored.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${Math.round(withScores.recordsPerSecond)} | ` +
-          `${(withScores.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${lat.offered} | ${lat.achieved} | ` +
-          `${lat.p50.toFixed(0)} | ${lat.p99.toFixed(0)} |`,
+          `${(withScores.recordsPerSecond / base.recordsPerSecond).toFixed(2)} |`,
       );
     }
     say(
-      '\n| delivery | baseline rec/s | scorer rec/s | ratio | scorer+scores rec/s | ratio | latency offered rec/s | latency achieved rec/s | p50 ms | p99 ms |',
+      '\n| delivery | baseline rec/s | scorer rec/s | ratio | scorer+scores rec/s | ratio (one output per record) |',
     );
-    say('|---|---|---|---|---|---|---|---|---|---|');
+    say('|---|---|---|---|---|---|');
     for (const r of rows) say(r);
+    say(
+      '\n| delivery | phase | offered rec/s | achieved rec/s | p50 ms (produce → readable) | p99 ms | records |',
+    );
+    say('|---|---|---|---|---|---|---|');
+    for (const r of latencyRows) say(r);
   } finally {
     const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${names.name}.`));
     await admin.deleteTopics({ topics }).catch(() => undefined);

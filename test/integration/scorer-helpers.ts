@@ -15,6 +15,7 @@ import {
   type TransactionRecord,
 } from '../../shared/avro/index.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
+import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import {
   Detector,
   initBackend,
@@ -144,7 +145,7 @@ export async function createPipelineTopics(
 export function testScorer(
   t: TestContext,
   names: PipelineNames,
-  deps: Omit<ScorerDeps, 'loadModel'> & Partial<Pick<ScorerDeps, 'loadModel'>>,
+  deps: Omit<ScorerDeps, 'loadModel' | 'kafka'> & Partial<Pick<ScorerDeps, 'loadModel'>> & { kafka: Kafka },
   settings: Partial<Record<keyof ScorerSettings, unknown>> = {},
 ): Scorer {
   const config = resolveScorerConfig({
@@ -165,6 +166,7 @@ export function testScorer(
     resolveSchemaId: staticSchemaIds({ [TRANSACTION_SCHEMA_ID]: TRANSACTION_SCHEMA }),
     logger: silentLogger,
     ...deps,
+    kafka: kafkajsPort(deps.kafka),
   });
   t.after(() => scorer.stop());
   return scorer;

@@ -20,7 +20,8 @@ import {
   headerString,
   windowStreamKey,
 } from '../../shared/scoring/index.js';
-import { ExactlyOnceDelivery, isFencingError, transactionalIdFor } from '../../services/scorer/delivery.js';
+import { ExactlyOnceDelivery, transactionalIdFor } from '../../services/scorer/delivery.js';
+import { isFencingError, kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { startOpsServer } from '../../shared/ops/server.js';
 import { silentLogger } from '../../shared/log.js';
 import {
@@ -416,10 +417,13 @@ describe('zombie fencing', () => {
     const groupId = uniqueGroup(t);
     const admin = await testAdmin(t);
     const prefix = `zombie-${Date.now()}`;
+    const portAdmin = kafkajsPort(testKafka('delivery-admin')).admin();
+    await portAdmin.connect();
+    t.after(() => portAdmin.disconnect());
     const make = (): ExactlyOnceDelivery =>
       new ExactlyOnceDelivery({
-        kafka: testKafka('delivery'),
-        admin,
+        kafka: kafkajsPort(testKafka('delivery')),
+        admin: portAdmin,
         groupId,
         transactionalIdPrefix: prefix,
         topics: { flags: out, deadLetters: out, scores: out },

@@ -1,23 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  isFencingError,
-  isRecordRejection,
-  outputSends,
-  transactionalIdFor,
-} from '../../../services/scorer/delivery.js';
+import { outputSends, transactionalIdFor } from '../../../services/scorer/delivery.js';
 import { TopicSizeLimits, estimateRecordBytes, sendBudget } from '../../../shared/kafka/record-size.js';
 
 test('transactional ids are per input partition, so ownership moves with the partition', () => {
   assert.equal(transactionalIdFor('pay.scorer.tx', 'pay.records', 3), 'pay.scorer.tx.pay.records.3');
-});
-
-test('fencing errors are recognised, also when wrapped', () => {
-  assert.ok(isFencingError({ type: 'INVALID_PRODUCER_EPOCH' }));
-  assert.ok(isFencingError({ type: 'PRODUCER_FENCED' }));
-  assert.ok(isFencingError(Object.assign(new Error('wrapped'), { cause: { code: 47 } })));
-  assert.ok(!isFencingError(new Error('REQUEST_TIMED_OUT')));
-  assert.ok(!isFencingError(undefined));
 });
 
 test('outputs are sent in chunks under each topic’s limit; oversized dead letters become references', () => {
@@ -42,9 +29,9 @@ test('outputs are sent in chunks under each topic’s limit; oversized dead lett
   const sent: Record<string, number> = { flags: 0, scores: 0, dlq: 0 };
   for (const send of sends) {
     for (const tm of send) {
-      const bytes = tm.messages.reduce((s, m) => s + estimateRecordBytes(m as never), 0);
+      const bytes = tm.records.reduce((s, m) => s + estimateRecordBytes(m as never), 0);
       assert.ok(bytes <= sendBudget(limits.maxMessageBytes(tm.topic)), `${tm.topic}: ${bytes} bytes`);
-      sent[tm.topic]! += tm.messages.length;
+      sent[tm.topic]! += tm.records.length;
     }
   }
   assert.deepEqual(sent, { flags: 30, scores: 30, dlq: 1 });
@@ -57,13 +44,4 @@ test('outputs are sent in chunks under each topic’s limit; oversized dead lett
     ),
     [],
   );
-});
-
-test('record rejections (size, content) are told apart from other failures', () => {
-  assert.ok(isRecordRejection({ type: 'MESSAGE_TOO_LARGE' }));
-  assert.ok(
-    isRecordRejection(Object.assign(new Error('retries'), { cause: { type: 'RECORD_LIST_TOO_LARGE' } })),
-  );
-  assert.ok(!isRecordRejection({ type: 'CONCURRENT_TRANSACTIONS' }));
-  assert.ok(!isRecordRejection(new Error('deliberately stuck')));
 });
