@@ -34,7 +34,11 @@ export interface PipelineNames {
   transactionalIdPrefix: string;
   /** Prefix of every Redis key of this pipeline, ending in ':'. */
   redisPrefix: string;
-  /** Prefix for BullMQ queues of this pipeline. */
+  /**
+   * Prefix for BullMQ queues of this pipeline (BullMQ appends `:<queue>:<key>`). It carries the same hash
+   * tag as `redisPrefix`, so BullMQ's multi-key Lua scripts work on Redis Cluster (all of a queue's keys,
+   * and all of the pipeline's, in one slot).
+   */
   queuePrefix: string;
 }
 
@@ -68,6 +72,6 @@ export function pipelineNames(name: string): PipelineNames {
     },
     transactionalIdPrefix: `${name}.scorer.tx`,
     redisPrefix: `smae:{${name}}:`,
-    queuePrefix: `smae:${name}`,
+    queuePrefix: `smae:{${name}}`,
   };
 }

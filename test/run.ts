@@ -163,7 +163,7 @@ async function nodeTests(
 }
 
 /** Integration test files that need the schema registry (it starts only when one of them runs). */
-const NEEDS_SCHEMA_REGISTRY = ['schema-registry', 'redis-cluster'];
+const NEEDS_SCHEMA_REGISTRY = ['schema-registry'];
 
 // --- Redis ---------------------------------------------------------------------------------------
 

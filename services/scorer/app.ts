@@ -457,14 +457,6 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   async function start(): Promise<void> {
     if (running || stopping) throw new Error('scorer already started or stopped');
     running = true;
-    watchHandle = deps.models.watch(
-      (m) => {
-        // Loading can take a while (weights, backend): chain it so versions install in order.
-        loadingChain = loadingChain.then(() => install(m));
-        return loadingChain;
-      },
-      { pollMs: config.modelPollMs, onRejected: (v, err) => refuse(v, err) },
-    );
     if (config.schemaRegistryUrl) {
       // Outputs a Confluent consumer can read: the flag and score schemas under `<topic>-value`.
       const ids = await registerOutputSchemas(
@@ -477,6 +469,14 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
       batchScorer.useOutputSchemaIds(ids);
       log.info({ schemaIds: ids }, 'flags and scores framed in the Confluent wire format');
     }
+    watchHandle = deps.models.watch(
+      (m) => {
+        // Loading can take a while (weights, backend): chain it so versions install in order.
+        loadingChain = loadingChain.then(() => install(m));
+        return loadingChain;
+      },
+      { pollMs: config.modelPollMs, onRejected: (v, err) => refuse(v, err) },
+    );
     log.info({ pipeline: config.pipeline, delivery: delivery.mode }, 'waiting for a model');
     await slot.waitForModel(startAbort.signal);
     await admin.connect();

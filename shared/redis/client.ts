@@ -2,8 +2,13 @@
  * Configured Redis clients (ioredis). Entry points read `REDIS_URL` once with `redisUrlFromEnv`;
  * libraries receive a client or a URL. TLS is chosen by the URL scheme (`rediss://`), credentials and
  * the database number by the URL itself (`redis://user:pass@host:6379/2`), so deployments need no code.
+ *
+ * Redis Cluster: `?cluster=true` on the URL of any one node (`redis://user:pass@node-0:6379?cluster=true`)
+ * makes `createRedis` return an ioredis `Cluster` that discovers the others. Every key of a pipeline
+ * carries its hash tag (`smae:{<pipeline>}:…`, BullMQ's prefix too: `shared/pipeline.ts`), so the
+ * project's Lua scripts and transactions, which touch several keys of one pipeline, stay in one slot.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { ConfigError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 
@@ -20,6 +25,12 @@ export function redisUrlFromEnv(env: NodeJS.ProcessEnv): string {
     parsed = new URL(url);
   } catch {
     throw new ConfigError('invalid Redis configuration', [{ path: 'REDIS_URL', message: 'not a URL' }]);
+  }
+  const cluster = parsed.searchParams.get('cluster');
+  if (cluster !== null && cluster !== 'true' && cluster !== 'false') {
+    throw new ConfigError('invalid Redis configuration', [
+      { path: 'REDIS_URL', message: `cluster must be true or false, got ${cluster}` },
+    ]);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new ConfigError('invalid Redis configuration', [
@@ -51,13 +62,15 @@ export interface CreateRedisOptions {
  */
 export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
   const log = (opts.logger ?? silentLogger).child({ component: 'redis' });
-  const client = new Redis(url, {
-    lazyConnect: opts.lazyConnect ?? false,
+  const nodeOptions: RedisOptions = {
     maxRetriesPerRequest: opts.maxRetriesPerRequest === undefined ? 20 : opts.maxRetriesPerRequest,
     ...(opts.connectionName !== undefined ? { connectionName: opts.connectionName } : {}),
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
     ...opts.extra,
-  });
+  };
+  const client = isClusterUrl(url)
+    ? createCluster(url, nodeOptions, opts.lazyConnect ?? false)
+    : new Redis(url, { lazyConnect: opts.lazyConnect ?? false, ...nodeOptions });
   let lastError = '';
   client.on('error', (err: Error) => {
     if (err.message === lastError) return;
@@ -71,12 +84,52 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
   return client;
 }
 
+/** True when the URL asks for Redis Cluster (`?cluster=true`). */
+export function isClusterUrl(url: string): boolean {
+  try {
+    return new URL(url).searchParams.get('cluster') === 'true';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An ioredis Cluster seeded from the URL's node, typed as `Redis`: the two share the command interface
+ * the project uses (commands, `eval`, `multi`, streams, pub/sub, `duplicate`, `quit`), and BullMQ takes
+ * either. The cast is confined to this function.
+ */
+function createCluster(url: string, nodeOptions: RedisOptions, lazyConnect: boolean): Redis {
+  const u = new URL(url);
+  const redisOptions: RedisOptions = {
+    ...nodeOptions,
+    ...(u.username !== '' ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password !== '' ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+  delete redisOptions.retryStrategy; // the cluster reconnects through clusterRetryStrategy
+  const cluster = new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    lazyConnect,
+    redisOptions,
+    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    // BullMQ's blocking connections need the offline queue and no per-request retry limit.
+    enableOfflineQueue: true,
+  });
+  return cluster as unknown as Redis;
+}
+
+/** The URL without the `cluster` parameter (a single-node connection to the seed node). */
+function seedNodeUrl(url: string): string {
+  const u = new URL(url);
+  u.searchParams.delete('cluster');
+  return u.toString();
+}
+
 /**
  * True if a Redis server answers PING at `url` within `timeoutMs`. Uses a throwaway connection that
  * does not retry, for health checks and test set-up.
  */
 export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {
-  const client = new Redis(url, {
+  const client = new Redis(isClusterUrl(url) ? seedNodeUrl(url) : url, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
@@ -121,12 +174,23 @@ export function redactUrl(url: string): string {
  */
 export async function deleteKeysByPrefix(redis: Redis, prefix: string): Promise<number> {
   const pattern = `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`;
-  let cursor = '0';
+  // On a cluster each primary holds its own keys: scan every one, and unlink key by key (keys of
+  // different slots cannot share one command).
+  const isCluster = (redis as unknown) instanceof Cluster;
+  const nodes = isCluster ? (redis as unknown as Cluster).nodes('master') : [redis];
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length === 0) continue;
+      if (isCluster) {
+        for (const k of keys) deleted += await redis.unlink(k);
+      } else {
+        deleted += await redis.unlink(...keys);
+      }
+    } while (cursor !== '0');
+  }
   return deleted;
 }

@@ -53,7 +53,7 @@ async function pipelineWithModel(t: TestContext, rows: SimRow[] = stream.window(
     names.name,
     rows.map((r) => ({ record: r.record, score: 0, flagged: false, key: r.key, ts: r.ts, version: 1 })),
   );
-  // BullMQ's keys live under the queue prefix (no hash tag), outside the pipeline's Redis prefix.
+  // BullMQ's keys (queue prefix smae:{name}, the pipeline's hash tag) are removed through BullMQ itself.
   onCleanup(t, async () => {
     const q = new Queue(ADAPTER_QUEUE, { connection: redis, ...queueOptions(names.name) });
     await q.obliterate({ force: true }).catch(() => undefined);

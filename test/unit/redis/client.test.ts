@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Socket } from 'node:net';
 import { ConfigError } from '../../../shared/errors.js';
-import { pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
+import {
+  createRedis,
+  isClusterUrl,
+  pingRedis,
+  redactUrl,
+  redisUrlFromEnv,
+} from '../../../shared/redis/client.js';
+import { Cluster } from 'ioredis';
 
 test('REDIS_URL defaults to the local server and accepts redis:// and rediss://', () => {
   assert.equal(redisUrlFromEnv({}), 'redis://127.0.0.1:6379');
@@ -36,4 +43,27 @@ test('pingRedis is false, quickly, when nothing speaks Redis there', async () =>
     silent.close();
   }
   assert.equal(await pingRedis('redis://127.0.0.1:1', 200), false);
+});
+
+test('?cluster=true on REDIS_URL asks for Redis Cluster; other values of cluster are refused', () => {
+  assert.equal(
+    redisUrlFromEnv({ REDIS_URL: 'redis://n0:6379?cluster=true' }),
+    'redis://n0:6379?cluster=true',
+  );
+  assert.equal(isClusterUrl('redis://n0:6379?cluster=true'), true);
+  assert.equal(isClusterUrl('redis://n0:6379?cluster=false'), false);
+  assert.equal(isClusterUrl('redis://n0:6379'), false);
+  assert.throws(() => redisUrlFromEnv({ REDIS_URL: 'redis://n0:6379?cluster=yes' }), ConfigError);
+});
+
+test('createRedis returns an ioredis Cluster for a cluster URL, with the credentials of the URL', async () => {
+  const client = createRedis('redis://u:p%40ss@127.0.0.1:1?cluster=true', { lazyConnect: true });
+  try {
+    assert.ok((client as unknown) instanceof Cluster);
+    const opts = (client as unknown as Cluster).options.redisOptions;
+    assert.equal(opts?.username, 'u');
+    assert.equal(opts?.password, 'p@ss');
+  } finally {
+    client.disconnect();
+  }
 });
