@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../deploy/kafka/broker.js';
+import { REPO_ROOT } from '../../tools/infra/kafka/broker.js';
 
 export interface LocalRedisCluster {
   ports: number[];
