@@ -17,35 +17,29 @@
  */
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { RecordDecoder, type SchemaIdResolver } from '../../shared/avro/decoder.js';
-import { FLAG_SCHEMA, loadSchemaFile, SCORE_SCHEMA, type AvroType } from '../../shared/avro/schemas.js';
 import { registerOutputSchemas } from '../../shared/avro/confluent-output.js';
+import { RecordDecoder, type SchemaIdResolver } from '../../shared/avro/decoder.js';
 import { schemaIdSource } from '../../shared/avro/schema-ids.js';
-import { InputError, ModelError, isSmaeError, type ErrorCode } from '../../shared/errors.js';
-import { describeFitIssue, featureFitIssues } from '../../shared/avro/feature-fit.js';
+import { FLAG_SCHEMA, loadSchemaFile, SCORE_SCHEMA, type AvroType } from '../../shared/avro/schemas.js';
+import type { KafkaPort } from '../../shared/kafka/port.js';
+import { TopicSizeLimits } from '../../shared/kafka/record-size.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import type { ModelArtifact } from '../../shared/model/artifact.js';
 import { createMetricsRegistry } from '../../shared/ops/metrics.js';
 import type { ProbeResult } from '../../shared/ops/server.js';
-import { BatchScorer, type BatchOutcome } from '../../shared/scoring/batch.js';
-import { deadLetterFor, fitDeadLetter } from '../../shared/scoring/dead-letter.js';
-import { PartitionProgress } from '../../shared/scoring/progress.js';
-import { chunkBySize, TopicSizeLimits } from '../../shared/kafka/record-size.js';
-import type { BatchControl, InBatch, InRecord, KafkaPort } from '../../shared/kafka/port.js';
-import type { SourceMessage } from '../../shared/scoring/messages.js';
+import { BatchScorer } from '../../shared/scoring/batch.js';
 import type { ScoringModel } from '../../shared/scoring/model.js';
+import { PartitionProgress } from '../../shared/scoring/progress.js';
 import { windowStreamKey } from '../../shared/scoring/window.js';
 import type { ScorerConfig } from './config.js';
-import { AtLeastOnceDelivery, ExactlyOnceDelivery, type Delivery } from './delivery.js';
+import { createDelivery, type Delivery } from './delivery.js';
+import { handleBatch, type BatchDeps, type BatchInfo } from './handle-batch.js';
 import { createScorerMetrics, type ScorerMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
+import { ModelInstaller, recordFieldNames, type PublishedVersion } from './models.js';
 import { WindowWriter } from './window-writer.js';
 
-/** A published model as the registry hands it out. */
-export interface PublishedVersion {
-  version: number;
-  artifact: ModelArtifact;
-}
+export type { BatchInfo, PublishedVersion };
 
 /** What the scorer needs of the registry (`ModelRegistry` fits). */
 export interface ModelSource {
@@ -76,21 +70,6 @@ export interface ScorerDeps {
   onFatal?: (err: Error) => void;
   /** Called for every model installed or refused. */
   onModel?: (event: { version: number; installed: boolean; error?: Error }) => void;
-}
-
-export interface BatchInfo {
-  topic: string;
-  partition: number;
-  firstOffset: string;
-  lastOffset: string;
-  records: number;
-  flagged: number;
-  deadLetters: number;
-  modelVersion: number | null;
-  /** When the batch's transaction (or offset commit) completed, ms since the epoch. */
-  committedAt: number;
-  /** Kafka timestamps of the batch's records, ms (commit time minus these is the end-to-end latency). */
-  timestamps: number[];
 }
 
 export interface Scorer {
@@ -196,32 +175,41 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   // Output sends stay under each output topic's max.message.bytes (read at start) and maxSendBytes.
   const limits = new TopicSizeLimits(undefined, config.maxSendBytes);
 
-  const delivery: Delivery =
-    config.delivery === 'exactly-once'
-      ? new ExactlyOnceDelivery({
-          kafka: deps.kafka,
-          admin,
-          groupId: config.group,
-          topics: outputTopics,
-          transactionalIdPrefix: config.names.transactionalIdPrefix,
-          transactionTimeoutMs: config.transactionTimeoutMs,
-          logger: log,
-          events: deliveryEvents,
-          limits,
-          retry: {
-            initialRetryTimeMs: config.producerRetryInitialMs,
-            maxRetryTimeMs: config.producerRetryMaxMs,
-          },
-        })
-      : new AtLeastOnceDelivery({
-          kafka: deps.kafka,
-          consumer,
-          groupId: config.group,
-          topics: outputTopics,
-          logger: log,
-          events: deliveryEvents,
-          limits,
-        });
+  const delivery: Delivery = createDelivery(config.delivery, {
+    kafka: deps.kafka,
+    admin,
+    consumer,
+    groupId: config.group,
+    topics: outputTopics,
+    transactionalIdPrefix: config.names.transactionalIdPrefix,
+    transactionTimeoutMs: config.transactionTimeoutMs,
+    logger: log,
+    events: deliveryEvents,
+    limits,
+    retry: { initialRetryTimeMs: config.producerRetryInitialMs, maxRetryTimeMs: config.producerRetryMaxMs },
+  });
+  const models = new ModelInstaller({
+    slot,
+    metrics,
+    log,
+    readerSchema,
+    schemaPath: deps.readerSchema ? 'given' : config.recordSchema,
+    loadModel: deps.loadModel,
+    onModel: deps.onModel,
+    onFirstUnfit: (err) => startAbort.abort(err),
+  });
+  const batchDeps: BatchDeps = {
+    config,
+    delivery,
+    scorer: batchScorer,
+    slot,
+    metrics,
+    progress,
+    window,
+    isRecordRejection: (err) => deps.kafka.isRecordRejection(err),
+    log,
+    onBatch: deps.onBatch,
+  };
 
   let assigned: Record<string, number[]> = {};
   let joined = false;
@@ -232,227 +220,6 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   let watchHandle: { close(): Promise<void> } | null = null;
   const inFlight = new Set<Promise<unknown>>();
   const startAbort = new AbortController();
-
-  function refuse(version: number, err: Error): void {
-    const code: ErrorCode = isSmaeError(err) ? err.code : 'INCOMPATIBLE_MODEL';
-    metrics.modelsRefused.inc({ code });
-    deps.onModel?.({ version, installed: false, error: err });
-    if (slot.version === null && code === 'INCOMPATIBLE_MODEL') {
-      // The first model cannot be fed by the configured schema: refuse to start rather than dead-letter every record.
-      log.error(
-        { version, code, err: err.message },
-        'the current model does not fit the record schema; not starting',
-      );
-      startAbort.abort(err);
-      return;
-    }
-    log.error({ version, code, err: err.message }, 'model version refused; the running model stays');
-  }
-
-  function install(m: PublishedVersion): void {
-    let model: ScoringModel;
-    try {
-      checkFitsSchema(m.artifact, readerSchema, deps.readerSchema ? 'given' : config.recordSchema);
-      model = deps.loadModel(m.artifact);
-    } catch (err) {
-      refuse(m.version, err as Error);
-      return;
-    }
-    const previous = slot.version;
-    slot.install(model);
-    metrics.modelVersion.set(m.version);
-    const created = Date.parse(m.artifact.manifest.createdAt);
-    if (Number.isFinite(created)) metrics.modelCreated.set(created / 1000);
-    metrics.modelSwaps.inc();
-    log.info({ version: m.version, previous }, previous === null ? 'model loaded' : 'model swapped');
-    deps.onModel?.({ version: m.version, installed: true });
-  }
-
-  /**
-   * One fetched batch of one partition. It is cut into ranges of at most `maxTransactionRecords` records
-   * and `maxTransactionBytes` input bytes, each delivered in its own transaction (outputs + offsets), so
-   * a large fetch does not become one long transaction and the bytes of outputs held at once are bounded.
-   */
-  async function handleBatch(batch: InBatch, control: BatchControl): Promise<void> {
-    const { resolveOffset, heartbeat, isRunning, isStale } = control;
-    if (!isRunning() || isStale() || batch.records.length === 0) return;
-    const { topic, partition } = batch;
-    const fetchedAt = Date.now();
-    for (const m of batch.records) {
-      const ts = Number(m.timestamp);
-      if (Number.isFinite(ts)) metrics.recordAgeAtFetchSeconds.observe(Math.max(0, fetchedAt - ts) / 1000);
-    }
-    progress.fetched(topic, partition, Number(batch.records[0]!.timestamp));
-    const ranges = chunkBySize(
-      batch.records,
-      (m) => (m.value?.length ?? 0) + (m.key?.length ?? 0),
-      config.maxTransactionBytes,
-      config.maxTransactionRecords,
-    );
-    const batchLast = (BigInt(batch.nextOffset) - 1n).toString();
-    try {
-      for (let i = 0; i < ranges.length; i++) {
-        if (!isRunning() || isStale()) return;
-        const range = ranges[i]!;
-        const isLast = i === ranges.length - 1;
-        // The last range commits past the batch's end (which may be a control record).
-        const nextOffset = isLast ? nextOf(batchLast) : nextOf(range[range.length - 1]!.offset);
-        const result = await processRange(topic, partition, range, nextOffset, batchLast, control);
-        if (result === 'seeked') return;
-        resolveOffset(isLast ? batchLast : range[range.length - 1]!.offset);
-        const next = ranges[i + 1]?.[0];
-        // After the last range: records still waiting (lag) get "now" as their age's lower bound.
-        progress.advanced(
-          topic,
-          partition,
-          next ? Number(next.timestamp) : batch.lag() > 0 ? Date.now() : null,
-        );
-        metrics.consumerLag.set({ topic, partition: String(partition) }, batch.lag());
-        await heartbeat().catch(() => undefined);
-      }
-    } catch (err) {
-      metrics.batchErrors.inc();
-      await delivery.fail(topic, partition, err).catch(() => undefined);
-      if (!isRunning()) return; // shutting down: the batch is re-delivered to whoever owns it next
-      log.warn({ topic, partition, err: describe(err) }, 'batch failed; it will be re-delivered');
-      throw err;
-    }
-  }
-
-  /**
-   * Scores `messages` and delivers their outputs with the offset `nextOffset` in one transaction. When the
-   * broker refuses the outputs for a reason tied to records (too large, invalid), the range is split in
-   * two and each half delivered on its own, down to the one record at fault, which is dead-lettered as
-   * `OUTPUT_REJECTED` (by reference) so the partition moves on; any other error propagates and the whole
-   * batch is re-delivered.
-   */
-  async function processRange(
-    topic: string,
-    partition: number,
-    messages: readonly InRecord[],
-    nextOffset: string,
-    batchLast: string,
-    control: BatchControl,
-  ): Promise<'done' | 'seeked'> {
-    const started = performance.now();
-    const begin = await delivery.begin(topic, partition);
-    let todo = messages;
-    if (begin.committedOffset !== undefined && begin.committedOffset !== null) {
-      const committed = BigInt(begin.committedOffset);
-      if (committed > BigInt(batchLast)) {
-        log.info(
-          { topic, partition, committed: begin.committedOffset },
-          'batch already committed by a previous owner; seeking',
-        );
-        control.seek(begin.committedOffset);
-        return 'seeked';
-      }
-      if (committed >= BigInt(nextOffset)) return 'done';
-      if (committed > BigInt(todo[0]!.offset)) {
-        log.info(
-          { topic, partition, committed: begin.committedOffset },
-          'skipping records committed by a previous owner',
-        );
-        todo = todo.filter((m) => BigInt(m.offset) >= committed);
-      }
-    }
-    const sources: SourceMessage[] = todo.map((m) => ({ topic, partition, ...m }));
-    const lease = slot.acquire();
-    let outcome: BatchOutcome;
-    try {
-      outcome = await batchScorer.score(sources, lease.model);
-    } finally {
-      lease.release();
-    }
-    metrics.stageSeconds.observe({ stage: 'decode_score' }, (outcome.decodeMs + outcome.scoreMs) / 1000);
-    try {
-      await delivery.commit(topic, partition, nextOffset, outcome);
-    } catch (err) {
-      if (!deps.kafka.isRecordRejection(err)) throw err;
-      await delivery.fail(topic, partition, err);
-      if (todo.length === 1) {
-        await rejectRecord(sources[0]!, err, nextOffset);
-        return 'done';
-      }
-      metrics.batchSplits.inc();
-      const mid = Math.floor(todo.length / 2);
-      const left = todo.slice(0, mid);
-      log.warn(
-        { topic, partition, from: todo[0]!.offset, records: todo.length, err: describe(err) },
-        'the broker refused outputs of this range; splitting it to isolate the record',
-      );
-      const first = await processRange(
-        topic,
-        partition,
-        left,
-        nextOf(left[left.length - 1]!.offset),
-        batchLast,
-        control,
-      );
-      if (first === 'seeked') return first;
-      return processRange(topic, partition, todo.slice(mid), nextOffset, batchLast, control);
-    }
-    recordOutcome(topic, partition, sources, outcome, nextOffset, started);
-    return 'done';
-  }
-
-  /** The one record whose outputs the broker refuses: dead-lettered by reference, and the partition moves on. */
-  async function rejectRecord(source: SourceMessage, cause: unknown, nextOffset: string): Promise<void> {
-    const error = new InputError(
-      'OUTPUT_REJECTED',
-      `the broker refused this record's outputs: ${describe(cause)}`,
-    );
-    const dl = fitDeadLetter(deadLetterFor(source, error, config.pipeline), 0, { alwaysReference: true });
-    log.warn(
-      { topic: source.topic, partition: source.partition, offset: source.offset, err: describe(cause) },
-      'record dead-lettered by reference: the broker refused its outputs',
-    );
-    const begin = await delivery.begin(source.topic, source.partition);
-    if (begin.committedOffset && BigInt(begin.committedOffset) >= BigInt(nextOffset)) return;
-    await delivery.commit(source.topic, source.partition, nextOffset, {
-      flags: [],
-      scores: [],
-      deadLetters: [dl],
-    });
-    metrics.records.inc();
-    metrics.deadLetters.inc({ code: error.code });
-  }
-
-  function recordOutcome(
-    topic: string,
-    partition: number,
-    sources: readonly SourceMessage[],
-    outcome: BatchOutcome,
-    nextOffset: string,
-    started: number,
-  ): void {
-    const now = Date.now();
-    const timestamps = sources.map((m) => Number(m.timestamp));
-    metrics.records.inc(outcome.records);
-    metrics.flags.inc(outcome.flagged);
-    for (const [code, n] of outcome.deadLettersByCode) metrics.deadLetters.inc({ code }, n);
-    metrics.batchSize.observe(outcome.records);
-    metrics.scoringSeconds.observe((outcome.decodeMs + outcome.scoreMs) / 1000);
-    metrics.batchSeconds.observe((performance.now() - started) / 1000);
-    for (const ts of timestamps) {
-      if (Number.isFinite(ts)) metrics.endToEndLagSeconds.observe(Math.max(0, now - ts) / 1000);
-    }
-    for (const s of outcome.scoreValues) metrics.scores.observe(s);
-    window?.append(outcome.window);
-    if (sources.length === 0) return;
-    deps.onBatch?.({
-      topic,
-      partition,
-      firstOffset: sources[0]!.offset,
-      lastOffset: (BigInt(nextOffset) - 1n).toString(),
-      records: outcome.records,
-      flagged: outcome.flagged,
-      deadLetters: outcome.deadLetters.length,
-      modelVersion: outcome.modelVersion,
-      committedAt: now,
-      timestamps,
-    });
-  }
 
   async function start(): Promise<void> {
     if (running || stopping) throw new Error('scorer already started or stopped');
@@ -472,10 +239,10 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     watchHandle = deps.models.watch(
       (m) => {
         // Loading can take a while (weights, backend): chain it so versions install in order.
-        loadingChain = loadingChain.then(() => install(m));
+        loadingChain = loadingChain.then(() => models.install(m));
         return loadingChain;
       },
-      { pollMs: config.modelPollMs, onRejected: (v, err) => refuse(v, err) },
+      { pollMs: config.modelPollMs, onRejected: (v, err) => models.refuse(v, err) },
     );
     log.info({ pipeline: config.pipeline, delivery: delivery.mode }, 'waiting for a model');
     await slot.waitForModel(startAbort.signal);
@@ -491,7 +258,7 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
       fromBeginning: config.fromBeginning,
       concurrency: config.partitionsConcurrently,
       eachBatch: (batch, control) => {
-        const p = handleBatch(batch, control);
+        const p = handleBatch(batchDeps, batch, control);
         inFlight.add(p);
         return p.finally(() => inFlight.delete(p));
       },
@@ -551,40 +318,4 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     assignment: () => assigned,
     modelVersion: () => slot.version,
   };
-}
-
-/** The field names of a record schema (the features a model may use). */
-function recordFieldNames(type: AvroType): Set<string> {
-  const fields = (type as unknown as { fields?: { name: string }[] }).fields;
-  if (type.typeName !== 'record' || !Array.isArray(fields)) {
-    throw new ModelError(
-      'INCOMPATIBLE_MODEL',
-      `the record schema must be an Avro record, got ${type.typeName}`,
-    );
-  }
-  return new Set(fields.map((f) => f.name));
-}
-
-/**
- * Refuses a model whose features the record schema cannot feed (a field absent, or of a type the
- * feature cannot read): every record would be dead-lettered. Names each field, its type and the need.
- */
-function checkFitsSchema(artifact: ModelArtifact, readerSchema: AvroType, schemaPath: string): void {
-  const features = artifact.manifest?.preprocessing?.spec?.features ?? [];
-  const issues = featureFitIssues(readerSchema, { features });
-  if (issues.length > 0) {
-    throw new ModelError(
-      'INCOMPATIBLE_MODEL',
-      `the record schema ${schemaPath} cannot feed the model's features: ${issues.map(describeFitIssue).join('; ')}. ` +
-        'Train the model on this schema (smae init, then smae train --features) or point SMAE_RECORD_SCHEMA at the schema it was trained on',
-      { details: { issues } },
-    );
-  }
-}
-
-const nextOf = (offset: string): string => (BigInt(offset) + 1n).toString();
-
-function describe(err: unknown): string {
-  if (isSmaeError(err)) return `${err.code}: ${err.message}`;
-  return (err as Error)?.message ?? String(err);
 }

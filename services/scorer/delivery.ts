@@ -318,3 +318,39 @@ export class AtLeastOnceDelivery implements Delivery {
     await this.producer.close().catch(() => undefined);
   }
 }
+
+/** What is left of a range of records after what a previous owner of the partition already committed. */
+export type Unclaimed<R> =
+  | { kind: 'records'; records: readonly R[] }
+  /** The whole range was committed: nothing to do. */
+  | { kind: 'done' }
+  /** The previous owner committed past the whole fetched batch: seek there. */
+  | { kind: 'seek'; offset: string };
+
+/**
+ * Applies `Begin.committedOffset` (the group's committed offset, read right after the partition's
+ * producer was initialised) to a range of records that ends before `nextOffset`, in a fetched batch
+ * whose last offset is `batchLast`: records below the committed offset are skipped.
+ */
+export function unclaimedRecords<R extends { offset: string }>(
+  begin: Begin,
+  records: readonly R[],
+  nextOffset: string,
+  batchLast: string,
+): Unclaimed<R> {
+  if (begin.committedOffset === undefined || begin.committedOffset === null)
+    return { kind: 'records', records };
+  const committed = BigInt(begin.committedOffset);
+  if (committed > BigInt(batchLast)) return { kind: 'seek', offset: begin.committedOffset };
+  if (committed >= BigInt(nextOffset)) return { kind: 'done' };
+  if (committed > BigInt(records[0]!.offset)) {
+    return { kind: 'records', records: records.filter((m) => BigInt(m.offset) >= committed) };
+  }
+  return { kind: 'records', records };
+}
+
+/** The delivery a configuration asks for. */
+export function createDelivery(mode: DeliveryMode, opts: ExactlyOnceOptions & AtLeastOnceOptions): Delivery {
+  if (mode === 'exactly-once') return new ExactlyOnceDelivery(opts);
+  return new AtLeastOnceDelivery(opts);
+}

@@ -181,3 +181,31 @@ export function createScorerMetrics(registry: Registry, progress?: PartitionProg
     }),
   };
 }
+
+/** A delivered range's figures, in one call: counts, sizes, times, end-to-end lag and scores. */
+export function recordBatchMetrics(
+  metrics: ScorerMetrics,
+  outcome: {
+    records: number;
+    flagged: number;
+    deadLettersByCode: ReadonlyMap<string, number>;
+    decodeMs: number;
+    scoreMs: number;
+    scoreValues: Iterable<number>;
+  },
+  sources: readonly { timestamp: string }[],
+  seconds: number,
+): void {
+  const now = Date.now();
+  metrics.records.inc(outcome.records);
+  metrics.flags.inc(outcome.flagged);
+  for (const [code, n] of outcome.deadLettersByCode) metrics.deadLetters.inc({ code }, n);
+  metrics.batchSize.observe(outcome.records);
+  metrics.scoringSeconds.observe((outcome.decodeMs + outcome.scoreMs) / 1000);
+  metrics.batchSeconds.observe(seconds);
+  for (const m of sources) {
+    const ts = Number(m.timestamp);
+    if (Number.isFinite(ts)) metrics.endToEndLagSeconds.observe(Math.max(0, now - ts) / 1000);
+  }
+  for (const s of outcome.scoreValues) metrics.scores.observe(s);
+}
