@@ -15,21 +15,16 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Redis } from 'ioredis';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { createTrainerMetrics } from './metrics.js';
+import { trainOnce, type LiveRun, type RunContext } from './run-once.js';
 import { describeError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { pipelineNames } from '../../shared/pipeline.js';
 import { createMetricsRegistry, startOpsServer, type OpsServer } from '../../shared/ops/index.js';
 import type { RecordDecoder } from '../../shared/avro/decoder.js';
 import { ModelRegistry } from '../../shared/registry/index.js';
-import {
-  runTraining,
-  type ColumnFilter,
-  type TrainJobOptions,
-  type TrainingOutcome,
-  type TrainingSource,
-} from '../../shared/training/index.js';
-import { RedisLock } from '../../shared/redis/lock.js';
+import type { ColumnFilter, TrainJobOptions, TrainingSource } from '../../shared/training/index.js';
 
 export type TrainerSourceConfig =
   { kind: 'csv'; path: string } | { kind: 'topic'; topic: string; last: number };
@@ -124,60 +119,16 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
     throw new TypeError('buildTrainer: a topic source needs deps.kafka and deps.decoder');
   }
   const metrics = deps.metrics ?? createMetricsRegistry({ service: 'trainer', pipeline: names.name });
-  const m = {
-    runs: new Counter({
-      name: 'smae_trainer_runs_total',
-      help: 'Training runs by outcome (published, failed, skipped: another replica held the lease, aborted)',
-      labelNames: ['outcome'],
-      registers: [metrics],
-    }),
-    running: new Gauge({
-      name: 'smae_trainer_running',
-      help: '1 while a training run is in progress',
-      registers: [metrics],
-    }),
-    lastSuccess: new Gauge({
-      name: 'smae_trainer_last_success_timestamp_seconds',
-      help: 'When the last successful run published its model',
-      registers: [metrics],
-    }),
-    seconds: new Histogram({
-      name: 'smae_trainer_run_seconds',
-      help: 'Duration of successful runs (load, train, publish)',
-      buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600],
-      registers: [metrics],
-    }),
-    rows: new Gauge({
-      name: 'smae_trainer_last_rows',
-      help: 'Training rows of the last published model',
-      registers: [metrics],
-    }),
-    loss: new Gauge({
-      name: 'smae_trainer_last_final_loss',
-      help: 'Final training loss of the last published model',
-      registers: [metrics],
-    }),
-    version: new Gauge({
-      name: 'smae_trainer_published_version',
-      help: 'Registry version of the last published model',
-      registers: [metrics],
-    }),
-    epoch: new Gauge({
-      name: 'smae_trainer_epoch',
-      help: 'Epoch of the run in progress',
-      registers: [metrics],
-    }),
-  };
+  const m = createTrainerMetrics(metrics);
 
   const lockKey = `${names.redisPrefix}trainer:lock`;
   let ops: OpsServer | null = null;
   let timer: NodeJS.Timeout | null = null;
   let nextRunAt: number | null = null;
   let current: Promise<RunReport> | null = null;
-  let abort: AbortController | null = null;
   let stopping = false;
   let runs = 0;
-  let epoch: TrainerStatus['epoch'] = null;
+  const live: LiveRun = { abort: null, epoch: null };
   let lastRun: RunReport | null = null;
   let lastSuccess: RunReport | null = null;
 
@@ -205,72 +156,18 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
     };
   }
 
-  async function execute(trigger: RunTrigger): Promise<RunReport> {
-    const startedAt = new Date().toISOString();
-    const finish = (r: Omit<RunReport, 'trigger' | 'startedAt' | 'finishedAt'>): RunReport => ({
-      trigger,
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      ...r,
-    });
-    // A lost lease (a long pause, Redis failover) aborts the run: another replica may be training.
-    const lease = await new RedisLock(deps.redis, lockKey, {
-      ttlMs: config.lockTtlMs,
-      onLost: () => {
-        log.warn({ trigger }, 'the trainer lease was lost; aborting this run');
-        abort?.abort(new Error('trainer lease lost'));
-      },
-    }).tryAcquire();
-    if (!lease) {
-      log.info({ trigger }, 'another trainer replica holds the lease; skipping this run');
-      return finish({ outcome: 'skipped' });
-    }
-    abort = new AbortController();
-    m.running.set(1);
-    try {
-      log.info({ trigger, source: config.source }, 'training run started');
-      const outcome: TrainingOutcome = await runTraining({
-        ...config.training,
-        source: source(),
-        pipeline: names.name,
-        registry,
-        publishedBy: 'trainer',
-        reason: `scheduled retraining (${trigger})`,
-        signal: abort.signal,
-        logger: deps.logger ?? silentLogger,
-        ...(deps.inProcess ? { inProcess: true } : {}),
-        onEpoch: (p) => {
-          epoch = { epoch: p.epoch, epochs: p.epochs, loss: p.loss };
-          m.epoch.set(p.epoch);
-          log.info({ epoch: p.epoch, epochs: p.epochs, loss: p.loss, seconds: p.seconds }, 'epoch');
-        },
-      });
-      const man = outcome.artifact.manifest;
-      m.lastSuccess.set(Date.now() / 1000);
-      m.seconds.observe(outcome.seconds);
-      m.rows.set(outcome.rows);
-      m.loss.set(man.training.finalLoss);
-      if (outcome.published) m.version.set(outcome.published.version);
-      return finish({
-        outcome: 'published',
-        ...(outcome.published ? { version: outcome.published.version } : {}),
-        rows: outcome.rows,
-        finalLoss: man.training.finalLoss,
-        threshold: man.threshold.value,
-        seconds: outcome.seconds,
-      });
-    } catch (err) {
-      if (abort.signal.aborted) return finish({ outcome: 'aborted', error: describeError(err) });
-      log.error({ err: describeError(err), trigger }, 'training run failed');
-      return finish({ outcome: 'failed', error: describeError(err) });
-    } finally {
-      abort = null;
-      epoch = null;
-      m.running.set(0);
-      m.epoch.set(0);
-      await lease.release();
-    }
-  }
+  const runContext: RunContext = {
+    config,
+    redis: deps.redis,
+    registry,
+    lockKey,
+    source,
+    metrics: m,
+    log,
+    logger: deps.logger ?? silentLogger,
+    inProcess: deps.inProcess === true,
+    run: live,
+  };
 
   function runNow(trigger: RunTrigger = 'manual'): Promise<RunReport> {
     if (current) return current;
@@ -289,7 +186,7 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
       timer = null;
       nextRunAt = null;
     }
-    const run = execute(trigger)
+    const run = trainOnce(runContext, trigger)
       .catch((err: unknown): RunReport => ({
         trigger,
         startedAt: new Date().toISOString(),
@@ -360,7 +257,7 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
       pipeline: names.name,
       running: current !== null,
       stopping,
-      epoch,
+      epoch: live.epoch,
       runs,
       lastRun,
       lastSuccess,
@@ -371,9 +268,9 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
       if (timer) clearTimeout(timer);
       timer = null;
       nextRunAt = null;
-      if (abort) {
+      if (live.abort) {
         log.info('aborting the training in progress');
-        abort.abort(new Error('trainer service stopping'));
+        live.abort.abort(new Error('trainer service stopping'));
       }
       if (current) await current;
       await ops?.close();
