@@ -16,28 +16,28 @@
  *   any other error fails the job at once (UnrecoverableError).
  */
 import { randomUUID } from 'node:crypto';
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
-import { resolveAdaptationOptions, type AdaptationOverrides } from '../../shared/adaptation/config.js';
+import type { AdaptationOverrides } from '../../shared/adaptation/config.js';
 import type { ComputeFn, ComputeInput, ComputeResult } from '../../shared/adaptation/compute.js';
 import { createComputeRunner } from '../../shared/adaptation/compute-runner.js';
-import { isLockBusy, runAdaptationCycle, type CycleResult } from '../../shared/adaptation/cycle.js';
+import type { CycleResult } from '../../shared/adaptation/cycle.js';
 import {
   ADAPT_JOB,
   ADAPTER_QUEUE,
-  cycleDependencies,
   enqueueCycle,
   jobOptions,
   queueOptions,
   type AdaptJobData,
 } from '../../shared/adaptation/jobs.js';
-import { describeError, isSmaeError } from '../../shared/errors.js';
+import { describeError } from '../../shared/errors.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { createMetricsRegistry, type ProbeResult } from '../../shared/ops/index.js';
 import type { ThreadRunner } from '../../shared/ops/worker.js';
 import type { AdapterConfig } from './config.js';
 import { createAdapterMetrics, type AdapterMetrics } from './metrics.js';
+import { processAdaptJob, type JobContext } from './process-job.js';
 
 export { ADAPT_JOB, ADAPTER_QUEUE, queueOptions, type AdaptJobData } from '../../shared/adaptation/jobs.js';
 
@@ -108,65 +108,9 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
 
   const jobOpts = jobOptions(config.jobs);
 
-  async function processJob(job: Job<AdaptJobData, CycleResult>, token?: string): Promise<CycleResult> {
-    const pipeline = job.data.pipeline;
-    const cycleId = job.id!;
-    const jlog = log.child({ pipeline, cycleId, attempt: job.attemptsMade + 1 });
-    const t0 = performance.now();
-    metrics.cycleStarted(pipeline);
-    try {
-      const options = resolveAdaptationOptions(job.data.overrides ?? {}, config.adaptation);
-      const cycle = cycleDependencies({
-        redis: deps.redis,
-        pipeline,
-        logger: jlog,
-        compute,
-        lockTtlMs: config.pipelineLockTtlMs,
-        historyLimit: config.historyLimit,
-      });
-      const { registry } = cycle;
-      const result = await runAdaptationCycle(
-        {
-          ...cycle,
-          registry: deps.afterPublish
-            ? {
-                current: () => registry.current(),
-                get: (v) => registry.get(v),
-                list: () => registry.list(),
-                publish: async (a, meta) => {
-                  const r = await registry.publish(a, meta);
-                  await deps.afterPublish!(pipeline, r.version, cycleId);
-                  return r;
-                },
-              }
-            : registry,
-        },
-        { cycleId, options, ...(job.data.dryRun ? { dryRun: true } : {}) },
-      );
-      metrics.cycleFinished(pipeline, result, (performance.now() - t0) / 1000);
-      return result;
-    } catch (err) {
-      if (isLockBusy(err) && token !== undefined) {
-        // Another cycle of this pipeline runs (here or elsewhere): wait for it without spending an
-        // attempt. A holder that died frees the lock when its TTL lapses.
-        metrics.cycleDelayedBusy(pipeline);
-        jlog.info(
-          { retryInMs: config.jobs.backoffMs },
-          'pipeline busy with another adaptation; cycle delayed',
-        );
-        await job.moveToDelayed(Date.now() + config.jobs.backoffMs, token);
-        throw new DelayedError();
-      }
-      const code = isSmaeError(err) ? err.code : 'UNEXPECTED';
-      metrics.cycleFailed(pipeline, code, (performance.now() - t0) / 1000);
-      if (isSmaeError(err) && err.retriable) {
-        jlog.warn({ err: describeError(err) }, 'adaptation cycle failed; BullMQ retries it with backoff');
-        throw err;
-      }
-      jlog.error({ err: describeError(err) }, 'adaptation cycle failed for good');
-      throw new UnrecoverableError(describeError(err));
-    }
-  }
+  const jobContext: JobContext = { config, deps, compute, metrics, log };
+  const processJob = (job: Job<AdaptJobData, CycleResult>, token?: string): Promise<CycleResult> =>
+    processAdaptJob(jobContext, job, token);
 
   async function upsertSchedulers(): Promise<void> {
     if (!config.manageSchedulers) return;
