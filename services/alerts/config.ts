@@ -32,6 +32,9 @@ export const alertsSettingsSchema = z.object({
   fromBeginning: bool.default(false),
   seenTtl: duration(1000).default(7 * 86_400_000),
   logLevel: f.logLevel,
+  metricsPort: f.metricsPort(9468),
+  metricsHost: f.metricsHost,
+  shutdownTimeoutMs: f.shutdownTimeoutMs(),
 });
 
 export type AlertsSettings = z.infer<typeof alertsSettingsSchema>;
