@@ -12,7 +12,7 @@
  */
 import { buildScorer } from './app.js';
 import { describeSettings, loadScorerConfig } from './config.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { ModelRegistry, describeTrust } from '../../shared/registry/index.js';
@@ -48,10 +48,9 @@ runMain('scorer', async ({ createLogger }) => {
     shutdownTimeoutMs: config.shutdownTimeoutMs + CLOSE_GRACE_MS,
     start: async (service) => {
       const backend = await initBackend({ prefer: config.backend, logger });
-      const kafka = createKafka(
-        kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` }),
-        logger,
-      );
+      const kafkaConn = kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` });
+      await checkKafkaTls(kafkaConn);
+      const kafka = createKafka(kafkaConn, logger);
       const redis = createRedis(redisUrlFromEnv(process.env), {
         logger,
         connectionName: `smae-scorer-${config.pipeline}`,

@@ -13,7 +13,7 @@
  */
 import { buildTrainer } from './app.js';
 import { describeSettings, loadTrainerConfig } from './config.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import {
   loadSchemaFile,
@@ -53,10 +53,11 @@ runMain('trainer', async ({ createLogger }) => {
       control.onShutdown(() => redis.quit().catch(() => redis.disconnect()));
       let deps: Parameters<typeof buildTrainer>[1] = { redis, logger };
       if (service.source.kind === 'topic') {
-        const kafka = createKafka(
-          kafkaConnectionFromEnv(process.env, { clientId: `smae-trainer-${settings.pipeline}` }),
-          logger,
-        );
+        const kafkaConn = kafkaConnectionFromEnv(process.env, {
+          clientId: `smae-trainer-${settings.pipeline}`,
+        });
+        await checkKafkaTls(kafkaConn);
+        const kafka = createKafka(kafkaConn, logger);
         const resolveSchemaId = settings.schemaRegistryUrl
           ? schemaRegistryIds({ url: settings.schemaRegistryUrl })
           : settings.schemaIdsDir
