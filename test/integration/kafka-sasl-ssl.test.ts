@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,7 @@ import {
   rng,
 } from './scorer-helpers.js';
 
+const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
 const dir = join(REPO_ROOT, '.cache', 'sasl-ssl-test');
 const password = `pw-${randomBytes(12).toString('hex')}`;
 const wrongPassword = `wrong-${randomBytes(12).toString('hex')}`;
@@ -108,6 +109,7 @@ function freePort(): Promise<number> {
 const secrets = (): string[] => [password, wrongPassword, keystorePassword];
 
 before(async () => {
+  if (!HAVE_OPENSSL) return;
   rmSync(dir, { recursive: true, force: true });
   const certs = makeTestCertificates(dir);
   caFile = certs.caFile;
@@ -127,165 +129,169 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('Kafka over SASL_SSL (SCRAM-SHA-512)', () => {
-  test('trainer, scorer and alerts run through the authenticated listener; no secret in their logs', async (t) => {
-    const names = pipelineNames(`sasl-${randomBytes(4).toString('hex')}`);
-    const kafka = createKafka(kafkaConnectionFromEnv(saslEnv(), { clientId: 'sasl-test' }));
-    const admin = kafka.admin();
-    await admin.connect();
-    t.after(() => admin.disconnect());
-    await ensurePipelineTopics(admin, names, { partitions: 2 });
-    const redis = createRedis(redisUrlFromEnv(process.env));
-    t.after(async () => {
-      await deleteKeysByPrefix(redis, names.redisPrefix);
-      await redis.quit();
-    });
-    const schemaDir = join(dir, 'schemas');
-    mkdirSync(schemaDir, { recursive: true });
-    writeFileSync(
-      join(schemaDir, `${TRANSACTION_SCHEMA_ID}.avsc`),
-      JSON.stringify(TRANSACTION_SCHEMA.schema()),
-    );
+describe(
+  'Kafka over SASL_SSL (SCRAM-SHA-512)',
+  { skip: HAVE_OPENSSL ? false : 'openssl is not installed' },
+  () => {
+    test('trainer, scorer and alerts run through the authenticated listener; no secret in their logs', async (t) => {
+      const names = pipelineNames(`sasl-${randomBytes(4).toString('hex')}`);
+      const kafka = createKafka(kafkaConnectionFromEnv(saslEnv(), { clientId: 'sasl-test' }));
+      const admin = kafka.admin();
+      await admin.connect();
+      t.after(() => admin.disconnect());
+      await ensurePipelineTopics(admin, names, { partitions: 2 });
+      const redis = createRedis(redisUrlFromEnv(process.env));
+      t.after(async () => {
+        await deleteKeysByPrefix(redis, names.redisPrefix);
+        await redis.quit();
+      });
+      const schemaDir = join(dir, 'schemas');
+      mkdirSync(schemaDir, { recursive: true });
+      writeFileSync(
+        join(schemaDir, `${TRANSACTION_SCHEMA_ID}.avsc`),
+        JSON.stringify(TRANSACTION_SCHEMA.schema()),
+      );
 
-    // 400 ordinary records to train on, through the authenticated listener.
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    t.after(() => producer.disconnect());
-    const r = rng(5);
-    const normal = Array.from({ length: 400 }, (_, i) => ({
-      key: `n-${i}`,
-      value: encodeTransaction(normalTransaction(i, r)),
-    }));
-    await producer.send({ topic: names.topics.records, acks: -1, messages: normal });
+      // 400 ordinary records to train on, through the authenticated listener.
+      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      t.after(() => producer.disconnect());
+      const r = rng(5);
+      const normal = Array.from({ length: 400 }, (_, i) => ({
+        key: `n-${i}`,
+        value: encodeTransaction(normalTransaction(i, r)),
+      }));
+      await producer.send({ topic: names.topics.records, acks: -1, messages: normal });
 
-    // A consumer group through the listener first: on a broker this fresh the group coordinator is still
-    // loading, which the trainer's one-shot topic reader does not wait out.
-    await readTopicToEnd(kafka, admin, names.topics.deadLetters);
-    const train = await startProcess(
-      [
-        join(REPO_ROOT, 'bin/smae.js'),
-        'train',
-        '--topic',
-        names.topics.records,
-        '--last',
-        '400',
-        '--schema-dir',
-        schemaDir,
-        '--pipeline',
-        names.name,
-        '--exclude',
-        'accountId,eventTime',
-        '--categorical',
-        'channel',
-        '--scale',
-        'standard',
-        '--epochs',
-        '5',
-        '--percentile',
-        '100',
-        '--backend',
-        'cpu',
-        '--seed',
-        '1',
-      ],
-      saslEnv(),
-    ).done;
-    assert.equal(train.code, 0, train.output);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    assert.equal(await registry.currentVersion(), 1);
+      // A consumer group through the listener first: on a broker this fresh the group coordinator is still
+      // loading, which the trainer's one-shot topic reader does not wait out.
+      await readTopicToEnd(kafka, admin, names.topics.deadLetters);
+      const train = await startProcess(
+        [
+          join(REPO_ROOT, 'bin/smae.js'),
+          'train',
+          '--topic',
+          names.topics.records,
+          '--last',
+          '400',
+          '--schema-dir',
+          schemaDir,
+          '--pipeline',
+          names.name,
+          '--exclude',
+          'accountId,eventTime',
+          '--categorical',
+          'channel',
+          '--scale',
+          'standard',
+          '--epochs',
+          '5',
+          '--percentile',
+          '100',
+          '--backend',
+          'cpu',
+          '--seed',
+          '1',
+        ],
+        saslEnv(),
+      ).done;
+      assert.equal(train.code, 0, train.output);
+      const registry = new ModelRegistry({ redis, pipeline: names.name });
+      assert.equal(await registry.currentVersion(), 1);
 
-    // Three anomalies among more ordinary records: the scorer flags them, alerts delivers them.
-    const anomalies = [100, 200, 300];
-    await producer.send({
-      topic: names.topics.records,
-      acks: -1,
-      messages: Array.from({ length: 400 }, (_, i) => ({
-        key: `m-${i}`,
-        value: encodeTransaction(
-          anomalies.includes(i)
-            ? { ...anomalousTransaction(i), accountId: `bad-${i}` }
-            : normalTransaction(i, r),
-        ),
-      })),
-    });
-    const serviceEnv = {
-      ...saslEnv(),
-      SMAE_PIPELINE: names.name,
-      SMAE_RECORD_SCHEMA: bundledSchemaPath('transaction'),
-      SMAE_SCHEMA_IDS_DIR: schemaDir,
-      SMAE_KEY_FIELD: 'accountId',
-      SMAE_EVENT_TIME_FIELD: 'eventTime',
-      SMAE_METRICS_PORT: String(await freePort()),
-      SMAE_METRICS_HOST: '127.0.0.1',
-      SMAE_BACKEND: 'cpu',
-      SMAE_LOG_LEVEL: 'debug',
-      KAFKA_LOG_LEVEL: 'debug',
-    };
-    const scorer = startProcess(['--import', 'tsx', 'services/scorer/main.ts'], serviceEnv);
-    t.after(() => scorer.stop());
-    let flags: Awaited<ReturnType<typeof readTopicToEnd>> = [];
-    await waitFor(
-      async () => {
-        flags = await readTopicToEnd(kafka, admin, names.topics.flags);
-        return flags.length >= anomalies.length;
-      },
-      { timeoutMs: 180_000, intervalMs: 2000, message: 'the flags, through SASL_SSL' },
-    );
-    const alerts = startProcess(
-      [join(REPO_ROOT, 'bin/smae.js'), 'alerts', '--pipeline', names.name, '--from-beginning'],
-      {
-        ...serviceEnv,
+      // Three anomalies among more ordinary records: the scorer flags them, alerts delivers them.
+      const anomalies = [100, 200, 300];
+      await producer.send({
+        topic: names.topics.records,
+        acks: -1,
+        messages: Array.from({ length: 400 }, (_, i) => ({
+          key: `m-${i}`,
+          value: encodeTransaction(
+            anomalies.includes(i)
+              ? { ...anomalousTransaction(i), accountId: `bad-${i}` }
+              : normalTransaction(i, r),
+          ),
+        })),
+      });
+      const serviceEnv = {
+        ...saslEnv(),
+        SMAE_PIPELINE: names.name,
+        SMAE_RECORD_SCHEMA: bundledSchemaPath('transaction'),
+        SMAE_SCHEMA_IDS_DIR: schemaDir,
+        SMAE_KEY_FIELD: 'accountId',
+        SMAE_EVENT_TIME_FIELD: 'eventTime',
         SMAE_METRICS_PORT: String(await freePort()),
-      },
-    );
-    t.after(() => alerts.stop());
-    await waitFor(() => anomalies.every((a) => alerts.output().includes(`bad-${a}`)), {
-      timeoutMs: 120_000,
-      intervalMs: 500,
-      message: 'an alert for each anomaly',
+        SMAE_METRICS_HOST: '127.0.0.1',
+        SMAE_BACKEND: 'cpu',
+        SMAE_LOG_LEVEL: 'debug',
+        KAFKA_LOG_LEVEL: 'debug',
+      };
+      const scorer = startProcess(['--import', 'tsx', 'services/scorer/main.ts'], serviceEnv);
+      t.after(() => scorer.stop());
+      let flags: Awaited<ReturnType<typeof readTopicToEnd>> = [];
+      await waitFor(
+        async () => {
+          flags = await readTopicToEnd(kafka, admin, names.topics.flags);
+          return flags.length >= anomalies.length;
+        },
+        { timeoutMs: 180_000, intervalMs: 2000, message: 'the flags, through SASL_SSL' },
+      );
+      const alerts = startProcess(
+        [join(REPO_ROOT, 'bin/smae.js'), 'alerts', '--pipeline', names.name, '--from-beginning'],
+        {
+          ...serviceEnv,
+          SMAE_METRICS_PORT: String(await freePort()),
+        },
+      );
+      t.after(() => alerts.stop());
+      await waitFor(() => anomalies.every((a) => alerts.output().includes(`bad-${a}`)), {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+        message: 'an alert for each anomaly',
+      });
+      const [scorerRun, alertsRun] = await Promise.all([scorer.stop(), alerts.stop()]);
+      assert.equal(flags.length, anomalies.length);
+      assert.equal(scorerRun.code, 0, scorerRun.output.slice(-2000));
+      assert.equal(alertsRun.code, 0, alertsRun.output.slice(-2000));
+      assert.match(scorerRun.output, /consuming/);
+
+      // Debug-level logs of three services and kafkajs: none carries a password or the keystore's.
+      for (const out of [train.output, scorerRun.output, alertsRun.output]) {
+        for (const secret of secrets()) assert.ok(!out.includes(secret), 'a secret appeared in a log line');
+      }
     });
-    const [scorerRun, alertsRun] = await Promise.all([scorer.stop(), alerts.stop()]);
-    assert.equal(flags.length, anomalies.length);
-    assert.equal(scorerRun.code, 0, scorerRun.output.slice(-2000));
-    assert.equal(alertsRun.code, 0, alertsRun.output.slice(-2000));
-    assert.match(scorerRun.output, /consuming/);
 
-    // Debug-level logs of three services and kafkajs: none carries a password or the keystore's.
-    for (const out of [train.output, scorerRun.output, alertsRun.output]) {
-      for (const secret of secrets()) assert.ok(!out.includes(secret), 'a secret appeared in a log line');
-    }
-  });
+    test('a wrong password and an untrusted certificate make the scorer exit at once with a clear error', async () => {
+      const base = {
+        SMAE_PIPELINE: `sasl-bad-${randomBytes(4).toString('hex')}`,
+        SMAE_RECORD_SCHEMA: bundledSchemaPath('transaction'),
+        SMAE_METRICS_PORT: String(await freePort()),
+        SMAE_METRICS_HOST: '127.0.0.1',
+        SMAE_ENSURE_TOPICS: 'true',
+        SMAE_BACKEND: 'cpu',
+        SMAE_LOG_LEVEL: 'debug',
+      };
+      const wrong = await startProcess(['--import', 'tsx', 'services/scorer/main.ts'], {
+        ...saslEnv(),
+        ...base,
+        KAFKA_SASL_PASSWORD: wrongPassword,
+      }).done;
+      assert.notEqual(wrong.code, 0);
+      assert.match(wrong.output, /authentication failed.*invalid credentials/i);
 
-  test('a wrong password and an untrusted certificate make the scorer exit at once with a clear error', async () => {
-    const base = {
-      SMAE_PIPELINE: `sasl-bad-${randomBytes(4).toString('hex')}`,
-      SMAE_RECORD_SCHEMA: bundledSchemaPath('transaction'),
-      SMAE_METRICS_PORT: String(await freePort()),
-      SMAE_METRICS_HOST: '127.0.0.1',
-      SMAE_ENSURE_TOPICS: 'true',
-      SMAE_BACKEND: 'cpu',
-      SMAE_LOG_LEVEL: 'debug',
-    };
-    const wrong = await startProcess(['--import', 'tsx', 'services/scorer/main.ts'], {
-      ...saslEnv(),
-      ...base,
-      KAFKA_SASL_PASSWORD: wrongPassword,
-    }).done;
-    assert.notEqual(wrong.code, 0);
-    assert.match(wrong.output, /authentication failed.*invalid credentials/i);
+      const untrusted = await startProcess(['--import', 'tsx', 'services/scorer/main.ts'], {
+        ...saslEnv(),
+        ...base,
+        KAFKA_SSL_CA_FILE: otherCaFile,
+      }).done;
+      assert.notEqual(untrusted.code, 0);
+      assert.match(untrusted.output, /TLS certificate is not trusted/);
+      assert.match(untrusted.output, /KAFKA_SSL_CA_FILE/);
+      assert.doesNotMatch(untrusted.output, /KafkaJSNumberOfRetriesExceeded/);
 
-    const untrusted = await startProcess(['--import', 'tsx', 'services/scorer/main.ts'], {
-      ...saslEnv(),
-      ...base,
-      KAFKA_SSL_CA_FILE: otherCaFile,
-    }).done;
-    assert.notEqual(untrusted.code, 0);
-    assert.match(untrusted.output, /TLS certificate is not trusted/);
-    assert.match(untrusted.output, /KAFKA_SSL_CA_FILE/);
-    assert.doesNotMatch(untrusted.output, /KafkaJSNumberOfRetriesExceeded/);
-
-    for (const out of [wrong.output, untrusted.output]) {
-      for (const secret of secrets()) assert.ok(!out.includes(secret), 'a secret appeared in a log line');
-    }
-  });
-});
+      for (const out of [wrong.output, untrusted.output]) {
+        for (const secret of secrets()) assert.ok(!out.includes(secret), 'a secret appeared in a log line');
+      }
+    });
+  },
+);
