@@ -13,6 +13,7 @@
  */
 import { buildTrainer } from './app.js';
 import { describeSettings, loadTrainerConfig } from './config.js';
+import { assertCanPublish, processModelTrust } from '../../shared/registry/signing.js';
 import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import {
@@ -71,6 +72,8 @@ runMain('trainer', async ({ createLogger }) => {
         deps = { ...deps, kafka, decoder };
       }
 
+      // Publishes signed models: without a signing key (or the development switch) stop now.
+      assertCanPublish(processModelTrust());
       const trainer = buildTrainer(service, deps);
       control.onShutdown(() => trainer.stop());
       await trainer.start();
