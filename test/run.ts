@@ -24,13 +24,13 @@ import { createServer } from 'node:net';
 import { join, relative, resolve, sep } from 'node:path';
 import { ensureKafka, REPO_ROOT, stopKafka, type BrokerUpResult } from '../tools/infra/kafka/broker.js';
 import { localBrokerOptionsFromEnv } from '../tools/infra/kafka/options.js';
-import { writeSigningKeyPair } from '../shared/registry/signing.js';
 import {
   ensureRegistry,
   registryOptionsFromEnv,
   stopRegistry,
   type RegistryUpResult,
 } from '../tools/infra/kafka/schema-registry.js';
+import { runSigningEnv } from './helpers/signing.js';
 import { DEFAULT_REDIS_URL, pingRedis, redisUrlFromEnv } from '../shared/redis/client.js';
 
 interface StepResult {
@@ -249,25 +249,13 @@ const runIntegration = !onlyUnit;
 const runChecks =
   flags.has('--checks') || (!flags.has('--unit') && !flags.has('--integration') && filters.length === 0);
 
-/**
- * A model-signing key pair for this run (tests publish and read signed models like production), unless
- * the environment already names one. Written under .cache/test-keys/<pid>, removed at the end.
- */
-function testSigningEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (env.SMAE_SIGNING_KEY_FILE || env.SMAE_SIGNING_KEY || env.SMAE_TRUSTED_KEYS) return {};
-  const dir = join(REPO_ROOT, '.cache', 'test-keys', String(process.pid));
-  const pair = writeSigningKeyPair(dir, 'test', { force: true });
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  say(`model-signing key for this run: ${pair.keyId}`);
-  return { SMAE_SIGNING_KEY_FILE: pair.privateKeyFile, SMAE_TRUSTED_KEYS: pair.publicKeyFile };
-}
-
 async function main(): Promise<number> {
   const started = Date.now();
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'test',
-    ...testSigningEnv(process.env),
+    // Models are signed: a key pair for this run unless the environment names keys.
+    ...runSigningEnv(process.env),
   };
   let broker: BrokerUpResult | undefined;
   let schemaRegistry: RegistryUpResult | undefined;

@@ -19,6 +19,7 @@ import { runMain, runService } from '../../shared/ops/lifecycle.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { wantsHelp } from '../../shared/config/service-config.js';
 import { buildAdapter } from './app.js';
+import { assertCanPublish, describeTrust, processModelTrust } from '../../shared/registry/signing.js';
 import { describeSettings, loadAdapterConfig } from './config.js';
 
 const USAGE = `smae adapter: adapts each pipeline's model to drift on a schedule, behind guardrails.
@@ -37,6 +38,11 @@ runMain('adapter', async ({ createLogger }) => {
   }
   const config = loadAdapterConfig(process.env, argv);
   const logger = createLogger(config.logLevel);
+  // Publishes signed models: without a signing key (or the development switch) stop now, not at the
+  // first cycle. Only key ids are logged.
+  const trust = processModelTrust();
+  assertCanPublish(trust);
+  logger.info({ models: describeTrust(trust) }, 'model signing');
 
   await runService({
     logger,

@@ -2,7 +2,7 @@
  * Runs the alerts consumer from a validated configuration until SIGINT/SIGTERM (the `smae alerts`
  * command and `services/alerts/main.ts` both call this).
  */
-import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { createLogger } from '../../shared/log.js';
 import { Gauge, type Registry } from 'prom-client';
@@ -65,10 +65,9 @@ export async function runAlerts(config: AlertsConfig, env: NodeJS.ProcessEnv): P
     logger,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     start: async (control) => {
-      const kafka = createKafka(
-        kafkaConnectionFromEnv(env, { clientId: `smae-alerts-${config.pipeline}` }),
-        logger,
-      );
+      const kafkaConn = kafkaConnectionFromEnv(env, { clientId: `smae-alerts-${config.pipeline}` });
+      await checkKafkaTls(kafkaConn);
+      const kafka = createKafka(kafkaConn, logger);
       const redis = createRedis(redisUrlFromEnv(env), {
         logger,
         connectionName: `smae-alerts-${config.pipeline}`,

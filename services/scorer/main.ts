@@ -12,7 +12,7 @@
  */
 import { buildScorer } from './app.js';
 import { describeSettings, loadScorerConfig } from './config.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { requireTopics } from '../../shared/kafka/preflight.js';
@@ -52,11 +52,9 @@ runMain('scorer', async ({ createLogger }) => {
       const backend = await initBackend({ prefer: config.backend, logger });
       // Retries are counted once the scorer (and its metrics) exist; kafkajs logs them at debug.
       let onRetry: (errorType: string) => void = () => undefined;
-      const kafka = createKafka(
-        kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` }),
-        logger,
-        { onRetry: (type) => onRetry(type) },
-      );
+      const kafkaConn = kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` });
+      await checkKafkaTls(kafkaConn);
+      const kafka = createKafka(kafkaConn, logger, { onRetry: (type) => onRetry(type) });
       const redis = createRedis(redisUrlFromEnv(process.env), {
         logger,
         connectionName: `smae-scorer-${config.pipeline}`,

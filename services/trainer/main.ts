@@ -13,10 +13,11 @@
  */
 import { buildTrainer } from './app.js';
 import { describeSettings, loadTrainerConfig } from './config.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { requireTopics } from '../../shared/kafka/preflight.js';
 import { describeFitIssue, featureFitIssues } from '../../shared/avro/feature-fit.js';
 import { ConfigError } from '../../shared/errors.js';
+import { assertCanPublish, processModelTrust } from '../../shared/registry/signing.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { loadSchemaFile, RecordDecoder, schemaIdSource } from '../../shared/avro/index.js';
 import { wantsHelp } from '../../shared/config/service-config.js';
@@ -51,10 +52,11 @@ runMain('trainer', async ({ createLogger }) => {
       control.onShutdown(() => redis.quit().catch(() => redis.disconnect()));
       let deps: Parameters<typeof buildTrainer>[1] = { redis, logger };
       if (service.source.kind === 'topic') {
-        const kafka = createKafka(
-          kafkaConnectionFromEnv(process.env, { clientId: `smae-trainer-${settings.pipeline}` }),
-          logger,
-        );
+        const kafkaConn = kafkaConnectionFromEnv(process.env, {
+          clientId: `smae-trainer-${settings.pipeline}`,
+        });
+        await checkKafkaTls(kafkaConn);
+        const kafka = createKafka(kafkaConn, logger);
         const resolveSchemaId = schemaIdSource(settings);
         const readerSchema = loadSchemaFile(settings.recordSchema!);
         if (service.training.spec) {
@@ -84,6 +86,8 @@ runMain('trainer', async ({ createLogger }) => {
         deps = { ...deps, kafka, decoder };
       }
 
+      // Publishes signed models: without a signing key (or the development switch) stop now.
+      assertCanPublish(processModelTrust());
       const trainer = buildTrainer(service, deps);
       control.onShutdown(() => trainer.stop());
       await trainer.start();

@@ -7,7 +7,8 @@
  * SCRAM or PLAIN over TLS) needs only environment variables, no code.
  */
 import { readFileSync } from 'node:fs';
-import type * as tls from 'node:tls';
+import * as tls from 'node:tls';
+import { isIP } from 'node:net';
 import {
   Kafka,
   logLevel as KafkaLogLevel,
@@ -232,4 +233,46 @@ function writeEntry(log: Logger, entry: LogEntry, onRetry?: (errorType: string) 
     default:
       log.debug(fields, message);
   }
+}
+
+/**
+ * Fails fast, with a message that says what to do, when TLS is on and the first broker's certificate is
+ * not trusted: kafkajs treats that like any connection error and retries it for seconds before giving up
+ * with "Connection error". One handshake with the same TLS options; any other outcome (refused, timeout,
+ * success) is left to the client, which retries what is worth retrying. Services call it once at start.
+ */
+export async function checkKafkaTls(conn: KafkaConnection, timeoutMs = 5000): Promise<void> {
+  if (conn.ssl === undefined || conn.ssl === false) return;
+  const first = conn.brokers[0];
+  const m = first === undefined ? null : /^\[?([^\]]+?)\]?:(\d+)$/.exec(first);
+  if (m === null) return;
+  const [, host, port] = m as unknown as [string, string, string];
+  const options: tls.ConnectionOptions = {
+    ...(conn.ssl === true ? {} : conn.ssl),
+    host,
+    port: Number(port),
+    ...(isIP(host) === 0 ? { servername: host } : {}),
+  };
+  const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    const socket = tls.connect(options);
+    const done = (err: NodeJS.ErrnoException | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(err);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    socket.once('secureConnect', () => done(null));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err));
+  });
+  if (failure === null) return;
+  const code = String(failure.code ?? '');
+  if (!/CERT|SIGNATURE|ISSUER|ALTNAME/.test(code)) return;
+  throw new ConfigError("the Kafka broker's TLS certificate is not trusted", [
+    {
+      path: 'KAFKA_SSL_CA_FILE',
+      message:
+        `${first} presented a certificate that does not verify (${code}: ${failure.message}); ` +
+        'set KAFKA_SSL_CA_FILE to the CA that signed the broker certificate',
+    },
+  ]);
 }

@@ -17,11 +17,20 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
+/** Connections to servers without EVALSHA_RO (Redis < 7). */
+const noReadOnlyEval = new WeakSet<Redis>();
+
 export class LuaScript {
   readonly sha: string;
   constructor(
     readonly name: string,
     readonly source: string,
+    /**
+     * A script that only reads runs with EVALSHA_RO/EVAL_RO (Redis 7), so a user whose ACL allows only
+     * reading the keys (`%R~`, the scorer's, see shared/redis/acl.ts) may run it; older servers fall back
+     * to EVALSHA/EVAL.
+     */
+    readonly readOnly = false,
   ) {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
@@ -37,11 +46,21 @@ export class LuaScript {
       opts.binary
         ? redis.callBuffer(cmd, first, keys.length, ...keys, ...args)
         : redis.call(cmd, first, keys.length, ...keys, ...args);
+    const [evalsha, evalSource] =
+      this.readOnly && !noReadOnlyEval.has(redis) ? ['EVALSHA_RO', 'EVAL_RO'] : ['EVALSHA', 'EVAL'];
     try {
-      return await call('EVALSHA', this.sha);
+      try {
+        return await call(evalsha, this.sha);
+      } catch (err) {
+        if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
+        return await call(evalSource, this.source);
+      }
     } catch (err) {
-      if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-      return await call('EVAL', this.source);
+      if (evalsha === 'EVALSHA_RO' && /unknown command/i.test(String((err as Error).message))) {
+        noReadOnlyEval.add(redis); // Redis < 7
+        return this.run(redis, keys, args, opts);
+      }
+      throw err;
     }
   }
 }
@@ -122,4 +141,5 @@ if not cur then
 end
 return {cur, redis.call('HGETALL', ARGV[1] .. cur)}
 `,
+  true,
 );

@@ -45,6 +45,7 @@ import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { ModelRegistry } from '../../shared/registry/index.js';
 import { percentile } from '../../shared/threshold/percentile.js';
 import { generateLoad } from './load-generator.js';
+import { ensureRunSigningKey } from '../helpers/signing.js';
 import { buildScorer, type BatchInfo } from '../../services/scorer/app.js';
 import { resolveScorerConfig } from '../../services/scorer/config.js';
 import {
@@ -422,6 +423,7 @@ async function loadGenerator(
 }
 
 async function main(): Promise<void> {
+  ensureRunSigningKey(); // the scorer reads only signed models
   const kafka = createKafka({
     ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-scorer' }),
     logLevel: 'nothing',

@@ -14,7 +14,7 @@ import { createProgress } from '../../../lab/eval/progress.js';
 import { parseOptions, positiveInt, protectStdout, seedNumber } from '../options.js';
 import { pipelineNames, validatePipelineName } from '../../../shared/pipeline.js';
 import { createRedis, pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
 import {
   bundledSchemaPath,
   loadSchemaFile,
@@ -234,6 +234,7 @@ async function buildSource(opts: TrainOptions, logger: Logger): Promise<Training
       throw new ConfigError('invalid option', [{ path: '--brokers', message: 'no brokers' }]);
     conn.brokers = brokers;
   }
+  await checkKafkaTls(conn);
   const readerSchema = loadSchemaFile(opts.schema ?? bundledSchemaPath('transaction'));
   const resolveSchemaId = schemaIdSource({
     schemaRegistryUrl: opts.schemaRegistry,

@@ -60,6 +60,18 @@ export interface LocalBrokerOptions {
   readyTimeoutMs?: number;
   /** Extra JVM options, e.g. a heap size (env KAFKA_JVM_OPTS in the CLI). */
   jvmOptions?: string[];
+  /**
+   * An extra `SASL_SSL` listener (SCRAM-SHA-512 over TLS) on `port`, with the broker's key and
+   * certificate in a PKCS#12 keystore (`tools/infra/kafka/certs.ts` makes one for tests). Clients then
+   * connect there; the PLAINTEXT listener stays on loopback for the broker's own (inter-broker) traffic.
+   */
+  saslSsl?: { port: number; keystoreFile: string; keystorePassword: string };
+  /** SCRAM-SHA-512 users created when the storage is formatted (kafka-storage format --add-scram). */
+  scramUsers?: readonly { username: string; password: string }[];
+  /** server.properties lines that replace (or are added to) the template's, e.g. for a cluster node. */
+  properties?: Readonly<Record<string, string>>;
+  /** The KRaft cluster id to format with (every node of a cluster shares one); default random. */
+  clusterId?: string;
   /** Progress lines (fetching, formatting, starting, ready in N ms). Default: none. */
   progress?: (line: string) => void;
 }
@@ -73,6 +85,10 @@ interface Resolved {
   readyTimeoutMs: number;
   jvmOptions: string[];
   progress: (line: string) => void;
+  saslSsl: LocalBrokerOptions['saslSsl'];
+  scramUsers: readonly { username: string; password: string }[];
+  properties: Readonly<Record<string, string>>;
+  clusterId: string | undefined;
   libsDir: string;
   nodeDir: string;
   dataDir: string;
@@ -131,6 +147,10 @@ function resolveOptions(opts: LocalBrokerOptions): Resolved {
     readyTimeoutMs: opts.readyTimeoutMs ?? 120_000,
     jvmOptions: opts.jvmOptions ?? [],
     progress: opts.progress ?? (() => undefined),
+    saslSsl: opts.saslSsl,
+    scramUsers: opts.scramUsers ?? [],
+    properties: opts.properties ?? {},
+    clusterId: opts.clusterId,
     libsDir: join(cacheDir, 'libs', version),
     nodeDir,
     dataDir: join(nodeDir, 'data'),
@@ -375,7 +395,43 @@ function writeConfig(r: Resolved): void {
     DATA_DIR: r.dataDir,
   };
   const rendered = template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
-  writeFileSync(r.configFile, rendered);
+  writeFileSync(r.configFile, applyProperties(rendered, brokerProperties(r)));
+}
+
+/** The properties this node adds to (or changes in) the template: the SASL_SSL listener, overrides. */
+function brokerProperties(r: Resolved): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (r.saslSsl !== undefined) {
+    const { port, keystoreFile, keystorePassword } = r.saslSsl;
+    Object.assign(out, {
+      listeners: `PLAINTEXT://${r.host}:${r.port},CONTROLLER://${r.host}:${r.controllerPort},SASL_SSL://${r.host}:${port}`,
+      'advertised.listeners': `PLAINTEXT://${r.host}:${r.port},SASL_SSL://${r.host}:${port}`,
+      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL',
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+      'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config':
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'ssl.keystore.type': 'PKCS12',
+      'ssl.keystore.location': keystoreFile,
+      'ssl.keystore.password': keystorePassword,
+      'ssl.key.password': keystorePassword,
+      'ssl.client.auth': 'none',
+    });
+  }
+  return { ...out, ...r.properties };
+}
+
+/** Replaces `key=…` lines of a properties text, and appends keys it does not have. */
+export function applyProperties(text: string, props: Readonly<Record<string, string>>): string {
+  const pending = new Map(Object.entries(props));
+  const lines = text.split('\n').map((line) => {
+    const m = /^([A-Za-z0-9._-]+)=/.exec(line);
+    if (m === null || !pending.has(m[1]!)) return line;
+    const value = pending.get(m[1]!)!;
+    pending.delete(m[1]!);
+    return `${m[1]}=${value}`;
+  });
+  const extra = [...pending].map(([k, v]) => `${k}=${v}`);
+  return `${lines.join('\n').trimEnd()}\n${extra.length > 0 ? `\n# Set by tools/infra/kafka/broker.ts\n${extra.join('\n')}\n` : ''}`;
 }
 
 /** Kafka's Uuid text form: 16 random bytes, base64url without padding, never starting with '-'. */
@@ -398,7 +454,11 @@ function formatStorage(r: Resolved): void {
   }
   rmSync(r.dataDir, { recursive: true, force: true });
   mkdirSync(r.dataDir, { recursive: true });
-  const clusterId = randomClusterId();
+  const clusterId = r.clusterId ?? randomClusterId();
+  const scram = r.scramUsers.flatMap((u) => [
+    '--add-scram',
+    `SCRAM-SHA-512=[name=${u.username},password=${u.password}]`,
+  ]);
   // The tool moved from the Scala core (kafka.tools) to the Java tools module in later releases.
   const classes = ['kafka.tools.StorageTool', 'org.apache.kafka.tools.StorageTool'];
   let lastOutput = '';
@@ -414,6 +474,7 @@ function formatStorage(r: Resolved): void {
         '--config',
         r.configFile,
         '--ignore-formatted',
+        ...scram,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
     );
@@ -426,7 +487,9 @@ function formatStorage(r: Resolved): void {
     }
     if (!/Could not find or load main class|ClassNotFoundException/.test(lastOutput)) break;
   }
-  throw new Error(`formatting the Kafka storage failed:\n${tail(lastOutput, 40)}`);
+  // The tool may echo its arguments: never let a SCRAM password reach a message.
+  const redacted = r.scramUsers.reduce((text, u) => text.split(u.password).join('***'), lastOutput);
+  throw new Error(`formatting the Kafka storage failed:\n${tail(redacted, 40)}`);
 }
 
 function javaBinary(): string {

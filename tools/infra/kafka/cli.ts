@@ -5,6 +5,7 @@
  *           running broker; with KAFKA_BROKERS naming another cluster only waits for that cluster
  *   down    stop the broker this script started for this cache folder and port, only if its command
  *           line proves it is that one (`down --purge` also deletes its data)
+ *   up|down --nodes N   a KRaft cluster of N nodes on ports port, port+10, … (tools/infra/kafka/cluster.ts)
  *   status  print the broker asked for (exit 1 if it does not answer), then every other broker this cache
  *           folder knows (one per port)
  *
@@ -15,6 +16,7 @@
  */
 import { describeError } from '../../../shared/errors.js';
 import { ensureKafka, kafkaStatus, knownBrokers, stopKafka, type BrokerStatus } from './broker.js';
+import { startCluster, stopCluster } from './cluster.js';
 import { localBrokerOptionsFromEnv } from './options.js';
 import { registryCommand } from './registry-cli.js';
 
@@ -25,6 +27,32 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`[kafka] ${line}\n`);
   };
   const opts = localBrokerOptionsFromEnv(process.env, say);
+  const nodesAt = rest.indexOf('--nodes');
+  const nodes = nodesAt >= 0 ? Number(rest[nodesAt + 1]) : 1;
+  if (!Number.isInteger(nodes) || nodes < 1) throw new Error('--nodes takes a whole number ≥ 1');
+  if (nodes > 1 && command === 'up') {
+    const { port: _port, controllerPort: _controller, ...common } = opts;
+    const res = await startCluster({
+      ...common,
+      nodes,
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+    });
+    process.stdout.write(
+      json ? `${JSON.stringify(res)}\n` : `Kafka cluster of ${nodes} nodes at ${res.brokers}\n`,
+    );
+    return 0;
+  }
+  if (nodes > 1 && command === 'down') {
+    const { port: _port, controllerPort: _controller, ...common } = opts;
+    const res = await stopCluster({
+      ...common,
+      nodes,
+      purge: rest.includes('--purge'),
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+    });
+    process.stdout.write(json ? `${JSON.stringify(res)}\n` : `${res.map((r) => r.detail).join('\n')}\n`);
+    return 0;
+  }
   switch (command) {
     case 'up': {
       const res = await ensureKafka(opts);
