@@ -8,6 +8,7 @@
  * metrics and counted instead.
  */
 import { binaryMetrics, rocAuc } from '../../shared/eval/metrics.js';
+import { percentile } from '../../shared/threshold/percentile.js';
 import type { HistogramBin, RunResults, RunWindow, SegmentMetrics } from './results.js';
 
 /** Column-wise observations of the streamed records, indexed by stream position (training part excluded). */
@@ -52,14 +53,9 @@ export function createObservations(count: number, phaseNames: readonly string[])
   };
 }
 
-/** numpy-style linear-interpolation percentile of an ascending-sorted array (p in 0..100). */
+/** numpy's percentile (the project's one, `shared/threshold/percentile.ts`) of a sorted array; null when empty. */
 export function sortedPercentile(sorted: ArrayLike<number>, p: number): number | null {
-  const n = sorted.length;
-  if (n === 0) return null;
-  const pos = ((n - 1) * p) / 100;
-  const lo = Math.floor(pos);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  return sorted.length === 0 ? null : percentile(sorted, p);
 }
 
 function evaluated(o: Observations, i: number): boolean {
