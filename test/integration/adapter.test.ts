@@ -328,7 +328,10 @@ describe('adapter service: threshold policies', () => {
       maxThresholdDrift: '100',
       adaptation: JSON.stringify({ guardrails: { maxThresholdStep: 100 } }),
     });
-    const ok = await finished(loose.queue(p.name), (await loose.trigger(p.name, { requestedBy: 'test' })).id!);
+    const ok = await finished(
+      loose.queue(p.name),
+      (await loose.trigger(p.name, { requestedBy: 'test' })).id!,
+    );
     assert.equal(ok.status, 'published', JSON.stringify(ok));
     const m = (await p.registry.current())!.artifact.manifest.threshold;
     assert.equal(m.policy?.kind, 'spot');
