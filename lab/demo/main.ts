@@ -55,6 +55,8 @@ import { ensureRedis } from './redis-local.js';
 import { OffsetIndex, streamEvents } from './stream.js';
 import { formatSummary } from './summary.js';
 import { infrastructureNote } from './infra-note.js';
+import { describeThreshold } from '../../shared/threshold/manifest.js';
+import { specFromChoice } from '../../shared/threshold/policy.js';
 
 /** A path as the user would type it: relative to the working directory when it lies below it. */
 function shown(path: string): string {
@@ -219,6 +221,7 @@ async function main(): Promise<number> {
     say(
       `training on ${rows.length} records (${opts.epochs} epochs, features ${[...numeric, ...categorical].join(', ')})…`,
     );
+    const threshold = specFromChoice(opts);
     const t0 = performance.now();
     let lastEpochLine = 0;
     const artifact = await trainInWorker(
@@ -232,6 +235,7 @@ async function main(): Promise<number> {
         epochs: opts.epochs,
         seed: opts.seed,
         percentile: opts.percentile,
+        ...(threshold !== undefined ? { threshold } : {}),
         backend: opts.backend,
       },
       {
@@ -253,7 +257,7 @@ async function main(): Promise<number> {
     });
     say(
       `model v${published.version} published: threshold ${published.artifact.manifest.threshold.value.toPrecision(4)} ` +
-        `(p${opts.percentile}), trained in ${trainSeconds.toFixed(1)} s on ${published.artifact.manifest.backend}`,
+        `(${describeThreshold(published.artifact.manifest.threshold)}), trained in ${trainSeconds.toFixed(1)} s on ${published.artifact.manifest.backend}`,
     );
 
     // 5. Outputs collector, scorer, adapter.
@@ -523,7 +527,8 @@ async function main(): Promise<number> {
       model: {
         initialVersion: published.version,
         threshold: m0.threshold.value,
-        percentile: m0.threshold.percentile,
+        percentile: m0.threshold.percentile ?? null,
+        thresholdPolicy: describeThreshold(m0.threshold),
         features: m0.preprocessing.spec.features.map((f) => f.name),
         trainSeconds,
         backend: m0.backend,

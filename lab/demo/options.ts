@@ -5,6 +5,13 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from '../../shared/errors.js';
 import { parseDuration } from '../../shared/config/fields.js';
+import {
+  DEFAULT_POLICY_KIND,
+  DEFAULT_TARGET_FPR,
+  policyKindOption,
+  targetFprOption,
+} from '../../shared/threshold/policy.js';
+import { POLICY_KINDS } from '../../shared/threshold/types.js';
 
 const positiveInt = (name: string) =>
   z.coerce
@@ -49,6 +56,8 @@ export const demoOptionsSchema = z.object({
   drift: z.coerce.number().min(0, 'drift must be ≥ 0'),
   partitions: positiveInt('partitions').max(64, 'partitions must be ≤ 64'),
   percentile: z.coerce.number().gt(0).lt(100, 'percentile must lie in (0, 100)'),
+  thresholdPolicy: policyKindOption.optional(),
+  targetFpr: targetFprOption.optional(),
   epochs: positiveInt('epochs'),
   delivery: z.enum(['exactly-once', 'at-least-once']),
   adapter: z.boolean(),
@@ -89,7 +98,12 @@ export function demoCommand(): Command {
     )
     .option('--drift <x>', 'drift magnitude of the generator (0 = none, 1 = default)', '1')
     .option('--partitions <n>', 'partitions of the pipeline topics', '3')
-    .option('--percentile <p>', 'threshold percentile of the training scores', '99')
+    .option('--percentile <p>', 'threshold percentile of the training scores (without a policy)', '99')
+    .option(
+      '--threshold-policy <kind>',
+      `instead, a policy fitted on held-out training rows: ${POLICY_KINDS.join(', ')} (default ${DEFAULT_POLICY_KIND} with --target-fpr)`,
+    )
+    .option('--target-fpr <rate>', `false-positive rate the policy aims at (default ${DEFAULT_TARGET_FPR})`)
     .option('--epochs <n>', 'training epochs', '30')
     .addOption(
       new Option('--delivery <mode>', 'scorer delivery')

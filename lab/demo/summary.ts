@@ -45,6 +45,13 @@ export function formatSummary(r: RunResults, paths: { resultsPath: string; repor
     .map(([v, x]) => `variant ${v} ${x.flagged}/${x.anomalies} (${pct(x.recall)})`)
     .join(', ');
   if (variants) lines.push(`recall by injected variant: ${variants}`);
+  const target = (r.run.options as { targetFpr?: unknown }).targetFpr;
+  lines.push(
+    `threshold of v${r.model.initialVersion}: ${r.model.thresholdPolicy ?? `p${r.model.percentile} of training scores`}` +
+      (typeof target === 'number'
+        ? ` (target FPR ${pct(target, 2)}, measured ${pct(r.metrics.overall.fpr, 2)})`
+        : ''),
+  );
   lines.push('');
   lines.push(
     `throughput: ${r.throughput.scoredPerSecond.toFixed(0)} records/s scored, ${r.throughput.sentPerSecond.toFixed(0)} sent/s, over ${r.throughput.durationSeconds.toFixed(1)} s`,

@@ -1,6 +1,7 @@
 /** A detector trained on a simulated stream's stable distribution (benchmark and tests). */
 import { sealArtifact, type ModelArtifact } from '../../shared/model/artifact.js';
 import { initBackend, trainDetector } from '../../shared/model/index.js';
+import type { PolicySpec } from '../../shared/threshold/policy.js';
 import { DriftStream } from './drift-stream.js';
 
 export interface SimModelOptions {
@@ -17,6 +18,8 @@ export interface SimModelOptions {
    * on a broken model.
    */
   restarts?: number;
+  /** A threshold policy fitted on held-out calibration rows (default: the report's percentile rule). */
+  threshold?: PolicySpec;
 }
 
 /** Trains on `stream.trainingRows(rows)` with the report's settings; best of `restarts` by final loss. */
@@ -30,6 +33,7 @@ export async function trainSimModel(stream: DriftStream, opts: SimModelOptions =
       fit: { epochs: opts.epochs ?? 30, batchSize: 32, seed: (opts.seed ?? 1) + k },
       source: `sim:drift-stream seed ${stream.opts.seed}`,
       pipeline: opts.pipeline ?? null,
+      ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
     });
     try {
       const a = det.toArtifact();

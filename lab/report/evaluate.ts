@@ -8,8 +8,8 @@
  * metrics and counted instead.
  */
 import { binaryMetrics, rocAuc } from '../eval/metrics.js';
-import type { HistogramBin, RunResults, RunWindow, SegmentMetrics } from './results.js';
 import { percentile } from '../../shared/threshold/percentile.js';
+import type { HistogramBin, RunResults, RunWindow, SegmentMetrics } from './results.js';
 
 /** Column-wise observations of the streamed records, indexed by stream position (training part excluded). */
 export interface Observations {

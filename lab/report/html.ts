@@ -400,7 +400,7 @@ export function renderReport(r: RunResults): string {
   )} streamed${run.rate === null ? '' : ` at ${formatNumber(run.rate)} records/s`}</p>
 <p>${escapeXml(run.startedAt)} → ${escapeXml(run.endedAt)} · model v${r.model.initialVersion} on ${escapeXml(
     r.model.backend,
-  )}, threshold ${r.model.threshold.toPrecision(4)} (p${r.model.percentile} of training scores), trained in ${formatNumber(
+  )}, threshold ${r.model.threshold.toPrecision(4)} (${escapeXml(r.model.thresholdPolicy ?? `p${r.model.percentile} of training scores`)}), trained in ${formatNumber(
     r.model.trainSeconds,
   )} s · features: ${escapeXml(r.model.features.join(', '))}</p>
 </header>

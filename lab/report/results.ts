@@ -112,7 +112,10 @@ export const RunResultsSchema = z.object({
   model: z.object({
     initialVersion: z.number().int(),
     threshold: z.number(),
-    percentile: z.number(),
+    /** The percentile, for a `percentile` threshold policy. */
+    percentile: z.number().nullable(),
+    /** The threshold policy, for people (absent in results from before policies). */
+    thresholdPolicy: z.string().optional(),
     features: z.array(z.string()),
     trainSeconds: z.number(),
     backend: z.string(),

@@ -43,11 +43,15 @@ interface Pipeline {
 }
 
 /** A unique pipeline with the trained model published (version 1) and a window of scored rows. */
-async function pipelineWithModel(t: TestContext, rows: SimRow[] = stream.window(1)): Promise<Pipeline> {
+async function pipelineWithModel(
+  t: TestContext,
+  rows: SimRow[] = stream.window(1),
+  model: ModelArtifact = trained,
+): Promise<Pipeline> {
   const names = uniquePipeline(t, 'adapt');
   const redis = await testRedis(t);
   const registry = new ModelRegistry({ redis, pipeline: names.name });
-  await registry.publish(trained, { publishedBy: 'trainer', reason: 'integration test' });
+  await registry.publish(model, { publishedBy: 'trainer', reason: 'integration test' });
   await appendWindow(
     redis,
     names.name,
@@ -252,5 +256,85 @@ describe('adapter service', () => {
     assert.ok(versions[0]!.reason.includes(cycleTag(cycleId)));
     assert.equal(result.status === 'published' && result.version, versions[0]!.version);
     assert.equal((await new RedisAdapterState(p.redis, p.name).getOutcome(cycleId))?.status, 'published');
+  });
+});
+
+describe('adapter service: threshold policies', () => {
+  let conformal: ModelArtifact;
+  before(async () => {
+    conformal = await trainSimModel(stream, {
+      rows: 3000,
+      epochs: 30,
+      seed: 1,
+      restarts: 2,
+      version: null,
+      threshold: { kind: 'conformal', params: { alpha: 0.01 } },
+    });
+  });
+
+  test('refits the published model’s own policy on the reference rows', async (t) => {
+    const p = await pipelineWithModel(t, stream.window(1), conformal);
+    // The window has drifted (the 1 % threshold moves by ~70 %): the step bounds are lifted here, the
+    // next test shows them refusing.
+    const adapter = await startAdapter(t, p.name, {
+      every: '1h',
+      schedule: 'false',
+      maxThresholdDrift: '100',
+      adaptation: JSON.stringify({ guardrails: { maxThresholdStep: 100 } }),
+    });
+    const job = await adapter.trigger(p.name, { requestedBy: 'test' });
+    const result = await finished(adapter.queue(p.name), job.id!);
+    assert.equal(result.status, 'published', JSON.stringify(result));
+    const current = (await p.registry.current())!;
+    assert.equal(current.version, 2);
+    const before = conformal.manifest.threshold;
+    const after = current.artifact.manifest.threshold;
+    assert.equal(after.policy?.kind, 'conformal');
+    assert.deepEqual(after.policy?.params, { alpha: 0.01 });
+    assert.match(after.reference, /^window-clean/);
+    assert.notEqual(after.referenceRows, before.referenceRows);
+    // The refitted state is the reference rows' scores: the threshold is the order statistic where p ≤ α.
+    const calibration = (after.policy?.state as { calibration: number[] }).calibration;
+    const k = Math.floor(0.01 * (calibration.length + 1)) - 1;
+    assert.equal(after.value, calibration[calibration.length - k - 1]);
+    // And the guardrail figures were measured on the refitted threshold.
+    assert.equal(result.figures?.thresholdAfter, after.value);
+    assert.equal(result.figures?.thresholdBefore, before.value);
+  });
+
+  test('--threshold-policy / --target-fpr switch the policy; a large threshold move is refused', async (t) => {
+    const p = await pipelineWithModel(t, stream.window(1), conformal);
+    // spot at 20 %: the threshold moves far from the conformal 1 % one, more than the 30 % per-cycle bound.
+    const strict = await startAdapter(t, p.name, {
+      every: '1h',
+      schedule: 'false',
+      thresholdPolicy: 'spot',
+      targetFpr: '0.2',
+    });
+    const refused = await finished(
+      strict.queue(p.name),
+      (await strict.trigger(p.name, { requestedBy: 'test' })).id!,
+    );
+    assert.equal(refused.status, 'refused', JSON.stringify(refused));
+    assert.ok(refused.status === 'refused' && refused.reasons.includes('threshold-step'));
+    assert.equal((await p.registry.current())?.version, 1);
+    await strict.close();
+
+    const loose = await startAdapter(t, p.name, {
+      every: '1h',
+      schedule: 'false',
+      thresholdPolicy: 'spot',
+      targetFpr: '0.2',
+      maxThresholdDrift: '100',
+      adaptation: JSON.stringify({ guardrails: { maxThresholdStep: 100 } }),
+    });
+    const ok = await finished(
+      loose.queue(p.name),
+      (await loose.trigger(p.name, { requestedBy: 'test' })).id!,
+    );
+    assert.equal(ok.status, 'published', JSON.stringify(ok));
+    const m = (await p.registry.current())!.artifact.manifest.threshold;
+    assert.equal(m.policy?.kind, 'spot');
+    assert.equal((m.policy?.params as { q: number }).q, 0.2);
   });
 });
