@@ -3,7 +3,9 @@
  * `smae produce`): each field takes the column of its name, converted to the field's type — numbers for
  * `double`/`float`/`int`/`long`, text for `string`/`enum`, `true`/`false`/`1`/`0` for `boolean`, an
  * empty cell as null where the field is nullable. A `long` field also takes ISO-8601 date-time text
- * (as epoch milliseconds: an event time written as text). Anything else is a
+ * (as epoch milliseconds: an event time written as text); one declared `timestamp-millis` in the schema's
+ * JSON (`schemaJson`: avsc drops logical types it does not implement) also takes epoch seconds (a number
+ * below 10^11) and multiplies them by 1000. Anything else is a
  * `BAD_DATA_FILE` error naming the line, the column and what the field needs.
  */
 import { SmaeError } from '../errors.js';
@@ -14,6 +16,7 @@ interface FieldPlan {
   /** Avro primitive or named type of the non-null branch. */
   type: string;
   nullable: boolean;
+  timestampMillis?: boolean;
   symbols?: string[];
 }
 
@@ -21,8 +24,9 @@ interface FieldPlan {
 export function rowConverter(
   type: AvroType,
   source = 'data',
+  schemaJson?: unknown,
 ): (row: Record<string, unknown>, line: number) => Record<string, unknown> {
-  const schema = type.schema({ exportAttrs: true }) as unknown as {
+  const schema = (schemaJson ?? type.schema({ exportAttrs: true })) as {
     type: string;
     fields?: { name: string; type: unknown }[];
   };
@@ -46,11 +50,12 @@ function fieldPlan(f: { name: string; type: unknown }): FieldPlan {
     t = branches.length === 1 ? branches[0] : { type: 'union' };
   }
   if (typeof t === 'string') return { name: f.name, type: t, nullable };
-  const o = t as { type: string; symbols?: string[] };
+  const o = t as { type: string; symbols?: string[]; logicalType?: string };
   return {
     name: f.name,
     type: o.type,
     nullable,
+    ...(o.type === 'long' && o.logicalType === 'timestamp-millis' ? { timestampMillis: true } : {}),
     ...(o.symbols ? { symbols: o.symbols } : {}),
   };
 }
@@ -79,6 +84,7 @@ function convert(p: FieldPlan, v: unknown, line: number, source: string): unknow
       }
       const n = typeof v === 'number' ? v : Number(String(v).trim());
       if (!Number.isFinite(n)) return fail(p.type);
+      if (p.timestampMillis && Math.abs(n) < 1e11) return Math.round(n * 1000); // epoch seconds
       if ((p.type === 'int' || p.type === 'long') && !Number.isInteger(n))
         return fail(`${p.type} (a whole number)`);
       return n;

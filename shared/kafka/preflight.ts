@@ -21,17 +21,15 @@ export async function missingTopics(admin: Admin, topics: readonly string[]): Pr
   return [...new Set(topics)].filter((t) => !existing.has(t));
 }
 
-/** The error for missing topics: one issue per topic, each naming both ways to fix it. */
+/** The error for missing topics: names each one and both ways to fix it, in one sentence. */
 export function missingTopicsError(missing: readonly string[], opts: TopicCheckOptions): ConfigError {
   const partitions = opts.partitions ?? 6;
+  const one = missing.length === 1;
+  const names = missing.map((t) => `"${t}"`).join(', ');
   return new ConfigError(
-    `${opts.who ?? 'the service'} cannot start: ${missing.length === 1 ? 'a topic it reads does' : 'topics it reads do'} not exist`,
-    missing.map((topic) => ({
-      path: topic,
-      message:
-        `topic "${topic}" does not exist: create it (kafka-topics.sh --bootstrap-server … --create --topic ${topic} ` +
-        `--partitions ${partitions}), or set ${opts.ensureSetting} so the pipeline's topics are created at start`,
-    })),
+    `${opts.who ?? 'the service'} cannot start: ${one ? `topic ${names} does not exist` : `topics ${names} do not exist`}. ` +
+      `Create ${one ? 'it' : 'them'} (kafka-topics.sh --bootstrap-server … --create --topic ${one ? missing[0] : '<name>'} ` +
+      `--partitions ${partitions}), or set ${opts.ensureSetting} so the pipeline's topics are created at start`,
   );
 }
 

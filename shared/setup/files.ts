@@ -170,7 +170,7 @@ export function envFileText(setup: InferredSetup, ctx: SetupContext): string {
 }
 
 /** The commands to run next, in order, as printed by `smae init` (and as in the README). */
-export function nextCommands(setup: InferredSetup, ctx: SetupContext): string[] {
+export function nextCommands(ctx: SetupContext): string[] {
   const env = `${ctx.outDir}/smae.env`;
   const data = ctx.csvPath;
   const train = data
@@ -183,6 +183,5 @@ export function nextCommands(setup: InferredSetup, ctx: SetupContext): string[] 
   ];
   if (data) cmds.push(`npx smae produce --data ${data} --env-file ${env}`);
   cmds.push(`npx smae flags --pipeline ${ctx.pipeline} --from-beginning --limit 10`);
-  void setup;
   return cmds;
 }

@@ -57,7 +57,7 @@ export interface InferredSetup {
 }
 
 const AVRO_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const TIME_NAME = /(time|timestamp|date|datetime)$|(^|_)ts$|(_at|[a-z]At)$/i;
+const TIME_NAME = /(time|timestamp|date|datetime)$|(^|_)(ts|start|end)$|(_at|[a-z]At|Start|End)$/i;
 const KEY_NAME =
   /(^|_)(id|key)$|[a-z]Id$|^(account|user|customer|client|device|host|machine|sensor|entity|session|merchant|meter)(_?(id|name|key))?$/i;
 /** Epoch seconds and milliseconds between 2001 and 2286. */
@@ -157,7 +157,12 @@ export function inferSetup(
   }
   if (eventTimeField !== null) taken.add(eventTimeField);
   for (const c of columns) {
-    if (!taken.has(c) && !forcedCategorical.has(c) && timeFormat(profiles.get(c)!, false) === 'iso-8601') {
+    // ISO text anywhere, and epoch numbers under a time-like name: timestamps, not quantities.
+    if (
+      !taken.has(c) &&
+      !forcedCategorical.has(c) &&
+      timeFormat(profiles.get(c)!, TIME_NAME.test(c)) !== null
+    ) {
       leave(c, 'timestamps: not a feature (name it with --event-time if it is the event time)');
     }
   }

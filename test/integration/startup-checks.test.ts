@@ -156,11 +156,13 @@ describe('service start-up checks', () => {
       t,
     );
     assert.equal(exit.code, EXIT_CODES.config, exit.stderr);
+    const quoted = (topic: string) => `"${topic.replaceAll('.', '\\.')}"`;
+    const { records, flags, deadLetters } = names.topics;
     assert.match(
       exit.fatal,
-      new RegExp(`topic "${names.topics.records.replaceAll('.', '\\.')}" does not exist`),
+      new RegExp(`topics ${quoted(records)}, ${quoted(flags)}, ${quoted(deadLetters)} do not exist`),
     );
-    assert.match(exit.fatal, /create it \(kafka-topics\.sh/);
+    assert.match(exit.fatal, /Create them \(kafka-topics\.sh/);
     assert.match(exit.fatal, /SMAE_ENSURE_TOPICS=true/);
     assert.doesNotMatch(exit.stderr, /does not host this topic-partition/);
   });

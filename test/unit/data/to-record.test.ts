@@ -42,6 +42,23 @@ describe('rowConverter', () => {
     );
   });
 
+  test('with the schema JSON, a timestamp-millis field takes epoch seconds too', () => {
+    const json = {
+      type: 'record',
+      name: 'T',
+      fields: [
+        { name: 'at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+        { name: 'count', type: 'long' },
+      ],
+    };
+    const toRecord = rowConverter(parseSchema(JSON.stringify(json)), 't.csv', json);
+    assert.deepEqual(toRecord({ at: 1_767_571_230, count: 1_767_571_230 }, 2), {
+      at: 1_767_571_230_000,
+      count: 1_767_571_230,
+    });
+    assert.equal(toRecord({ at: 1_767_571_230_000, count: 1 }, 3)['at'], 1_767_571_230_000);
+  });
+
   test('a cell that cannot be its field is an error naming the line, the column and the need', () => {
     const base = { id: 'a', at: 1, x: 1, n: 1, opt: 1, on: 1, c: 'a' };
     const cases: [Record<string, unknown>, RegExp][] = [

@@ -101,7 +101,7 @@ describe('setup files', () => {
   });
 
   test('next commands: train with the spec, scorer and adapter with the settings, produce, read flags', () => {
-    assert.deepEqual(nextCommands(SETUP, CTX), [
+    assert.deepEqual(nextCommands(CTX), [
       'npx smae train --data meters.csv --pipeline meters-eu --features meters/features.json',
       'npx tsx --env-file=meters/smae.env services/scorer/main.ts 2> meters/scorer.log &',
       'npx tsx --env-file=meters/smae.env services/adapter/main.ts 2> meters/adapter.log &',

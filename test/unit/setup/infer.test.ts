@@ -53,6 +53,19 @@ describe('inferSetup', () => {
     assert.deepEqual(s.numeric, ['reading', 'power']);
   });
 
+  test('epoch seconds under a name like window_start; a second time column is left out', () => {
+    const data = rows().map((r, i) => ({
+      window_start: 1_767_225_600 + i * 60,
+      window_end: 1_767_225_660 + i * 60,
+      power: r.power,
+    }));
+    const s = inferSetup(['window_start', 'window_end', 'power'], data);
+    assert.equal(s.eventTimeField, 'window_start');
+    assert.equal(s.eventTimeFormat, 'epoch-seconds');
+    assert.match(s.leftOut[0]!.reason, /^timestamps: not a feature/);
+    assert.deepEqual(s.numeric, ['power']);
+  });
+
   test('missing values make the field nullable and the imputation the training mean', () => {
     const data = rows().map((r, i) => ({ ...r, temp: i % 10 === 0 ? '' : r.temp }));
     const s = inferSetup(COLUMNS, data);

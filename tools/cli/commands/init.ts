@@ -118,7 +118,7 @@ export function registerInit(program: Command): void {
 
 async function runInit(o: InitOptions): Promise<void> {
   const outDir = o.out ?? o.pipeline;
-  const sample = o.data !== undefined ? await csvSample(o.data, o.labelColumn) : await topicSample(o);
+  const sample = o.data !== undefined ? await csvSample(o.data) : await topicSample(o);
   const setup = inferSetup(sample.columns, sample.rows, {
     labelColumn: o.labelColumn,
     ...(o.key !== undefined ? { key: o.key } : {}),
@@ -178,7 +178,7 @@ function summary(
     ...outcome.unchanged.map((f) => `kept ${ctx.outDir}/${f} (unchanged)`),
     '',
     'Next (Kafka on KAFKA_BROKERS and Redis on REDIS_URL running; `npm run infra:up` starts a local Kafka):',
-    ...nextCommands(s, ctx).map((c) => `  ${c}`),
+    ...nextCommands(ctx).map((c) => `  ${c}`),
     '',
   ];
   return lines.join('\n');
@@ -191,10 +191,9 @@ interface Sample {
   schema?: string;
 }
 
-async function csvSample(path: string, labelColumn: string): Promise<Sample> {
+async function csvSample(path: string): Promise<Sample> {
   // The label stays in the rows here: init reports it as left out instead of dropping it silently.
   const table = await loadCsv(path);
-  void labelColumn;
   return { columns: table.columns, rows: table.rows };
 }
 

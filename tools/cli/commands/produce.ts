@@ -5,6 +5,7 @@
  * environment): SMAE_PIPELINE, SMAE_RECORD_SCHEMA, SMAE_INPUT_TOPIC, SMAE_KEY_FIELD, SMAE_ENSURE_TOPICS,
  * SMAE_TOPIC_PARTITIONS.
  */
+import { readFileSync } from 'node:fs';
 import { Partitioners } from 'kafkajs';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -83,7 +84,7 @@ async function runProduce(o: ProduceOptions): Promise<void> {
   const started = performance.now();
   const type = loadSchemaFile(o.schema);
   const table = await loadCsv(o.data);
-  const toRecord = rowConverter(type, o.data);
+  const toRecord = rowConverter(type, o.data, JSON.parse(readFileSync(o.schema, 'utf8')));
   const fields = new Set(
     ((type.schema() as { fields?: { name: string }[] }).fields ?? []).map((f) => f.name),
   );
