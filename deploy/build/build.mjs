@@ -11,7 +11,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SOURCE_DIRS = ['shared', 'services', 'tools', 'lab'];
+const SOURCE_DIRS = ['shared', 'services', 'tools/cli'];
 
 /** Files copied verbatim: run-time assets, not sources or documentation. */
 export function isRuntimeAsset(path) {
@@ -45,7 +45,7 @@ function main(argv) {
     }
   }
   process.stdout.write(
-    `built ${relative(root, outDir) || '.'}: compiled shared/, services/, tools/ and lab/, ${copied} asset(s) copied\n`,
+    `built ${relative(root, outDir) || '.'}: compiled shared/, services/ and the smae CLI (tools/cli/, with the lab modules it imports), ${copied} asset(s) copied\n`,
   );
   return 0;
 }
