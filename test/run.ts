@@ -2,7 +2,7 @@
  * `npm test`: the whole check, in order, streaming every step's output.
  *
  *   1. typecheck   tsc --noEmit -p .
- *   2. lint        eslint .   and   prettier --check .
+ *   2. lint        eslint .,   prettier --check .   and   jscpd (copy-paste detector, .jscpd.json)
  *   3. unit        node --test over test/unit/**\/*.test.ts
  *   4. infra       Kafka (the same code as `npm run infra:up`), the schema registry when a test that
  *                  needs it runs (`npm run registry:up`), and Redis (REDIS_URL, or a private
@@ -264,12 +264,17 @@ async function main(): Promise<number> {
     await step('typecheck (tsc --noEmit)', async () => ({
       ok: (await run(bin('tsc'), ['--noEmit', '-p', '.'])) === 0,
     }));
-    await step('lint (eslint . && prettier --check .)', async () => {
-      const eslint = await run(bin('eslint'), ['.']);
-      const prettier = await run(bin('prettier'), ['--check', '.']);
+    await step('lint (eslint . && prettier --check . && jscpd)', async () => {
+      const codes = {
+        eslint: await run(bin('eslint'), ['.']),
+        prettier: await run(bin('prettier'), ['--check', '.']),
+        jscpd: await run(bin('jscpd'), []),
+      };
       return {
-        ok: eslint === 0 && prettier === 0,
-        note: `eslint ${eslint === 0 ? 'ok' : 'failed'}, prettier ${prettier === 0 ? 'ok' : 'failed'}`,
+        ok: Object.values(codes).every((c) => c === 0),
+        note: Object.entries(codes)
+          .map(([name, c]) => `${name} ${c === 0 ? 'ok' : 'failed'}`)
+          .join(', '),
       };
     });
   }

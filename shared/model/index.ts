@@ -1,6 +1,6 @@
 /**
  * The model library's public API: what trainer, scorer, adapter and the CLI import.
- * See each module for the why; CONTRACTS.md for the agreed signatures.
+ * See each module for the why.
  */
 export {
   initBackend,

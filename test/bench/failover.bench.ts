@@ -52,7 +52,7 @@ import {
   readTopicToEnd,
   rng,
   tinyModelArtifact,
-} from '../integration/scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 const RECORDS = Number(process.env.SMAE_FAILOVER_RECORDS ?? 100_000);
 const PARTITIONS = 4;

@@ -25,7 +25,7 @@ import {
   normalTransaction,
   rng,
   tinyModelArtifact,
-} from '../integration/scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 const RECORDS = Number(process.env.SMAE_BENCH_LARGE_RECORDS ?? 60);
 const BYTES = Number(process.env.SMAE_BENCH_LARGE_BYTES ?? 800_000);

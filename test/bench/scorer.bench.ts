@@ -61,7 +61,7 @@ import {
   normalTransaction,
   rng,
   tinyModelArtifact,
-} from '../integration/scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 const RECORDS = Number(process.env.SMAE_BENCH_RECORDS ?? 200_000);
 const PARTITIONS = Number(process.env.SMAE_BENCH_PARTITIONS ?? 4);

@@ -35,7 +35,7 @@ import {
   normalTransaction,
   readTopicToEnd,
   rng,
-} from './scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 const HAVE_OPENSSL = spawnSync('openssl', ['version']).status === 0;
 const dir = join(REPO_ROOT, '.cache', 'sasl-ssl-test');

@@ -34,7 +34,7 @@ import {
   rng,
   testScorer,
   tinyModelArtifact,
-} from './scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 const unavailable = redisClusterUnavailable();
 let cluster: LocalRedisCluster | undefined;

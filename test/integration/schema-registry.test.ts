@@ -40,7 +40,7 @@ import {
   rng,
   testScorer,
   tinyModelArtifact,
-} from './scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 const UNKNOWN_ID = 1_999_999_999;
 

@@ -40,7 +40,7 @@ import {
   readTopicToEnd,
   rng,
   tinyModelArtifact,
-} from './scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const RECORDS = Number(process.env.SMAE_KILL_RECORDS ?? 100_000);

@@ -23,7 +23,7 @@ import {
   rng,
   testScorer,
   TX_SPEC,
-} from './scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 let conformal: ModelArtifact;
 let spot: ModelArtifact;

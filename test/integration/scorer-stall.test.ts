@@ -35,7 +35,7 @@ import {
   rng,
   testScorer,
   tinyModelArtifact,
-} from './scorer-helpers.js';
+} from '../fixtures/transactions.js';
 
 let artifact: ModelArtifact;
 before(async () => {

@@ -9,7 +9,6 @@ import {
   SCORE_SCHEMA,
   TRANSACTION_SCHEMA,
   encodeRecord,
-  parseSchema,
   staticSchemaIds,
   type FlagRecord,
 } from '../../shared/avro/index.js';
@@ -48,9 +47,10 @@ import {
   tinyModelArtifact,
   withThreshold,
   TRANSACTION_SCHEMA_ID,
-} from './scorer-helpers.js';
+} from '../fixtures/transactions.js';
 import type { ModelArtifact } from '../../shared/model/index.js';
 import type { BatchInfo } from '../../services/scorer/app.js';
+import { NO_AMOUNT_SCHEMA } from '../fixtures/transactions.js';
 
 let baseArtifact: ModelArtifact;
 
@@ -72,12 +72,10 @@ describe('scorer (exactly-once)', () => {
     const registry = new ModelRegistry({ redis, pipeline: names.name });
     const published = await registry.publish(baseArtifact, { publishedBy: 'test', reason: 'initial' });
     const kafka = testKafka('scorer-under-test');
-    const noAmount = parseSchema({
-      type: 'record',
-      name: 'Transaction',
-      fields: [{ name: 'accountId', type: 'string' }],
+    const resolveSchemaId = staticSchemaIds({
+      [TRANSACTION_SCHEMA_ID]: TRANSACTION_SCHEMA,
+      2: NO_AMOUNT_SCHEMA,
     });
-    const resolveSchemaId = staticSchemaIds({ [TRANSACTION_SCHEMA_ID]: TRANSACTION_SCHEMA, 2: noAmount });
     const scorer = testScorer(
       t,
       names,
@@ -112,7 +110,7 @@ describe('scorer (exactly-once)', () => {
         value = encodeRecord(TRANSACTION_SCHEMA, normalTransaction(i, r), { schemaId: 4242 });
         kind = 'UNKNOWN_SCHEMA_ID';
       } else if (i === 62) {
-        value = encodeRecord(noAmount, { accountId: 'x' }, { schemaId: 2 });
+        value = encodeRecord(NO_AMOUNT_SCHEMA, { accountId: 'x' }, { schemaId: 2 });
         kind = 'SCHEMA_MISMATCH';
       } else if (i === 63) {
         value = encodeTransaction({ ...normalTransaction(i, r), distanceKm: null });

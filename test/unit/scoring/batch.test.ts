@@ -6,7 +6,6 @@ import {
   RecordDecoder,
   TRANSACTION_SCHEMA,
   encodeRecord,
-  parseSchema,
   staticSchemaIds,
   type FlagRecord,
   type TransactionRecord,
@@ -21,6 +20,7 @@ import {
   type SourceMessage,
 } from '../../../shared/scoring/index.js';
 import { FakeModel } from './fake-model.js';
+import { NO_AMOUNT_SCHEMA } from '../../fixtures/transactions.js';
 
 const COLUMNS = ['amount', 'merchantRisk', 'itemCount'];
 
@@ -51,18 +51,12 @@ function msg(offset: number, value: Buffer | null, extra: Partial<SourceMessage>
   };
 }
 
-const noAmount = parseSchema({
-  type: 'record',
-  name: 'Transaction',
-  fields: [{ name: 'accountId', type: 'string' }],
-});
-
 function scorer(opts: Partial<ConstructorParameters<typeof BatchScorer>[0]> = {}): BatchScorer {
   return new BatchScorer({
     pipeline: 'p1',
     decoder: new RecordDecoder({
       readerSchema: TRANSACTION_SCHEMA,
-      resolveSchemaId: staticSchemaIds({ 1: TRANSACTION_SCHEMA, 2: noAmount }),
+      resolveSchemaId: staticSchemaIds({ 1: TRANSACTION_SCHEMA, 2: NO_AMOUNT_SCHEMA }),
     }),
     now: () => 42,
     ...opts,
@@ -119,7 +113,7 @@ describe('BatchScorer', () => {
     const model = new FakeModel(1, COLUMNS, 10);
     const corrupt = Buffer.from([0x02, 0x41, 0xff, 0xff]);
     const unknownId = encodeRecord(TRANSACTION_SCHEMA, tx(2), { schemaId: 999 });
-    const mismatch = encodeRecord(noAmount, { accountId: 'x' }, { schemaId: 2 });
+    const mismatch = encodeRecord(NO_AMOUNT_SCHEMA, { accountId: 'x' }, { schemaId: 2 });
     const nan = encodeRecord(TRANSACTION_SCHEMA, tx(4, { amount: Number.NaN }));
     const messages = [
       msg(0, encodeRecord(TRANSACTION_SCHEMA, tx(0))),

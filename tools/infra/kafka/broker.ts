@@ -37,10 +37,11 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka } from '../../../shared/kafka/client.js';
+import { safeRead, sleep, tail } from '../common.js';
 
 /**
  * The Kafka version fetched unless KAFKA_VERSION says otherwise. Checked with kafkajs 2.2.4, including
- * transactions (test/integration/kafka-transactions.test.ts); see README-infra for why this version.
+ * transactions (test/integration/kafka-transactions.test.ts).
  */
 export const DEFAULT_KAFKA_VERSION = '4.3.1';
 
@@ -722,22 +723,6 @@ async function acquireLock(
       throw new Error(`timed out waiting for the lock ${lockFile} held by pid ${holder}`);
     await sleep(300);
   }
-}
-
-function safeRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, ms));
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

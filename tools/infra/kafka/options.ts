@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { LocalBrokerOptions } from './broker.js';
+import { parseEnv } from '../common.js';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const envSchema = z.object({
@@ -26,14 +27,7 @@ export function localBrokerOptionsFromEnv(
   env: NodeJS.ProcessEnv,
   progress?: (line: string) => void,
 ): LocalBrokerOptions & { brokersEnv?: string } {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new Error(
-      `invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, env);
   const port = e.KAFKA_LOCAL_PORT ?? 9092;
   return {
     ...(e.KAFKA_BROKERS !== undefined ? { brokersEnv: e.KAFKA_BROKERS } : {}),

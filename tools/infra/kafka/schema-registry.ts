@@ -31,6 +31,7 @@ import {
 import { join } from 'node:path';
 import { z } from 'zod';
 import { REPO_ROOT } from './broker.js';
+import { parseEnv, safeRead, sleep, tail } from '../common.js';
 
 export const DEFAULT_REGISTRY_VERSION = '3.3.3';
 export const DEFAULT_REGISTRY_PORT = 8081;
@@ -131,14 +132,7 @@ export function registryOptionsFromEnv(
   env: NodeJS.ProcessEnv,
   progress?: (line: string) => void,
 ): LocalRegistryOptions {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new Error(
-      `invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, env);
   return {
     ...(e.SMAE_SCHEMA_REGISTRY_URL !== undefined ? { externalUrl: e.SMAE_SCHEMA_REGISTRY_URL } : {}),
     ...(e.SCHEMA_REGISTRY_LOCAL_PORT !== undefined ? { port: e.SCHEMA_REGISTRY_LOCAL_PORT } : {}),
@@ -427,20 +421,4 @@ async function waitUntilReady(r: Resolved, check: () => void): Promise<void> {
     }
     await sleep(250);
   }
-}
-
-function safeRead(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, ms));
 }
