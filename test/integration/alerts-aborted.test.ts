@@ -24,7 +24,7 @@ import {
   uniqueTopic,
 } from '../helpers/infra.js';
 import { waitFor } from '../helpers/wait.js';
-import { flag } from '../unit/alerts/flags.js';
+import { flag } from '../unit/services/alerts/flags.js';
 
 const W = 60_000;
 

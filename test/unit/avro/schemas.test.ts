@@ -8,7 +8,7 @@ import {
   SCORE_SCHEMA,
   type AvroType,
 } from '../../../shared/avro/schemas.js';
-import { flag } from '../alerts/flags.js';
+import { flag } from '../services/alerts/flags.js';
 
 const ADDED = ['thresholdPolicy', 'pValue'];
 

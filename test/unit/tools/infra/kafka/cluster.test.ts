@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyProperties } from '../../../tools/infra/kafka/broker.js';
-import { clusterNodes } from '../../../tools/infra/kafka/cluster.js';
+import { applyProperties } from '../../../../../tools/infra/kafka/broker.js';
+import { clusterNodes } from '../../../../../tools/infra/kafka/cluster.js';
 
 test('applyProperties replaces existing keys in place and appends new ones', () => {
   const text = '# c\nnode.id=1\nlisteners=PLAINTEXT://a:1\nnum.partitions=1\n';

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError } from '../../../shared/errors.js';
-import { envName, flagName, loadScorerConfig } from '../../../services/scorer/config.js';
+import { ConfigError } from '../../../../shared/errors.js';
+import { envName, flagName, loadScorerConfig } from '../../../../services/scorer/config.js';
 
 const required = { SMAE_PIPELINE: 'payments', SMAE_RECORD_SCHEMA: 'tx.avsc' };
 

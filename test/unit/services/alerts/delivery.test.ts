@@ -10,9 +10,9 @@ import {
   webhookSink,
   type AlertQueue,
   type AlertSink,
-} from '../../../services/alerts/delivery.js';
-import type { ClaimedAlert } from '../../../services/alerts/redis-store.js';
-import { buildAlert, type Alert } from '../../../services/alerts/suppression.js';
+} from '../../../../services/alerts/delivery.js';
+import type { ClaimedAlert } from '../../../../services/alerts/redis-store.js';
+import { buildAlert, type Alert } from '../../../../services/alerts/suppression.js';
 import { flag } from './flags.js';
 
 const alert: Alert = buildAlert(flag(1, 'a', 0), 0, 1000);

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyFlag } from '../../../services/alerts/app.js';
+import { applyFlag } from '../../../../services/alerts/app.js';
 import {
   MemoryAlertStore,
   alertKey,
@@ -8,7 +8,7 @@ import {
   decide,
   flagId,
   formatAlertText,
-} from '../../../services/alerts/suppression.js';
+} from '../../../../services/alerts/suppression.js';
 import { flag } from './flags.js';
 
 const W = 60_000;

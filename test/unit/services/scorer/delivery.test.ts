@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { outputSends, transactionalIdFor } from '../../../services/scorer/delivery.js';
-import { TopicSizeLimits, estimateRecordBytes, sendBudget } from '../../../shared/kafka/record-size.js';
+import { outputSends, transactionalIdFor } from '../../../../services/scorer/delivery.js';
+import { TopicSizeLimits, estimateRecordBytes, sendBudget } from '../../../../shared/kafka/record-size.js';
 
 test('transactional ids are per input partition, so ownership moves with the partition', () => {
   assert.equal(transactionalIdFor('pay.scorer.tx', 'pay.records', 3), 'pay.scorer.tx.pay.records.3');

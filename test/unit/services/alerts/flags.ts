@@ -1,5 +1,5 @@
 /** Flag records for the alerts tests. */
-import type { FlagRecord } from '../../../shared/avro/schemas.js';
+import type { FlagRecord } from '../../../../shared/avro/schemas.js';
 
 export function flag(
   offset: number,

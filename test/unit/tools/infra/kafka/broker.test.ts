@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLocalBrokerList, randomClusterId } from '../../../tools/infra/kafka/broker.js';
-import { localBrokerOptionsFromEnv } from '../../../tools/infra/kafka/options.js';
+import { isLocalBrokerList, randomClusterId } from '../../../../../tools/infra/kafka/broker.js';
+import { localBrokerOptionsFromEnv } from '../../../../../tools/infra/kafka/options.js';
 
 test('KAFKA_BROKERS unset or naming the local broker means "manage the local broker"', () => {
   assert.equal(isLocalBrokerList(undefined), true);

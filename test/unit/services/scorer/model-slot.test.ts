@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { ModelSlot } from '../../../services/scorer/model-slot.js';
-import { FakeModel } from './fake-model.js';
+import { ModelSlot } from '../../../../services/scorer/model-slot.js';
+import { FakeModel } from '../../scoring/fake-model.js';
 
 describe('ModelSlot', () => {
   test('a swap applies to the next lease; the old model is disposed after its last batch', () => {

@@ -6,9 +6,9 @@ import {
   deliverWithRetry,
   type AlertQueue,
   type AlertSink,
-} from '../../../services/alerts/delivery.js';
-import type { ClaimedAlert } from '../../../services/alerts/redis-store.js';
-import { buildAlert } from '../../../services/alerts/suppression.js';
+} from '../../../../services/alerts/delivery.js';
+import type { ClaimedAlert } from '../../../../services/alerts/redis-store.js';
+import { buildAlert } from '../../../../services/alerts/suppression.js';
 import { flag } from './flags.js';
 
 const alert = buildAlert(flag(1, 'a', 0), 0, 1000);

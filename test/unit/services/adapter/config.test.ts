@@ -1,8 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAdapterConfig, parseDuration, resolveAdapterConfig } from '../../../services/adapter/config.js';
-import { ADAPTATION_DEFAULTS } from '../../../shared/adaptation/config.js';
-import { ConfigError } from '../../../shared/errors.js';
+import {
+  loadAdapterConfig,
+  parseDuration,
+  resolveAdapterConfig,
+} from '../../../../services/adapter/config.js';
+import { ADAPTATION_DEFAULTS } from '../../../../shared/adaptation/config.js';
+import { ConfigError } from '../../../../shared/errors.js';
 
 describe('adapter configuration', () => {
   test('durations', () => {

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAlertsConfig, parseDuration } from '../../../services/alerts/config.js';
-import { ConfigError } from '../../../shared/errors.js';
+import { loadAlertsConfig, parseDuration } from '../../../../services/alerts/config.js';
+import { ConfigError } from '../../../../shared/errors.js';
 
 describe('alerts config', () => {
   test('durations read with units', () => {
