@@ -13,7 +13,7 @@ import type { AnchorState } from '../../shared/adaptation/anchor.js';
 import { computeAdaptation, type ComputeResult } from '../../shared/adaptation/compute.js';
 import type { AdaptationOptions } from '../../shared/adaptation/config.js';
 import type { RefusalReason } from '../../shared/adaptation/guardrails.js';
-import type { WindowEntry } from '../../shared/adaptation/window.js';
+import type { WindowRow } from '../../shared/adaptation/window.js';
 import type { SimRow } from './drift-stream.js';
 
 export interface WindowResult {
@@ -82,7 +82,7 @@ export async function replay(arm: ReplayArm, opts: ReplayOptions): Promise<Windo
       let subtle = 0;
       let poisonHit = 0;
       let poison = 0;
-      const entries: WindowEntry[] = [];
+      const entries: WindowRow[] = [];
       rows.forEach((r, i) => {
         const s = scored[i]!;
         const isScore = !(s instanceof Error);

@@ -31,7 +31,7 @@ import {
 } from './guardrails.js';
 import { selectDefaultSupport, selectReportSupport, type SupportSelection } from './support.js';
 import type { CycleFigures, SupportSummary } from './types.js';
-import type { WindowEntry } from './window.js';
+import type { WindowRow } from './window.js';
 
 export interface ComputeInput {
   pipeline: string;
@@ -45,7 +45,7 @@ export interface ComputeInput {
   /** The anchor's version (the artifact's own version may differ when a trimmed anchor was replaced). */
   anchorVersion: number;
   /** Newest first. */
-  window: WindowEntry[];
+  window: WindowRow[];
   /** Window entries that could not be parsed (reported only). */
   malformed: number;
   options: AdaptationOptions;
@@ -233,7 +233,7 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
 }
 
 export interface ScoredWindow {
-  entries: WindowEntry[];
+  entries: WindowRow[];
   /** Per entry, the model's score; NaN when the record cannot be prepared. */
   scores: number[];
   /** Per entry, its row in `matrix`, or -1. */
@@ -244,7 +244,7 @@ export interface ScoredWindow {
 }
 
 /** The model's score for every window entry, and the prepared matrix (one tensor for the whole window). */
-export function scoreWindow(model: Detector, window: readonly WindowEntry[]): ScoredWindow {
+export function scoreWindow(model: Detector, window: readonly WindowRow[]): ScoredWindow {
   const entries = [...window];
   const width = model.preprocessor.width;
   const scores = new Array<number>(entries.length).fill(Number.NaN);
@@ -323,7 +323,7 @@ export function numericColumns(model: Detector): number[] {
 function summarizeSupport(
   policy: AdaptationOptions['policy'],
   s: SupportSelection,
-  entries: readonly WindowEntry[],
+  entries: readonly WindowRow[],
 ): SupportSummary {
   let fromTs: number | null = null;
   let toTs: number | null = null;

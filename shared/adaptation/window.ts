@@ -10,7 +10,11 @@ import type { Redis } from 'ioredis';
 import { pipelineNames } from '../pipeline.js';
 import { decodeWindowEntry, encodeWindowEntry, windowStreamKey } from '../scoring/window.js';
 
-export interface WindowEntry {
+/**
+ * A window entry as adaptation reads it: the scorer's `WindowEntry` (shared/scoring/window.ts) parsed,
+ * with its stream id, an empty key for none, and the entry id's time when the record had no event time.
+ */
+export interface WindowRow {
   /** Stream entry id (`<ms>-<seq>`), unique within the stream. */
   id: string;
   /** The decoded record, raw units. */
@@ -27,7 +31,7 @@ export interface WindowEntry {
 
 export interface WindowRead {
   /** Newest first. */
-  entries: WindowEntry[];
+  entries: WindowRow[];
   /** Entries skipped because they could not be parsed. */
   malformed: number;
 }
@@ -36,8 +40,8 @@ export function windowKey(pipeline: string): string {
   return windowStreamKey(pipelineNames(pipeline).redisPrefix);
 }
 
-/** One stream entry's flat field list (`[k1, v1, k2, v2, …]`) into a WindowEntry, or null if malformed. */
-export function parseWindowEntry(id: string, fields: readonly string[]): WindowEntry | null {
+/** One stream entry's flat field list (`[k1, v1, k2, v2, …]`) into a WindowRow, or null if malformed. */
+export function parseWindowEntry(id: string, fields: readonly string[]): WindowRow | null {
   const e = decodeWindowEntry(fields);
   if (e === undefined || Array.isArray(e.features)) return null;
   const idTime = Number(id.split('-')[0]);
@@ -55,7 +59,7 @@ export function parseWindowEntry(id: string, fields: readonly string[]): WindowE
 /** The `count` most recent window entries, newest first. */
 export async function readWindow(redis: Redis, pipeline: string, count: number): Promise<WindowRead> {
   const raw = (await redis.xrevrange(windowKey(pipeline), '+', '-', 'COUNT', count)) as [string, string[]][];
-  const entries: WindowEntry[] = [];
+  const entries: WindowRow[] = [];
   let malformed = 0;
   for (const [id, fields] of raw) {
     const e = parseWindowEntry(id, fields);
@@ -69,7 +73,7 @@ export async function readWindow(redis: Redis, pipeline: string, count: number):
 export async function appendWindow(
   redis: Redis,
   pipeline: string,
-  entries: readonly Omit<WindowEntry, 'id'>[],
+  entries: readonly Omit<WindowRow, 'id'>[],
   maxLen = 10_000,
 ): Promise<void> {
   const pipe = redis.pipeline();

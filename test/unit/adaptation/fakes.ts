@@ -2,7 +2,7 @@
 import { SmaeError } from '../../../shared/errors.js';
 import { sealArtifact, type ModelArtifact } from '../../../shared/model/artifact.js';
 import type { CycleRegistry } from '../../../shared/adaptation/cycle.js';
-import type { WindowEntry, WindowRead } from '../../../shared/adaptation/window.js';
+import type { WindowRow, WindowRead } from '../../../shared/adaptation/window.js';
 import type { SimRow } from '../../../lab/drift/drift-stream.js';
 import type {
   PublishMeta,
@@ -75,7 +75,7 @@ export class MemoryRegistry implements CycleRegistry {
 
 /** A window source over simulated rows (given oldest first, read newest first like XREVRANGE). */
 export function memoryWindow(rows: readonly SimRow[]): (count: number) => Promise<WindowRead> {
-  const entries: WindowEntry[] = rows.map((r, i) => ({
+  const entries: WindowRow[] = rows.map((r, i) => ({
     id: `${r.ts}-${i}`,
     record: r.record,
     score: 0,
