@@ -66,6 +66,11 @@ export interface ComputeResult {
 
 export type ComputeFn = (input: ComputeInput) => Promise<ComputeResult>;
 
+/**
+ * One adaptation off the event loop: score the window with the parent, build the anchor if none is
+ * stored, select the support and reference rows, check the window, take the gradient steps, check the
+ * move against the parent and the anchor, and seal the candidate (or say why not).
+ */
 export async function computeAdaptation(input: ComputeInput): Promise<ComputeResult> {
   const started = performance.now();
   const o = input.options;
@@ -75,66 +80,10 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
   try {
     const thresholdBefore = base.manifest.threshold.value;
     const scored = scoreWindow(base, input.window);
-    const { entries, scores } = scored;
-    const prepared = scores.filter((s) => !Number.isNaN(s));
-    const lastSeen = base.manifest.adaptation?.['windowNewest'];
-    const newRows =
-      typeof lastSeen === 'string'
-        ? entries.filter((e) => compareStreamIds(e.id, lastSeen) > 0).length
-        : entries.length;
-    const flaggedShare =
-      prepared.length === 0 ? 0 : prepared.filter((s) => s > thresholdBefore).length / prepared.length;
-
-    // Anchor: as stored, or built now from this window's rows the anchor itself scores clean.
-    let anchor = input.anchor;
-    let anchorBuilt = false;
-    if (anchor === null && input.anchorArtifact !== null) {
-      const sameAsBase = input.anchorArtifact.digest === input.base.digest;
-      const anchorModel = sameAsBase ? base : Detector.fromArtifact(input.anchorArtifact);
-      if (!sameAsBase) disposables.push(anchorModel);
-      const anchorScored = sameAsBase ? scored : scoreWindow(anchorModel, entries);
-      anchor = buildAnchor(anchorModel, input.anchorArtifact, input.anchorVersion, anchorScored, o);
-      anchorBuilt = anchor !== null;
-    }
-
-    const seed = cycleSeed(o.seed, input.cycleId);
-    const candidates = entries.map((e, i) => ({ score: scores[i]!, key: e.key }));
-    const selection: SupportSelection =
-      o.policy === 'report'
-        ? selectReportSupport(candidates, thresholdBefore, o.report, seed)
-        : selectDefaultSupport(candidates, thresholdBefore, o.default, seed);
-    const referenceLimit = o.reference.margin * thresholdBefore;
-    const referenceIdx: number[] = [];
-    scores.forEach((s, i) => {
-      if (!Number.isNaN(s) && s <= referenceLimit) referenceIdx.push(i);
-    });
-    const support = summarizeSupport(o.policy, selection, entries);
-
-    const figures: CycleFigures = {
-      windowRows: entries.length,
-      malformedRows: input.malformed,
-      unpreparedRows: entries.length - prepared.length,
-      flaggedShare,
-      newRows,
-      supportRows: selection.indices.length,
-      referenceRows: referenceIdx.length,
-      steps: settings.steps,
-      learningRate: settings.learningRate,
-      lossBefore: null,
-      lossAfter: null,
-      thresholdBefore,
-      thresholdAfter: null,
-      anchorVersion: anchor?.anchorVersion ?? null,
-      anchorThreshold: anchor?.threshold ?? null,
-      thresholdStep: null,
-      weightStep: null,
-      thresholdDrift: null,
-      weightDrift: null,
-      goldenRows: anchor?.golden.rows ?? 0,
-      goldenRecallBefore: anchor ? goldenRecall(base, anchor.golden) : null,
-      goldenRecall: null,
-      computeMs: 0,
-    };
+    const { anchor, anchorBuilt } = ensureAnchor(input, base, scored, disposables);
+    const rows = selectRows(input, scored, thresholdBefore);
+    const support = summarizeSupport(o.policy, rows.selection, scored.entries);
+    const figures = windowFigures(input, base, scored, rows, anchor);
     const done = (
       checks: GuardrailCheck[],
       reasons: RefusalReason[],
@@ -147,16 +96,15 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
     const windowChecks = checkWindow(figures, o.guardrails, o.reference.minRows);
     const windowReasons = refusalReasons(windowChecks);
     // Without an anchor there is nothing to hold cumulative drift against: refuse, whatever `enforce` says.
-    if (anchor === null) return done(windowChecks, uniq([...windowReasons, 'too-few-rows']), null);
-    if (selection.indices.length === 0 || referenceIdx.length === 0) {
+    if (anchor === null || rows.selection.indices.length === 0 || rows.referenceIdx.length === 0) {
       return done(windowChecks, uniq([...windowReasons, 'too-few-rows']), null);
     }
     if (o.enforce && windowReasons.length > 0) return done(windowChecks, windowReasons, null);
 
     const adapted = await adaptDetector(
       base,
-      gatherRows(scored, selection.indices),
-      gatherRows(scored, referenceIdx),
+      gatherRows(scored, rows.selection.indices),
+      gatherRows(scored, rows.referenceIdx),
       {
         steps: settings.steps,
         learningRate: settings.learningRate,
@@ -168,68 +116,187 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
     );
     disposables.push(adapted);
     const adaptedArtifact = adapted.toArtifact();
-    const stats = adaptedArtifact.manifest.adaptation;
-    const newWeights = splitWeights(adaptedArtifact);
-    const thresholdAfter = adaptedArtifact.manifest.threshold.value;
-    figures.lossBefore = stats?.lossBefore ?? null;
-    figures.lossAfter = stats?.lossAfter ?? null;
-    figures.thresholdAfter = thresholdAfter;
-    figures.thresholdStep = ratioMove(thresholdAfter, thresholdBefore);
-    figures.weightStep = relativeL2(newWeights, splitWeights(input.base));
-    figures.thresholdDrift = ratioMove(thresholdAfter, anchor.threshold);
-    figures.weightDrift = relativeL2(newWeights, anchor.weights);
-    figures.goldenRecall = goldenRecall(adapted, anchor.golden);
-
-    const moveChecks = checkModelMove(
-      {
-        thresholdBefore,
-        thresholdAfter,
-        anchorThreshold: anchor.threshold,
-        thresholdStep: figures.thresholdStep,
-        weightStep: figures.weightStep,
-        thresholdDrift: figures.thresholdDrift,
-        weightDrift: figures.weightDrift,
-        goldenRecall: figures.goldenRecall,
-        lossAfter: figures.lossAfter ?? Number.NaN,
-      },
-      o.guardrails,
-    );
-    const checks = [...windowChecks, ...moveChecks];
+    moveFigures(figures, input, adapted, adaptedArtifact, anchor);
+    const checks = [
+      ...windowChecks,
+      ...checkModelMove(
+        {
+          thresholdBefore,
+          thresholdAfter: figures.thresholdAfter!,
+          anchorThreshold: anchor.threshold,
+          thresholdStep: figures.thresholdStep!,
+          weightStep: figures.weightStep!,
+          thresholdDrift: figures.thresholdDrift!,
+          weightDrift: figures.weightDrift!,
+          goldenRecall: figures.goldenRecall!,
+          lossAfter: figures.lossAfter ?? Number.NaN,
+        },
+        o.guardrails,
+      ),
+    ];
     const reasons = refusalReasons(checks);
-    const nonFinite = reasons.includes('non-finite');
-    if (nonFinite || (o.enforce && reasons.length > 0)) return done(checks, reasons, null);
-
-    const manifest = {
-      ...adaptedArtifact.manifest,
-      pipeline: input.pipeline,
-      version: null,
-      parentVersion: input.base.manifest.version,
-      adaptation: {
-        ...(stats ?? {
-          supportRows: selection.indices.length,
-          steps: settings.steps,
-          learningRate: settings.learningRate,
-          lossBefore: Number.NaN,
-          lossAfter: Number.NaN,
-        }),
-        policy: o.policy,
-        cycleId: input.cycleId,
-        anchorVersion: anchor.anchorVersion,
-        support,
-        guardrails: Object.fromEntries(
-          checks.map((c) => [c.name, { value: c.value, bound: c.bound, passed: c.passed }]),
-        ),
-        flaggedShare,
-        windowNewest: entries[0]?.id ?? null,
-        referenceRows: referenceIdx.length,
-        goldenRecall: figures.goldenRecall,
-        enforced: o.enforce,
-      },
-    };
+    if (reasons.includes('non-finite') || (o.enforce && reasons.length > 0))
+      return done(checks, reasons, null);
+    const manifest = candidateManifest(input, adaptedArtifact, { rows, support, checks, figures, anchor });
     return done(checks, o.enforce ? [] : reasons, sealArtifact(manifest, adaptedArtifact.weights));
   } finally {
     for (const d of disposables) d.dispose();
   }
+}
+
+/** The anchor: as stored, or built now from this window's rows the anchor model itself scores clean. */
+function ensureAnchor(
+  input: ComputeInput,
+  base: Detector,
+  scored: ScoredWindow,
+  disposables: { dispose(): void }[],
+): { anchor: AnchorState | null; anchorBuilt: boolean } {
+  if (input.anchor !== null || input.anchorArtifact === null)
+    return { anchor: input.anchor, anchorBuilt: false };
+  const sameAsBase = input.anchorArtifact.digest === input.base.digest;
+  const anchorModel = sameAsBase ? base : Detector.fromArtifact(input.anchorArtifact);
+  if (!sameAsBase) disposables.push(anchorModel);
+  const anchorScored = sameAsBase ? scored : scoreWindow(anchorModel, scored.entries);
+  const anchor = buildAnchor(
+    anchorModel,
+    input.anchorArtifact,
+    input.anchorVersion,
+    anchorScored,
+    input.options,
+  );
+  return { anchor, anchorBuilt: anchor !== null };
+}
+
+interface SelectedRows {
+  selection: SupportSelection;
+  /** Window rows the parent scores at or below `reference.margin ×` its threshold: the threshold's reference. */
+  referenceIdx: number[];
+}
+
+/** The support set (by the policy) and the threshold's reference rows. */
+function selectRows(input: ComputeInput, scored: ScoredWindow, thresholdBefore: number): SelectedRows {
+  const o = input.options;
+  const seed = cycleSeed(o.seed, input.cycleId);
+  const candidates = scored.entries.map((e, i) => ({ score: scored.scores[i]!, key: e.key }));
+  const selection: SupportSelection =
+    o.policy === 'report'
+      ? selectReportSupport(candidates, thresholdBefore, o.report, seed)
+      : selectDefaultSupport(candidates, thresholdBefore, o.default, seed);
+  const referenceLimit = o.reference.margin * thresholdBefore;
+  const referenceIdx: number[] = [];
+  scored.scores.forEach((s, i) => {
+    if (!Number.isNaN(s) && s <= referenceLimit) referenceIdx.push(i);
+  });
+  return { selection, referenceIdx };
+}
+
+/** The cycle's figures known before any gradient step. */
+function windowFigures(
+  input: ComputeInput,
+  base: Detector,
+  scored: ScoredWindow,
+  rows: SelectedRows,
+  anchor: AnchorState | null,
+): CycleFigures {
+  const { entries, scores } = scored;
+  const settings = policySettings(input.options);
+  const thresholdBefore = base.manifest.threshold.value;
+  const prepared = scores.filter((s) => !Number.isNaN(s));
+  const lastSeen = base.manifest.adaptation?.['windowNewest'];
+  return {
+    windowRows: entries.length,
+    malformedRows: input.malformed,
+    unpreparedRows: entries.length - prepared.length,
+    flaggedShare:
+      prepared.length === 0 ? 0 : prepared.filter((s) => s > thresholdBefore).length / prepared.length,
+    newRows:
+      typeof lastSeen === 'string'
+        ? entries.filter((e) => compareStreamIds(e.id, lastSeen) > 0).length
+        : entries.length,
+    supportRows: rows.selection.indices.length,
+    referenceRows: rows.referenceIdx.length,
+    steps: settings.steps,
+    learningRate: settings.learningRate,
+    lossBefore: null,
+    lossAfter: null,
+    thresholdBefore,
+    thresholdAfter: null,
+    anchorVersion: anchor?.anchorVersion ?? null,
+    anchorThreshold: anchor?.threshold ?? null,
+    thresholdStep: null,
+    weightStep: null,
+    thresholdDrift: null,
+    weightDrift: null,
+    goldenRows: anchor?.golden.rows ?? 0,
+    goldenRecallBefore: anchor ? goldenRecall(base, anchor.golden) : null,
+    goldenRecall: null,
+    computeMs: 0,
+  };
+}
+
+/** Fills in how far the adapted model moved, from its parent and from the anchor. */
+function moveFigures(
+  figures: CycleFigures,
+  input: ComputeInput,
+  adapted: Detector,
+  adaptedArtifact: ModelArtifact,
+  anchor: AnchorState,
+): void {
+  const stats = adaptedArtifact.manifest.adaptation;
+  const newWeights = splitWeights(adaptedArtifact);
+  const thresholdAfter = adaptedArtifact.manifest.threshold.value;
+  figures.lossBefore = stats?.lossBefore ?? null;
+  figures.lossAfter = stats?.lossAfter ?? null;
+  figures.thresholdAfter = thresholdAfter;
+  figures.thresholdStep = ratioMove(thresholdAfter, figures.thresholdBefore);
+  figures.weightStep = relativeL2(newWeights, splitWeights(input.base));
+  figures.thresholdDrift = ratioMove(thresholdAfter, anchor.threshold);
+  figures.weightDrift = relativeL2(newWeights, anchor.weights);
+  figures.goldenRecall = goldenRecall(adapted, anchor.golden);
+}
+
+/** The candidate's manifest: the adapted model's, with its lineage and the cycle's record. */
+function candidateManifest(
+  input: ComputeInput,
+  adaptedArtifact: ModelArtifact,
+  c: {
+    rows: SelectedRows;
+    support: SupportSummary | null;
+    checks: GuardrailCheck[];
+    figures: CycleFigures;
+    anchor: AnchorState;
+  },
+) {
+  const o = input.options;
+  const settings = policySettings(o);
+  const stats = adaptedArtifact.manifest.adaptation;
+  return {
+    ...adaptedArtifact.manifest,
+    pipeline: input.pipeline,
+    version: null,
+    parentVersion: input.base.manifest.version,
+    adaptation: {
+      ...(stats ?? {
+        supportRows: c.rows.selection.indices.length,
+        steps: settings.steps,
+        learningRate: settings.learningRate,
+        lossBefore: Number.NaN,
+        lossAfter: Number.NaN,
+      }),
+      policy: o.policy,
+      cycleId: input.cycleId,
+      anchorVersion: c.anchor.anchorVersion,
+      support: c.support,
+      guardrails: Object.fromEntries(
+        c.checks.map((ch) => [ch.name, { value: ch.value, bound: ch.bound, passed: ch.passed }]),
+      ),
+      flaggedShare: c.figures.flaggedShare,
+      windowNewest: input.window[0]?.id ?? null,
+      referenceRows: c.rows.referenceIdx.length,
+      goldenRecall: c.figures.goldenRecall,
+      enforced: o.enforce,
+    },
+  };
 }
 
 export interface ScoredWindow {
