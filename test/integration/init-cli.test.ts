@@ -3,38 +3,14 @@
  * writer schemas resolved from a directory of `<id>.avsc` files — against the real broker; and its
  * promise never to overwrite an edited file without `--force`.
  */
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeRecord, parseSchema } from '../../shared/avro/index.js';
 import { EXIT_CODES } from '../../shared/ops/lifecycle.js';
-import { onCleanup, testProducer, uniquePipeline, uniqueTopic } from '../helpers/infra.js';
-
-const ROOT = join(import.meta.dirname, '../..');
-
-function smae(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/smae.js'), ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function workDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'smae-init-'));
-  onCleanup(t, () => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { testProducer, uniquePipeline, uniqueTopic } from '../helpers/infra.js';
+import { smae, workDir } from '../helpers/smae.js';
 
 const SCHEMA = {
   type: 'record',
@@ -54,7 +30,7 @@ describe('smae init', () => {
   test('samples Confluent-framed records on a topic; re-running keeps edits unless --force', async (t) => {
     const topic = await uniqueTopic(t, { prefix: 'init-src', partitions: 2 });
     const { name: pipeline } = uniquePipeline(t, 'init');
-    const dir = await workDir(t);
+    const dir = await workDir(t, 'smae-init-');
     const ids = join(dir, 'ids');
     await mkdir(ids);
     await writeFile(join(ids, '12.avsc'), JSON.stringify(SCHEMA));

@@ -3,43 +3,21 @@
  * publish with progress as JSON log lines (stderr is not a terminal here), list, show, roll back,
  * export, and train without publishing.
  */
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadArtifact } from '../../shared/model/artifact.js';
-import { onCleanup, uniquePipeline } from '../helpers/infra.js';
+import { uniquePipeline } from '../helpers/infra.js';
+import { smae, workDir } from '../helpers/smae.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const DATA_DIR = process.env['SMAE_DATA_DIR'] ?? join(ROOT, '../shared/data');
 
-function smae(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/smae.js'), ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function workDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'smae-cli-'));
-  onCleanup(t, () => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 describe('smae train / smae models', () => {
   test('train, list, show, rollback, export', async (t) => {
     const { name } = uniquePipeline(t, 'cli');
-    const dir = await workDir(t);
+    const dir = await workDir(t, 'smae-cli-');
     const csv = join(dir, 'rows.csv');
     const lines = (await readFile(join(DATA_DIR, 'thyroid.csv'), 'utf8')).trim().split('\n');
     await writeFile(csv, `${lines.slice(0, 301).join('\n')}\n`);
@@ -124,7 +102,7 @@ describe('smae train / smae models', () => {
 
   test('--no-publish --save writes an artifact and leaves the registry alone', async (t) => {
     const { name } = uniquePipeline(t, 'cli');
-    const dir = await workDir(t);
+    const dir = await workDir(t, 'smae-cli-');
     const save = join(dir, 'model');
     const res = await smae([
       'train',
