@@ -115,6 +115,14 @@ test('a short demo runs to its summary and writes results.json and the report', 
   // The child processes wrote their logs into the run directory and are gone.
   const files = await readdir(join(out, runDir!));
   assert.ok(files.includes('scorer.log') && files.includes('adapter.log'), files.join(', '));
+  // A clean run logs no warn or error line (pino levels 40 and up): operators alert on them.
+  for (const name of ['scorer.log', 'adapter.log']) {
+    const loud = (await readFile(join(out, runDir!, name), 'utf8'))
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .filter((l) => (JSON.parse(l) as { level?: number }).level! >= 40);
+    assert.deepEqual(loud, [], `${name} has warn/error lines`);
+  }
 });
 
 test('a labelled CSV file streams through the whole pipeline and is judged by its own labels', async (t) => {
@@ -148,8 +156,9 @@ test('a labelled CSV file streams through the whole pipeline and is judged by it
     '0.05',
     '--epochs',
     '5',
+    // 10 s of streaming: room for several 2 s adaptation cycles even on a loaded machine.
     '--rate',
-    '400',
+    '200',
     '--adapt-every',
     '2s',
     '--windows',
