@@ -26,6 +26,8 @@ import { inferFeatureSpec } from '../preprocessing/infer.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
 import { activeBackend, architectureFor, SparseAutoencoder } from '../model/index.js';
 import { percentile } from '../threshold/percentile.js';
+import { EnsembleScorer, fitScoring, trainEnsemble, type MemberInfo } from '../model/ensemble.js';
+import type { ProfileName, ProfileSettings } from '../model/profile.js';
 import { injectAnomalies, type InjectionVariant } from './inject.js';
 import { binaryMetrics, rocAuc, type BinaryMetrics } from './metrics.js';
 import { Rng } from './rng.js';
@@ -91,6 +93,12 @@ export interface TrialOptions {
   logger?: Logger;
   /** Keep the trained network in the result (to save it as an artifact); the caller disposes it. */
   keepNetwork?: boolean;
+  /**
+   * The model profile (absent: `report`, the path above). Any other profile trains its ensemble on the
+   * training part (calibration rows held out), scores with its score and thresholds at its percentile
+   * of the calibration scores; it never adapts on test rows.
+   */
+  profile?: ProfileSettings;
 }
 
 export interface TrialResult extends BinaryMetrics {
@@ -110,8 +118,16 @@ export interface TrialResult extends BinaryMetrics {
     lossAfter: number;
   } | null;
   backend: string;
+  /** The profile that trained the model. */
+  profile: ProfileName;
+  /** Per-member figures (one entry for the report's single network). */
+  members?: MemberInfo[];
   /** Present only with `keepNetwork`. */
   network?: SparseAutoencoder;
+  /** Test-row scores (the score the profile thresholds). */
+  testScores?: Float32Array;
+  /** Calibration-row scores (profiles with calibration rows). */
+  calibrationScores?: Float32Array;
 }
 
 export const EXPERIMENT_DEFAULTS = {
@@ -217,6 +233,7 @@ export function prepareExperiment(data: ExperimentData, opts: PrepareOptions): P
 }
 
 export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Promise<TrialResult> {
+  if (opts.profile !== undefined && opts.profile.name !== 'report') return runProfileTrial(prep, opts, opts.profile);
   const log = opts.logger ?? silentLogger;
   const epochs = opts.epochs ?? EXPERIMENT_DEFAULTS.epochs;
   const p = opts.percentile ?? EXPERIMENT_DEFAULTS.percentile;
@@ -266,11 +283,64 @@ export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Pr
       lossHistory: fit.lossHistory,
       adaptation,
       backend: activeBackend(),
+      profile: 'report',
+      testScores: testMse,
     };
     if (opts.keepNetwork) result.network = net;
     return result;
   } finally {
     if (!opts.keepNetwork) net.dispose();
+  }
+}
+
+async function runProfileTrial(
+  prep: PreparedExperiment,
+  opts: TrialOptions,
+  profile: ProfileSettings,
+): Promise<TrialResult> {
+  const started = performance.now();
+  const trained = await trainEnsemble(
+    architectureFor(prep.width),
+    prep.train,
+    prep.trainRows,
+    profile,
+    opts.seed,
+    {},
+    (e) => {
+      const epochs = e.members * profile.epochs;
+      opts.onEpoch?.({ epoch: (e.member - 1) * profile.epochs + e.epoch, epochs, loss: e.loss });
+    },
+  );
+  try {
+    const calRows = trained.calibrationIndex.length;
+    const scoring = fitScoring(trained.networks, profile.score, trained.calibration, calRows, 'calibration');
+    const scorer = new EnsembleScorer(trained.networks, scoring);
+    const calibrationScores = scorer.score(trained.calibration, calRows).score;
+    const trainSeconds = (performance.now() - started) / 1000;
+    const threshold = percentile(calibrationScores, profile.percentile);
+    const testScores = scorer.score(prep.test, prep.testRows).score;
+    const predicted = new Uint8Array(prep.testRows);
+    for (let i = 0; i < prep.testRows; i++) predicted[i] = testScores[i]! > threshold ? 1 : 0;
+    const first = trained.members[0]!;
+    return {
+      seed: opts.seed,
+      ...binaryMetrics(prep.testLabels, predicted),
+      rocAuc: rocAuc(prep.testLabels, testScores),
+      threshold,
+      percentile: profile.percentile,
+      trainSeconds,
+      epochs: first.epochs,
+      finalLoss: first.finalLoss,
+      lossHistory: [],
+      adaptation: null,
+      backend: activeBackend(),
+      profile: profile.name,
+      members: trained.members,
+      testScores,
+      calibrationScores,
+    };
+  } finally {
+    for (const n of trained.networks) n.dispose();
   }
 }
 

@@ -142,9 +142,14 @@ export function formatTable(s: EvalSummary): string {
   const o = s.options;
   const lines: string[] = [];
   lines.push(
-    `${s.dataset}: ${s.protocol}, scale ${String(o.scale)}, ${String(o.epochs)} epochs, ` +
-      `${o.adapt ? `adapted on ${String(o.supportRows)} test rows` : 'no adaptation'}, ` +
-      `threshold p${String(o.percentile)} of training MSE, backend ${s.backend}`,
+    o.profile !== undefined && o.profile !== 'report'
+      ? `${s.dataset}: ${s.protocol}, profile ${String(o.profile)}, scale ${String(o.scale)}, ` +
+          `up to ${String(o.epochs)} epochs per member, no adaptation, ` +
+          `threshold p${String(o.percentile)} of calibration scores, backend ${s.backend}`
+      : `${s.dataset}: ${s.protocol}, ${o.profile === 'report' ? 'profile report, ' : ''}scale ${String(o.scale)}, ` +
+          `${String(o.epochs)} epochs, ` +
+          `${o.adapt ? `adapted on ${String(o.supportRows)} test rows` : 'no adaptation'}, ` +
+          `threshold p${String(o.percentile)} of training MSE, backend ${s.backend}`,
   );
   lines.push(
     `rows: ${s.rows.total} (train ${s.rows.train}, test ${s.rows.test} with ${s.rows.testAnomalies} anomalies` +
