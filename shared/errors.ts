@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'INCOMPATIBLE_MODEL', // an artifact whose feature spec or architecture does not fit
   'MODEL_NOT_FOUND', // no such version, or no current model yet
   'BACKEND_UNAVAILABLE', // a forced TensorFlow.js backend that does not load
+  'CALIBRATION_FAILED', // too few or non-finite calibration scores for a threshold policy
   // Registry and jobs.
   'PUBLISH_CONFLICT', // a concurrent publish won; retriable
   'GUARDRAIL_REFUSED', // an adaptation refused by a guardrail

@@ -22,6 +22,7 @@ import {
   type ConfigKeys,
 } from '../../shared/config/service-config.js';
 import { ConfigError } from '../../shared/errors.js';
+import { policyKindOption, specFromChoice, targetFprOption } from '../../shared/threshold/policy.js';
 
 export { envName, flagName } from '../../shared/config/service-config.js';
 
@@ -67,6 +68,8 @@ export const adapterConfigSchema = z.object({
   maxWeightDrift: num.min(0, 'must be ≥ 0').optional(),
   maxThresholdDrift: num.min(0, 'must be ≥ 0').optional(),
   enforce: bool.optional(),
+  thresholdPolicy: policyKindOption.optional(),
+  targetFpr: targetFprOption.optional(),
   attempts: int(1, 100).default(5),
   backoffMs: int(10, 3_600_000).default(10_000),
   lockDurationMs: int(1000, 3_600_000).default(60_000),
@@ -184,6 +187,7 @@ function mergeOverrides(json: AdaptationOverrides, s: AdapterSettings): Adaptati
     ...(s.windowSize !== undefined ? { windowSize: s.windowSize } : {}),
     ...(s.seed !== undefined ? { seed: s.seed } : {}),
     ...(s.enforce !== undefined ? { enforce: s.enforce } : {}),
+    ...(specFromChoice(s) !== undefined ? { threshold: specFromChoice(s)! } : {}),
     // Support size, steps and learning rate apply to the policy in use.
     report: { ...json.report, ...(policy === 'report' ? stepsEtc : {}) },
     default: { ...json.default, ...(policy === 'default' ? stepsEtc : {}) },

@@ -13,6 +13,7 @@ import * as f from '../../shared/config/fields.js';
 import { configKeys, defineServiceConfig, type ConfigIssue } from '../../shared/config/service-config.js';
 import { pipelineNames } from '../../shared/pipeline.js';
 import { trainingOptions } from '../../shared/training/index.js';
+import { policyKindOption, targetFprOption } from '../../shared/threshold/policy.js';
 import { TRAINER_DEFAULTS, type TrainerServiceConfig } from './app.js';
 
 export { envName, flagName } from '../../shared/config/service-config.js';
@@ -43,6 +44,8 @@ export const trainerConfigSchema = z.object({
     .gt(0, 'must be in (0, 100]')
     .lte(100)
     .default(95),
+  thresholdPolicy: policyKindOption.optional(),
+  targetFpr: targetFprOption.optional(),
   seed: int(0, 2 ** 32 - 1).optional(),
   backend: f.backend,
   intervalMs: int(0, 30 * 24 * 3600_000).default(TRAINER_DEFAULTS.intervalMs),

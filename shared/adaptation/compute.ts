@@ -11,8 +11,8 @@
  * 3. The policy picks the support set; the threshold reference is every window row the current model
  *    scores at or below `reference.margin × threshold` (support rows included, see config.ts).
  * 4. Window guardrails (too few rows, flagged share) run *before* any step: an incident is not learnt.
- * 5. Fresh Adam, full-batch steps on the support set; threshold recomputed at the model's percentile
- *    over the reference (`adaptDetector`).
+ * 5. Fresh Adam, full-batch steps on the support set; the model's threshold policy (or the configured
+ *    one) refitted on the reference rows' scores (`adaptDetector`).
  * 6. Move guardrails against the parent and the anchor, golden-set recall.
  */
 import { adaptDetector, Detector } from '../model/index.js';
@@ -163,6 +163,7 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
         policy: o.policy,
         reference: `window-clean: window rows the parent scored ≤ ${o.reference.margin}× its threshold`,
         pipeline: input.pipeline,
+        ...(o.threshold !== null ? { threshold: o.threshold } : {}),
       },
     );
     disposables.push(adapted);

@@ -13,6 +13,7 @@
  * (an observe-only mode, and the benchmark's "without guardrails" arm).
  */
 import { ConfigError } from '../errors.js';
+import { validatePolicySpec, type PolicySpec } from '../threshold/policy.js';
 
 export type SupportPolicyName = 'report' | 'default';
 
@@ -103,6 +104,11 @@ export interface AdaptationOptions {
   guardrails: GuardrailBounds;
   /** false: guardrails are computed and reported but never refuse. */
   enforce: boolean;
+  /**
+   * The threshold policy fitted on the reference rows after each adaptation; null refits the base
+   * model's own policy (same kind and parameters), which is what keeps a model's target false-positive rate.
+   */
+  threshold: PolicySpec | null;
 }
 
 /** The report's settings: reproduced as written, for comparison only. */
@@ -139,6 +145,7 @@ export const ADAPTATION_DEFAULTS: Readonly<AdaptationOptions> = Object.freeze({
     minGoldenRecall: 0.9,
   },
   enforce: true,
+  threshold: null,
 } satisfies AdaptationOptions);
 
 /** A deep-partial override of the options, as config files and flags give them. */
@@ -152,6 +159,7 @@ export interface AdaptationOverrides {
   golden?: Partial<GoldenSetOptions>;
   guardrails?: Partial<GuardrailBounds>;
   enforce?: boolean;
+  threshold?: PolicySpec | null;
 }
 
 /**
@@ -177,6 +185,7 @@ export function resolveAdaptationOptions(
     },
     guardrails: { ...d.guardrails, ...defined(overrides.guardrails) },
     enforce: overrides.enforce ?? d.enforce,
+    threshold: overrides.threshold !== undefined ? overrides.threshold : d.threshold,
   };
   validateAdaptationOptions(opts);
   return opts;
@@ -243,6 +252,14 @@ export function validateAdaptationOptions(o: AdaptationOptions): void {
   bound('guardrails.maxThresholdDrift', g.maxThresholdDrift);
   bound('guardrails.maxWeightDrift', g.maxWeightDrift);
   share('guardrails.minGoldenRecall', g.minGoldenRecall);
+  if (o.threshold !== null) {
+    try {
+      validatePolicySpec(o.threshold);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      issues.push(...err.issues.map((i) => ({ path: `threshold.${i.path}`, message: i.message })));
+    }
+  }
   if (issues.length > 0) throw new ConfigError('invalid adaptation options', issues);
 }
 

@@ -81,6 +81,10 @@ export interface ScoredRecordFields {
   score: number;
   threshold: number;
   modelVersion: number | null;
+  /** The threshold policy's kind; null from models (and flags) before policies. */
+  thresholdPolicy: string | null;
+  /** The policy's p-value or tail probability of the score, where it has one. */
+  pValue: number | null;
 }
 
 /** A flag as written to the flags topic. */

@@ -14,6 +14,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError } from '../errors.js';
 import type { FittedPreprocessing } from '../preprocessing/spec.js';
+import type { AnyPolicyJson } from '../threshold/policy.js';
 
 export const ARTIFACT_FORMAT = 'smae-model/1' as const;
 
@@ -30,14 +31,23 @@ export interface Architecture {
   l1Activity: number;
 }
 
+/**
+ * The decision rule: a fitted threshold policy (`shared/threshold/`). `value`, `reference` and
+ * `referenceRows` repeat the policy's state at the top, where every reader (registry summaries, the
+ * adapter's guardrails, older readers) finds them; `thresholdPolicyOf` checks that they agree.
+ * Manifests written before policies have no `policy`: they read as a `percentile` policy at `percentile`.
+ * Readers from before policies refuse a manifest whose policy is not a percentile (it has no `percentile`).
+ */
 export interface ThresholdInfo {
-  /** A record is anomalous when its MSE is strictly greater than this. */
+  /** A record is anomalous when its score is strictly greater than this. */
   value: number;
-  /** The percentile (0–100) of the reference MSEs it was computed at. */
-  percentile: number;
-  /** Which rows the percentile was taken over, e.g. `training` or `reference-window`. */
+  /** For a `percentile` policy (and every older manifest): the percentile (0–100) it was computed at. */
+  percentile?: number;
+  /** Which rows the policy was fitted on, e.g. `training`, `calibration` or `reference-window`. */
   reference: string;
   referenceRows: number;
+  /** The fitted policy: kind, parameters and state (absent in manifests written before policies). */
+  policy?: AnyPolicyJson;
 }
 
 export interface TrainingStats {

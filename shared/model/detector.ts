@@ -5,7 +5,8 @@
  */
 import { InputError, ModelError } from '../errors.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
-import { Threshold } from '../threshold/percentile.js';
+import { thresholdPolicyOf } from '../threshold/manifest.js';
+import type { AnyPolicy } from '../threshold/policy.js';
 import {
   joinWeights,
   sealArtifact,
@@ -33,6 +34,8 @@ export interface Score {
   score: number;
   isAnomaly: boolean;
   threshold: number;
+  /** The threshold policy's p-value or tail probability of the score, where it has one. */
+  pValue: number | null;
   modelVersion: number | null;
   /** Top contributions, largest first; empty for rows not explained. */
   contributions: Contribution[];
@@ -60,7 +63,8 @@ export const DEFAULT_TOP_K = 3;
 export class Detector {
   readonly manifest: ModelManifest;
   readonly preprocessor: Preprocessor;
-  readonly threshold: Threshold;
+  /** The fitted threshold policy: `classify(score)` decides. */
+  readonly policy: AnyPolicy;
   readonly network: SparseAutoencoder;
   private artifact: ModelArtifact | null;
 
@@ -73,7 +77,7 @@ export class Detector {
     this.network = network;
     this.preprocessor = preprocessor;
     this.manifest = deepFreeze(structuredClone(manifest));
-    this.threshold = new Threshold(manifest.threshold);
+    this.policy = thresholdPolicyOf(manifest.threshold);
     this.artifact = artifact;
   }
 
@@ -121,12 +125,6 @@ export class Detector {
           `${manifest.architecture.inputDim} inputs, weight shapes ${JSON.stringify(manifest.weightShapes)}`,
       );
     }
-    if (!(Number.isFinite(manifest.threshold?.value) && manifest.threshold.percentile >= 0)) {
-      throw new ModelError(
-        'INCOMPATIBLE_MODEL',
-        `model threshold ${String(manifest.threshold?.value)} is not usable`,
-      );
-    }
     return new Detector(network, preprocessor, manifest, artifact);
   }
 
@@ -162,14 +160,13 @@ export class Detector {
     const topK = Math.max(0, Math.floor(opts.topK ?? DEFAULT_TOP_K));
     const d = this.preprocessor.width;
     const errs = this.network.reconstructionErrors(matrix, rows, { perFeature: topK > 0 });
-    const threshold = this.threshold.value;
     const modelVersion = this.version;
     const columns = this.preprocessor.fitted.columns;
     const order = Array.from({ length: d }, (_, j) => j);
     const out: Score[] = new Array(rows);
     for (let i = 0; i < rows; i++) {
       const score = errs.mse[i]!;
-      const isAnomaly = this.threshold.isAnomaly(score);
+      const { flagged: isAnomaly, threshold, pValue } = this.policy.classify(score);
       const contributions: Contribution[] = [];
       if (topK > 0 && (isAnomaly || opts.explainAll)) {
         const sq = errs.squaredErrors!;
@@ -188,7 +185,7 @@ export class Detector {
         }
         for (let j = 0; j < d; j++) order[j] = j;
       }
-      out[i] = { score, isAnomaly, threshold, modelVersion, contributions };
+      out[i] = { score, isAnomaly, threshold, pValue, modelVersion, contributions };
     }
     return out;
   }

@@ -57,4 +57,4 @@ export {
   type ScalerKind,
   type ImputePolicy,
 } from '../preprocessing/index.js';
-export { percentile, Threshold } from '../threshold/percentile.js';
+export { percentile } from '../threshold/percentile.js';

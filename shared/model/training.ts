@@ -3,10 +3,13 @@
  *
  * `trainDetector` is the report's procedure: fit the preprocessing on the training rows, train the
  * network (MSE + L1 activity, Keras-style Adam), optionally apply the report's post-training adaptation,
- * then set the threshold at a percentile of the training rows' MSE — after adaptation, as the report does.
+ * then fit the threshold policy — by default the report's, the 95th percentile of the training rows' MSE,
+ * after adaptation, as the report does. With another policy (`threshold`), a share of the rows is held out
+ * before anything is fitted (`calibrationFraction`, seeded): the preprocessing and the network never see
+ * them, and the policy is fitted on their scores, so they are exchangeable with new normal rows.
  *
  * `adaptDetector` is the production form of the report's rapid adaptation: a copy of the base network
- * takes a few full-batch Adam steps on a support set, and the threshold is recomputed on reference rows.
+ * takes a few full-batch Adam steps on a support set, and the threshold policy is refitted on reference rows.
  * Choosing a safe support set (no flagged rows, guardrails) is the adapter's job, not this function's.
  */
 import { SmaeError } from '../errors.js';
@@ -14,7 +17,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { inferFeatureSpec, type InferFeatureSpecOptions } from '../preprocessing/infer.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
 import type { FeatureSpec } from '../preprocessing/spec.js';
-import { Threshold } from '../threshold/percentile.js';
+import { thresholdInfoOf } from '../threshold/manifest.js';
+import { fitPolicy, REPORT_POLICY, type AnyPolicy, type PolicySpec } from '../threshold/policy.js';
 import { ARTIFACT_FORMAT, type AdaptationStats, type ModelManifest } from './artifact.js';
 import { architectureFor, DEFAULT_L1_ACTIVITY } from './architecture.js';
 import {
@@ -27,7 +31,7 @@ import {
 } from './autoencoder.js';
 import { activeBackend } from './backend.js';
 import { Detector } from './detector.js';
-import { randomSeed } from './random.js';
+import { createRng, randomSeed, shuffleInPlace } from './random.js';
 
 /** Rows already in model space (e.g. the evaluation's injected test rows, which are injected after scaling). */
 export interface ModelRows {
@@ -45,8 +49,14 @@ export interface TrainDetectorOptions {
   fit?: FitOptions;
   /** L1 activity penalty on the first hidden layer (1e-5). */
   l1Activity?: number;
-  /** Threshold percentile of the training rows' MSE (95). */
-  percentile?: number;
+  /** The threshold policy (default: the report's, the 95th percentile). */
+  threshold?: PolicySpec;
+  /**
+   * The share of rows held out to fit the policy on (seeded by the fit seed); the preprocessing and the
+   * network are fitted on the rest. 0 fits the policy on the training rows, the report's rule. Default:
+   * 0 without `threshold`, `DEFAULT_CALIBRATION_FRACTION` with it.
+   */
+  calibrationFraction?: number;
   /** Where the training rows came from (a file, a topic range), recorded in the manifest. */
   source: string;
   pipeline?: string | null;
@@ -59,8 +69,8 @@ export interface TrainDetectorOptions {
 }
 
 export interface AdaptDetectorOptions extends AdaptOptions {
-  /** Threshold percentile on the reference rows (the base model's percentile). */
-  percentile?: number;
+  /** The policy fitted on the reference rows' scores (default: the base model's, refitted). */
+  threshold?: PolicySpec;
   /** What the reference rows are, recorded in the threshold (`reference-window`). */
   reference?: string;
   /** How the support set was chosen, recorded in the manifest (`full-batch`). */
@@ -71,6 +81,9 @@ export interface AdaptDetectorOptions extends AdaptOptions {
   logger?: Logger;
 }
 
+/** The share of rows `trainDetector` holds out for calibration when a threshold policy is chosen. */
+export const DEFAULT_CALIBRATION_FRACTION = 0.2;
+
 export async function trainDetector(
   rows: readonly Record<string, unknown>[],
   opts: TrainDetectorOptions,
@@ -79,11 +92,13 @@ export async function trainDetector(
   const logger = opts.logger ?? silentLogger;
   const started = performance.now();
   const backend = activeBackend();
+  const fitOpts: FitOptions = { ...opts.fit, seed: opts.fit?.seed ?? randomSeed() };
+  const seed = fitOpts.seed!;
+  const split = holdOutCalibration(rows, calibrationFractionOf(opts), seed);
+  rows = split.fit;
   const spec = opts.spec === undefined || opts.spec === 'infer' ? inferSpec(rows, opts.infer) : opts.spec;
   const preprocessor = Preprocessor.fit(rows, spec);
   const x = preprocessor.transform(rows);
-  const fitOpts: FitOptions = { ...opts.fit, seed: opts.fit?.seed ?? randomSeed() };
-  const seed = fitOpts.seed!;
   const network = SparseAutoencoder.create(
     architectureFor(preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY),
     seed,
@@ -110,8 +125,14 @@ export async function trainDetector(
       };
     }
 
-    const p = opts.percentile ?? 95;
-    const threshold = Threshold.fromScores(network.reconstructionErrors(x, rows.length).mse, p, 'training');
+    const calibration = split.calibration;
+    const threshold = fitPolicy(
+      opts.threshold ?? REPORT_POLICY,
+      calibration === null
+        ? network.reconstructionErrors(x, rows.length).mse
+        : network.reconstructionErrors(preprocessor.transform(calibration), calibration.length).mse,
+      calibration === null ? 'training' : 'held-out calibration',
+    );
     const f = { ...DEFAULT_FIT_OPTIONS, ...definedOnly(opts.fit ?? {}) };
     const manifest: ModelManifest = {
       format: ARTIFACT_FORMAT,
@@ -123,7 +144,7 @@ export async function trainDetector(
       preprocessing: preprocessor.fitted,
       architecture: network.architecture,
       weightShapes: network.weightShapes,
-      threshold: { ...threshold.info },
+      threshold: thresholdInfoOf(threshold),
       training: {
         rows: rows.length,
         epochs: fit.epochs,
@@ -146,7 +167,12 @@ export async function trainDetector(
       adaptation,
     };
     logger.info(
-      { finalLoss: fit.finalLoss, threshold: threshold.value, seconds: manifest.training.wallSeconds },
+      {
+        finalLoss: fit.finalLoss,
+        threshold: threshold.threshold,
+        policy: threshold.describe(),
+        seconds: manifest.training.wallSeconds,
+      },
       'detector trained',
     );
     return Detector.assemble(network, preprocessor, manifest);
@@ -158,7 +184,7 @@ export async function trainDetector(
 
 /**
  * A new detector from `base`: a copy of its network adapted on `support` (fresh Adam, full-batch steps of
- * plain MSE), the threshold recomputed at the same percentile on `reference`. The base is left untouched.
+ * plain MSE), its threshold policy refitted on the scores of `reference`. The base is left untouched.
  * Records that cannot be prepared are left out and counted (`supportRejected`, `referenceRejected`).
  */
 export async function adaptDetector(
@@ -177,12 +203,12 @@ export async function adaptDetector(
   const network = base.network.clone();
   try {
     const result = await network.adapt(s.matrix, s.rows, a);
-    const p = opts.percentile ?? base.manifest.threshold.percentile;
-    const threshold = Threshold.fromScores(
-      network.reconstructionErrors(r.matrix, r.rows).mse,
-      p,
-      opts.reference ?? 'reference-window',
-    );
+    const referenceScores = network.reconstructionErrors(r.matrix, r.rows).mse;
+    const referenceName = opts.reference ?? 'reference-window';
+    const threshold: AnyPolicy =
+      opts.threshold !== undefined
+        ? fitPolicy(opts.threshold, referenceScores, referenceName)
+        : base.policy.refit(referenceScores, referenceName);
     const adaptation: AdaptationStats = {
       ...opts.stats,
       supportRows: s.rows,
@@ -193,7 +219,7 @@ export async function adaptDetector(
       policy: opts.policy ?? 'full-batch',
       supportRejected: s.rejected,
       referenceRejected: r.rejected,
-      previousThreshold: base.threshold.value,
+      previousThreshold: base.policy.threshold,
     };
     const manifest: ModelManifest = {
       ...structuredClone(base.manifest),
@@ -202,11 +228,11 @@ export async function adaptDetector(
       parentVersion: base.version,
       createdAt: new Date().toISOString(),
       backend: activeBackend(),
-      threshold: { ...threshold.info },
+      threshold: thresholdInfoOf(threshold),
       adaptation,
     };
     logger.info(
-      { parentVersion: base.version, ...adaptation, threshold: threshold.value },
+      { parentVersion: base.version, ...adaptation, threshold: threshold.threshold },
       'detector adapted',
     );
     return Detector.assemble(network, base.preprocessor, manifest);
@@ -214,6 +240,40 @@ export async function adaptDetector(
     network.dispose();
     throw err;
   }
+}
+
+function calibrationFractionOf(opts: TrainDetectorOptions): number {
+  const f = opts.calibrationFraction ?? (opts.threshold === undefined ? 0 : DEFAULT_CALIBRATION_FRACTION);
+  if (!(f >= 0 && f < 1)) {
+    throw new SmaeError('INVALID_CONFIG', `calibrationFraction must be within [0, 1), got ${f}`);
+  }
+  return f;
+}
+
+/** A seeded share of the rows set apart for calibration; null when the fraction is 0. */
+function holdOutCalibration<T>(
+  rows: readonly T[],
+  fraction: number,
+  seed: number,
+): { fit: readonly T[]; calibration: T[] | null } {
+  if (fraction === 0) return { fit: rows, calibration: null };
+  const held = Math.round(rows.length * fraction);
+  if (held < 1 || rows.length - held < 2) {
+    throw new SmaeError(
+      'BAD_DATA_FILE',
+      `${rows.length} rows cannot be split into training rows and ${(fraction * 100).toFixed(0)} % calibration rows`,
+    );
+  }
+  const order = shuffleInPlace(
+    Int32Array.from({ length: rows.length }, (_, i) => i),
+    createRng(seed, 0xca1),
+  );
+  const isHeld = new Uint8Array(rows.length);
+  for (let i = 0; i < held; i++) isHeld[order[i]!] = 1;
+  const fit: T[] = [];
+  const calibration: T[] = [];
+  rows.forEach((r, i) => (isHeld[i] ? calibration : fit).push(r));
+  return { fit, calibration };
 }
 
 function inferSpec(

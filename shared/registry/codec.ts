@@ -153,6 +153,7 @@ export function summarize(
     digestPrefix: digest.slice(0, 12),
     threshold: num(manifest?.threshold?.value),
     percentile: num(manifest?.threshold?.percentile),
+    thresholdPolicy: policyKind(manifest?.threshold),
     trainingRows: num(manifest?.training?.rows),
     epochs: num(manifest?.training?.epochs),
     finalLoss: num(manifest?.training?.finalLoss),
@@ -163,4 +164,12 @@ export function summarize(
   };
   if (problem) summary.problem = problem;
   return summary;
+}
+
+/** The threshold policy's kind, as a summary shows it: `percentile` for manifests from before policies. */
+function policyKind(threshold: Partial<ModelManifest['threshold']> | undefined): string | null {
+  if (!threshold || typeof threshold !== 'object') return null;
+  const kind = (threshold.policy as { kind?: unknown } | undefined)?.kind;
+  if (typeof kind === 'string') return kind;
+  return typeof threshold.percentile === 'number' ? 'percentile' : null;
 }

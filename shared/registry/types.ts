@@ -53,7 +53,10 @@ export interface VersionSummary {
   /** First 12 hex characters of the digest, for display. */
   digestPrefix: string;
   threshold: number | null;
+  /** The percentile, for a `percentile` threshold policy. */
   percentile: number | null;
+  /** The threshold policy's kind (`percentile` for models from before policies); null if unreadable. */
+  thresholdPolicy: string | null;
   trainingRows: number | null;
   epochs: number | null;
   finalLoss: number | null;

@@ -81,6 +81,7 @@ function scoredFields(
   x: Mapped,
   s: ModelScore,
   modelVersion: number | null,
+  policy: string | null,
 ): ScoredRecordFields {
   return {
     pipeline,
@@ -92,6 +93,8 @@ function scoredFields(
     score: s.score,
     threshold: s.threshold,
     modelVersion: s.modelVersion ?? modelVersion,
+    thresholdPolicy: policy,
+    pValue: s.pValue ?? null,
   };
 }
 
@@ -208,7 +211,7 @@ export class BatchScorer {
       if (s.isAnomaly) {
         out.flagged++;
         const flag: FlagRecord = {
-          ...scoredFields(o.pipeline, x, s, model.version),
+          ...scoredFields(o.pipeline, x, s, model.version, model.policy?.kind ?? null),
           topFeatures: s.contributions.slice(0, o.topK).map((c) => ({
             name: c.feature,
             value: c.value,
@@ -221,7 +224,7 @@ export class BatchScorer {
       }
       if (o.emitScores) {
         const rec: ScoreRecord = {
-          ...scoredFields(o.pipeline, x, s, model.version),
+          ...scoredFields(o.pipeline, x, s, model.version, model.policy?.kind ?? null),
           isAnomaly: s.isAnomaly,
           scoredAt: now,
         };

@@ -20,6 +20,8 @@ export interface ModelScore {
   score: number;
   isAnomaly: boolean;
   threshold: number;
+  /** The threshold policy's p-value or tail probability, where it has one. */
+  pValue?: number | null;
   modelVersion: number | null;
   contributions: ScoreContribution[];
 }
@@ -34,6 +36,8 @@ export interface PreparedBatch {
 
 export interface ScoringModel {
   readonly version: number | null;
+  /** The threshold policy the model classifies with (its kind goes into flags and scores). */
+  readonly policy?: { readonly kind: string };
   /** Prepares records into one matrix; bad records are reported, never thrown. */
   prepare(records: readonly Record<string, unknown>[]): PreparedBatch;
   /** Scores the matrix as one tensor; contributions for flagged rows (all rows with explainAll). */

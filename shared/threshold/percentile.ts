@@ -1,8 +1,7 @@
 /**
- * The anomaly threshold: a percentile of reference scores (the training rows' MSE in the report), and the
- * decision `score > value`, kept apart from the model as River and Alibi Detect do.
+ * The one percentile of the project (numpy's), used by the `percentile` and `spot` threshold policies,
+ * the evaluation and the reports.
  */
-import type { ThresholdInfo } from '../model/artifact.js';
 
 /**
  * numpy's `np.percentile(values, p)` with its default `linear` method: the value at virtual index
@@ -24,33 +23,4 @@ export function percentile(values: ArrayLike<number>, p: number): number {
   const t = index - below;
   const diff = hi - lo;
   return t >= 0.5 ? hi - diff * (1 - t) : lo + diff * t;
-}
-
-export class Threshold {
-  readonly info: Readonly<ThresholdInfo>;
-
-  constructor(info: ThresholdInfo) {
-    if (!Number.isFinite(info.value))
-      throw new RangeError(`threshold value must be finite, got ${info.value}`);
-    this.info = Object.freeze({ ...info });
-  }
-
-  /** The threshold at percentile `p` of `scores` (e.g. training MSE); refuses a non-finite result. */
-  static fromScores(scores: ArrayLike<number>, p: number, reference: string): Threshold {
-    return new Threshold({
-      value: percentile(scores, p),
-      percentile: p,
-      reference,
-      referenceRows: scores.length,
-    });
-  }
-
-  get value(): number {
-    return this.info.value;
-  }
-
-  /** Strictly greater: a score equal to the threshold is normal, as in the report (`mse > threshold`). */
-  isAnomaly(score: number): boolean {
-    return score > this.info.value;
-  }
 }

@@ -8,6 +8,7 @@ import type { BackendName } from '../model/backend.js';
 import type { EpochProgress } from '../model/autoencoder.js';
 import type { ModelArtifact, ModelManifest } from '../model/artifact.js';
 import type { ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
+import type { PolicySpec } from '../threshold/policy.js';
 import type { TrainingRow } from './rows.js';
 
 export interface TrainJobOptions {
@@ -24,8 +25,14 @@ export interface TrainJobOptions {
   learningRate?: number;
   /** Seeds initial weights and shuffling; random (and recorded) when absent. */
   seed?: number;
-  /** Threshold percentile of the training rows' reconstruction error (95). */
+  /** Threshold percentile of the training rows' reconstruction error (95): the report's rule. */
   percentile?: number;
+  /**
+   * A threshold policy instead, fitted on calibration rows held out from training (`calibrationFraction`
+   * of them, default 0.2); `percentile` is then ignored.
+   */
+  threshold?: PolicySpec;
+  calibrationFraction?: number;
   l1Activity?: number;
 }
 
@@ -85,7 +92,7 @@ export async function runTrainJob(job: TrainJob, emit: (m: WorkerMessage) => voi
       infer,
       fit,
       ...(job.l1Activity !== undefined ? { l1Activity: job.l1Activity } : {}),
-      ...(job.percentile !== undefined ? { percentile: job.percentile } : {}),
+      ...thresholdOptions(job),
       source: job.source,
       pipeline: job.pipeline,
     },
@@ -96,6 +103,24 @@ export async function runTrainJob(job: TrainJob, emit: (m: WorkerMessage) => voi
   } finally {
     detector.dispose();
   }
+}
+
+/** The report's percentile rule on the training rows, or a policy on held-out calibration rows. */
+function thresholdOptions(job: TrainJobOptions): {
+  threshold?: PolicySpec;
+  calibrationFraction?: number;
+} {
+  if (job.threshold !== undefined) {
+    return {
+      threshold: job.threshold,
+      ...(job.calibrationFraction !== undefined ? { calibrationFraction: job.calibrationFraction } : {}),
+    };
+  }
+  if (job.percentile === undefined) return {};
+  return {
+    threshold: { kind: 'percentile', params: { percentile: job.percentile } },
+    calibrationFraction: 0,
+  };
 }
 
 export function serializeError(err: unknown): SerializedError {

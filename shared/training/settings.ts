@@ -5,6 +5,7 @@
  */
 import type { BackendName } from '../model/backend.js';
 import type { ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
+import { specFromChoice, type PolicyKind } from '../threshold/policy.js';
 import type { TrainJobOptions } from './job.js';
 import type { ColumnFilter } from './rows.js';
 
@@ -18,7 +19,11 @@ export interface TrainingSettings {
   epochs: number;
   batchSize: number;
   learningRate?: number;
+  /** The report's rule: this percentile of the training rows' scores, unless a policy is chosen. */
   percentile: number;
+  /** A threshold policy fitted on held-out calibration rows (either one alone takes the other's default). */
+  thresholdPolicy?: PolicyKind;
+  targetFpr?: number;
   seed?: number;
   backend: BackendName | 'auto';
 }
@@ -38,7 +43,14 @@ export function trainingOptions(s: TrainingSettings): TrainJobOptions & ColumnFi
     batchSize: s.batchSize,
     ...(s.learningRate !== undefined ? { learningRate: s.learningRate } : {}),
     percentile: s.percentile,
+    ...thresholdOption(s),
     ...(s.seed !== undefined ? { seed: s.seed } : {}),
     backend: s.backend,
   };
+}
+
+/** A chosen policy replaces the percentile rule (`threshold`); none leaves the option absent. */
+function thresholdOption(s: TrainingSettings): Pick<TrainJobOptions, 'threshold'> {
+  const spec = specFromChoice(s);
+  return spec === undefined ? {} : { threshold: spec };
 }

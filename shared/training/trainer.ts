@@ -4,7 +4,7 @@
  * to the registry with its training statistics and/or save it as an artifact directory.
  *
  * The statistics travel in the manifest (`training`: rows, epochs, batch size, final loss, loss per
- * epoch, wall time, seed, source; `threshold`: value and percentile; `backend`), so `smae models list`
+ * epoch, wall time, seed, source; `threshold`: value and fitted policy; `backend`), so `smae models list`
  * shows them for every version and the digest covers them.
  */
 import type { Kafka } from 'kafkajs';
@@ -19,6 +19,7 @@ import { runTrainJob, type TrainJob, type TrainJobOptions } from './job.js';
 import { rowsFromCsv, rowsFromRecords, type ColumnFilter, type TrainingData } from './rows.js';
 import { trainInWorker } from './run-worker.js';
 import { readLastRecords } from './topic-source.js';
+import { describeThreshold } from '../threshold/manifest.js';
 
 export type TrainingSource =
   | { kind: 'csv'; path: string }
@@ -141,7 +142,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<TrainingOut
       epochs: m.training.epochs,
       finalLoss: m.training.finalLoss,
       threshold: m.threshold.value,
-      percentile: m.threshold.percentile,
+      thresholdPolicy: describeThreshold(m.threshold),
       wallSeconds: m.training.wallSeconds,
       backend: m.backend,
       seed: m.training.seed,
@@ -188,6 +189,8 @@ function pickJobOptions(o: TrainJobOptions): TrainJobOptions {
     'learningRate',
     'seed',
     'percentile',
+    'threshold',
+    'calibrationFraction',
     'l1Activity',
   ];
   const out: Record<string, unknown> = {};

@@ -3,6 +3,7 @@
  * anomalies, tiny detectors trained in a second, scorers wired to a test pipeline, and readers that
  * consume a topic to its end with read_committed.
  */
+import { PercentilePolicy, thresholdInfoOf, thresholdPolicyOf } from '../../shared/threshold/index.js';
 import type { TestContext } from 'node:test';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import type { Redis } from 'ioredis';
@@ -110,7 +111,7 @@ export async function tinyModelArtifact(
   const detector = await trainDetector(rows, {
     spec: opts.spec ?? TX_SPEC,
     fit: { epochs: 4, batchSize: 64, seed: opts.seed ?? 7 },
-    percentile: 100,
+    threshold: { kind: 'percentile', params: { percentile: 100 } },
     source: 'test:synthetic-transactions',
   });
   try {
@@ -123,9 +124,13 @@ export async function tinyModelArtifact(
   }
 }
 
-/** The artifact re-sealed with another threshold value (the digest covers the threshold). */
+/** The artifact re-sealed with another threshold value for its percentile policy (the digest covers it). */
 export function withThreshold(a: ModelArtifact, value: number): ModelArtifact {
-  return sealArtifact({ ...a.manifest, threshold: { ...a.manifest.threshold, value } }, a.weights);
+  const policy = thresholdPolicyOf(a.manifest.threshold);
+  if (policy.kind !== 'percentile') throw new Error('withThreshold: only for percentile policies');
+  const json = policy.toJSON();
+  const moved = PercentilePolicy.fromJSON({ ...json, state: { ...json.state, threshold: value } });
+  return sealArtifact({ ...a.manifest, threshold: thresholdInfoOf(moved) }, a.weights);
 }
 
 export function encodeTransaction(tx: TransactionRecord, framed = true): Buffer {

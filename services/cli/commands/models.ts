@@ -12,6 +12,7 @@
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { describeThreshold } from '../../../shared/threshold/manifest.js';
 import { ConfigError, SmaeError } from '../../../shared/errors.js';
 import { createLogger } from '../../../shared/log.js';
 import { saveArtifact } from '../../../shared/model/artifact.js';
@@ -167,7 +168,7 @@ function formatList(pipeline: string, list: VersionSummary[]): string {
     'published',
     'by',
     'threshold',
-    'p',
+    'policy',
     'rows',
     'parent',
     'digest',
@@ -180,7 +181,9 @@ function formatList(pipeline: string, list: VersionSummary[]): string {
     s.publishedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
     s.publishedBy,
     s.threshold === null ? '-' : s.threshold.toPrecision(5),
-    s.percentile === null ? '-' : String(s.percentile),
+    s.thresholdPolicy === 'percentile' && s.percentile !== null
+      ? `p${s.percentile}`
+      : (s.thresholdPolicy ?? '-'),
     s.trainingRows === null ? '-' : String(s.trainingRows),
     s.parentVersion === null ? '-' : `v${s.parentVersion}`,
     s.digestPrefix,
@@ -209,7 +212,7 @@ function formatShow(m: PublishedModel, current: boolean): string {
     `  published     ${m.publishedAt} by ${m.publishedBy}: ${m.reason}`,
     `  lineage       parent ${man.parentVersion === null ? '-' : `v${man.parentVersion}`}, replaced ${m.previous === 0 ? '-' : `v${m.previous}`}`,
     `  created       ${man.createdAt} on ${man.backend}`,
-    `  threshold     ${man.threshold.value.toPrecision(6)} (p${man.threshold.percentile} of ${man.threshold.reference}, ${man.threshold.referenceRows} rows)`,
+    `  threshold     ${man.threshold.value.toPrecision(6)} (${describeThreshold(man.threshold)})`,
     `  training      ${t.rows} rows from ${t.source}; ${t.epochs} epochs, batch ${t.batchSize}, lr ${t.learningRate}, seed ${t.seed}`,
     `                final loss ${t.finalLoss.toPrecision(5)}, ${t.wallSeconds.toFixed(1)} s`,
     `  features      ${features.join(', ')} (${man.preprocessing.spec.scaler} scaling)`,

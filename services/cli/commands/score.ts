@@ -10,6 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { describeThreshold } from '../../../shared/threshold/manifest.js';
 import { SmaeError } from '../../../shared/errors.js';
 import { createLogger } from '../../../shared/log.js';
 import { loadCsv } from '../../../shared/data/csv.js';
@@ -101,7 +102,7 @@ export async function runScore(opts: ScoreOptions): Promise<void> {
   process.stderr.write(
     `scored ${scored.length - errors} of ${scored.length} rows: ${flagged} flagged ` +
       `(${((100 * flagged) / Math.max(1, scored.length - errors)).toFixed(1)} %), ${errors} in error; ` +
-      `threshold ${artifact.manifest.threshold.value.toPrecision(6)} (p${artifact.manifest.threshold.percentile}, model ${version})` +
+      `threshold ${artifact.manifest.threshold.value.toPrecision(6)} (${describeThreshold(artifact.manifest.threshold)}, model ${version})` +
       `${opts.out ? `; written to ${opts.out}` : ''}\n`,
   );
 }

@@ -30,6 +30,14 @@ import {
   type TrainingSource,
 } from '../../../shared/training/index.js';
 import { commaList } from '../../../shared/config/fields.js';
+import { describeThreshold } from '../../../shared/threshold/manifest.js';
+import {
+  DEFAULT_POLICY_KIND,
+  DEFAULT_TARGET_FPR,
+  policyKindOption,
+  targetFprOption,
+} from '../../../shared/threshold/policy.js';
+import { POLICY_KINDS } from '../../../shared/threshold/types.js';
 import type { Redis } from 'ioredis';
 
 const TrainOptionsSchema = z
@@ -60,6 +68,8 @@ const TrainOptionsSchema = z
       .number('must be a number')
       .gt(0, 'must be in (0, 100]')
       .lte(100, 'must be in (0, 100]'),
+    thresholdPolicy: policyKindOption.optional(),
+    targetFpr: targetFprOption.optional(),
     seed: seedNumber.optional(),
     backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']),
     save: z.string().min(1).optional(),
@@ -115,7 +125,16 @@ export function registerTrain(program: Command): void {
     .option('--epochs <n>', 'training epochs', '30')
     .option('--batch-size <n>', 'rows per training step', '32')
     .option('--learning-rate <x>', 'Adam learning rate (default 0.001)')
-    .option('--percentile <p>', 'threshold percentile of the training rows’ reconstruction error', '95')
+    .option(
+      '--percentile <p>',
+      'the report’s rule: threshold at this percentile of the training rows’ error (without a policy)',
+      '95',
+    )
+    .option(
+      '--threshold-policy <kind>',
+      `threshold policy fitted on held-out calibration rows: ${POLICY_KINDS.join(', ')} (default ${DEFAULT_POLICY_KIND} with --target-fpr)`,
+    )
+    .option('--target-fpr <rate>', `false-positive rate the policy aims at (default ${DEFAULT_TARGET_FPR})`)
     .option('--seed <n>', 'seed for initial weights and shuffling (random and recorded if absent)')
     .option('--backend <name>', 'TensorFlow.js backend: auto, cpu, wasm or tensorflow', 'auto')
     .option('--save <dir>', 'also write the artifact directory here')
@@ -241,7 +260,10 @@ function resultJson(o: TrainingOutcome): Record<string, unknown> {
     finalLoss: m.training.finalLoss,
     lossHistory: m.training.lossHistory,
     threshold: m.threshold.value,
-    percentile: m.threshold.percentile,
+    percentile: m.threshold.percentile ?? null,
+    thresholdPolicy: m.threshold.policy?.kind ?? 'percentile',
+    thresholdReference: m.threshold.reference,
+    calibrationRows: m.threshold.reference === 'training' ? 0 : m.threshold.referenceRows,
     seed: m.training.seed,
     backend: m.backend,
     trainingSeconds: m.training.wallSeconds,
@@ -259,7 +281,7 @@ function formatOutcome(o: TrainingOutcome): string {
     `  source      ${o.source}${o.skipped ? ` (${o.skipped} undecodable records skipped)` : ''}`,
     `  rows        ${m.training.rows} × ${m.preprocessing.columns.length} columns`,
     `  epochs      ${m.training.epochs} (batch ${m.training.batchSize}), final loss ${m.training.finalLoss.toPrecision(5)}`,
-    `  threshold   ${m.threshold.value.toPrecision(6)} (p${m.threshold.percentile} of training MSE)`,
+    `  threshold   ${m.threshold.value.toPrecision(6)} (${describeThreshold(m.threshold)})`,
     `  seed        ${m.training.seed}`,
     `  backend     ${m.backend}, ${m.training.wallSeconds.toFixed(1)} s training, ${o.seconds.toFixed(1)} s total`,
     `  digest      ${o.artifact.digest.slice(0, 16)}…`,

@@ -35,7 +35,7 @@ export class PoisonAttacker {
   advance(model: Detector): number {
     const pass = this.opts.passShare ?? 0.9;
     const maxStep = this.opts.maxStep ?? 0.5;
-    const limit = this.opts.margin * model.threshold.value;
+    const limit = this.opts.margin * model.policy.threshold;
     const passes = (f: number): boolean => {
       const probe = this.stream.poisonRows(200, f, this.opts.targets, 7_000 + this.probeSeed);
       const scores = model.scoreBatch(

@@ -116,7 +116,7 @@ export async function replay(arm: ReplayArm, opts: ReplayOptions): Promise<Windo
         recall: anomalies === 0 ? Number.NaN : tp / anomalies,
         subtleRecall: subtle === 0 ? Number.NaN : subtleHit / subtle,
         poisonFlagged: poison === 0 ? Number.NaN : poisonHit / poison,
-        threshold: current.threshold.value,
+        threshold: current.policy.threshold,
         modelVersion: current.version ?? 0,
         published: null,
         reasons: [],

@@ -37,6 +37,21 @@ describe('adapter configuration', () => {
     assert.equal(c.adaptation.guardrails.maxFlaggedShare, 0.2);
   });
 
+  test('threshold policy: the base model’s by default; --threshold-policy / --target-fpr choose one', () => {
+    assert.equal(resolveAdapterConfig({ pipeline: 'p' }).adaptation.threshold, null);
+    const c = loadAdapterConfig({ SMAE_PIPELINE: 'p', SMAE_TARGET_FPR: '0.02' }, ['--threshold-policy', 'spot']);
+    assert.deepEqual(c.adaptation.threshold, { kind: 'spot', params: { q: 0.02 } });
+    const alone = loadAdapterConfig({ SMAE_PIPELINE: 'p' }, ['--target-fpr', '0.01']);
+    assert.deepEqual(alone.adaptation.threshold, { kind: 'conformal', params: { alpha: 0.01 } });
+    assert.throws(
+      () => loadAdapterConfig({ SMAE_PIPELINE: 'p' }, ['--target-fpr', '5', '--threshold-policy', 'median']),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.issues.some((i) => i.path.includes('target-fpr')) &&
+        err.issues.some((i) => i.path.includes('threshold-policy')),
+    );
+  });
+
   test('the whole option tree as JSON, single settings on top', () => {
     const c = resolveAdapterConfig({
       pipeline: 'p',

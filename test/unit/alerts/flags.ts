@@ -19,6 +19,8 @@ export function flag(
     modelVersion: 3,
     topFeatures: [{ name: 'amount', value: 900, expected: 30, share: 0.8 }],
     flaggedAt: eventTime + 5,
+    thresholdPolicy: 'percentile',
+    pValue: null,
     ...extra,
   };
 }

@@ -77,18 +77,20 @@ describe('Detector', () => {
     assert.equal(m.training.seed, 3);
     assert.equal(m.training.lossHistory.length, 4);
     assert.equal(m.training.source, 'unit-test');
+    const { policy, ...info } = m.threshold;
     assert.deepEqual(
-      { ...m.threshold, value: 0 },
+      { ...info, value: 0 },
       { value: 0, percentile: 95, reference: 'training', referenceRows: 400 },
     );
+    assert.deepEqual(policy?.params, { percentile: 95 });
     assert.ok(!Number.isNaN(Date.parse(m.createdAt)));
   });
 
   test('the threshold is the 95th percentile of the training rows’ MSE', () => {
     const prepared = detector.prepare(TRAIN);
     const mse = detector.mse(prepared.matrix, prepared.rows);
-    assert.equal(detector.threshold.value, percentile(mse, 95));
-    const flagged = mse.filter((v) => v > detector.threshold.value).length;
+    assert.equal(detector.policy.threshold, percentile(mse, 95));
+    const flagged = mse.filter((v) => v > detector.policy.threshold).length;
     assert.equal(flagged, 20); // 5 % of 400 distinct values
   });
 
@@ -100,7 +102,7 @@ describe('Detector', () => {
     assert.ok(out[1] instanceof InputError && out[1].code === 'MISSING_FIELD' && out[1].field === 'x2');
     assert.ok(out[3] instanceof InputError && out[3].code === 'WRONG_TYPE' && out[3].field === 'x1');
     const s = out[0] as Exclude<(typeof out)[0], InputError>;
-    assert.equal(s.threshold, detector.threshold.value);
+    assert.equal(s.threshold, detector.policy.threshold);
     assert.equal(s.modelVersion, null);
     assert.equal(s.isAnomaly, s.score > s.threshold);
   });
@@ -308,7 +310,8 @@ describe('trainDetector', () => {
       fit: { epochs: 2, seed: 8 },
       source: 'unit-test',
       adaptOn: support,
-      percentile: 90,
+      threshold: { kind: 'percentile', params: { percentile: 90 } },
+      calibrationFraction: 0,
     });
     try {
       const m = d.manifest;
@@ -333,7 +336,7 @@ describe('trainDetector', () => {
         ['numeric:x1', 'numeric:x2', 'numeric:x3', 'numeric:x4', 'numeric:x5', 'categorical:site'],
       );
       assert.deepEqual(a!.network.getWeights(), b!.network.getWeights());
-      assert.equal(a!.threshold.value, b!.threshold.value);
+      assert.equal(a!.policy.threshold, b!.policy.threshold);
     } finally {
       a!.dispose();
       b!.dispose();

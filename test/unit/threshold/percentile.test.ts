@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { percentile, Threshold } from '../../../shared/threshold/percentile.js';
+import { percentile } from '../../../shared/threshold/percentile.js';
 
 // Expected values printed by numpy 2.4.6: `float(np.percentile(np.array(v, dtype=np.float64), p))`.
 const NUMPY_CASES: [number[], number, number][] = [
@@ -86,26 +86,5 @@ describe('percentile (numpy linear interpolation)', () => {
     assert.throws(() => percentile([1, 2], -1), RangeError);
     assert.throws(() => percentile([1, 2], 100.5), RangeError);
     assert.throws(() => percentile([1, 2], Number.NaN), RangeError);
-  });
-});
-
-describe('Threshold', () => {
-  test('a score strictly greater than the value is an anomaly', () => {
-    const t = new Threshold({ value: 0.5, percentile: 95, reference: 'training', referenceRows: 10 });
-    assert.equal(t.isAnomaly(0.5), false);
-    assert.equal(t.isAnomaly(0.5000001), true);
-    assert.equal(t.isAnomaly(0.1), false);
-  });
-
-  test('fromScores records the percentile, reference and row count', () => {
-    const t = Threshold.fromScores([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95, 'training');
-    assert.deepEqual(
-      { ...t.info },
-      { value: 9.549999999999999, percentile: 95, reference: 'training', referenceRows: 10 },
-    );
-  });
-
-  test('refuses a non-finite value', () => {
-    assert.throws(() => Threshold.fromScores([1, Number.NaN], 95, 'training'), RangeError);
   });
 });

@@ -1,0 +1,83 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, ModelError } from '../../../shared/errors.js';
+import { ConformalPolicy, minConformalRows } from '../../../shared/threshold/conformal.js';
+import { exponential, uniform } from './samples.js';
+
+describe('conformal policy (split-conformal p-values)', () => {
+  test('p = (1 + #{cal ≥ s}) / (n + 1) on a hand-computed calibration set', () => {
+    const policy = ConformalPolicy.fit({ alpha: 0.2 }, [5, 1, 4, 2, 3, 9, 7, 8, 6, 10], 'calibration');
+    assert.equal(policy.classify(10.5).pValue, 1 / 11);
+    assert.equal(policy.classify(10).pValue, 2 / 11);
+    assert.equal(policy.classify(9.5).pValue, 2 / 11);
+    assert.equal(policy.classify(0).pValue, 1);
+    // α(n + 1) = 2.2 → k = 1 score may lie at or above s: threshold = the 9th smallest = 9.
+    assert.equal(policy.threshold, 9);
+    assert.equal(policy.classify(9).flagged, false);
+    assert.equal(policy.classify(9.01).flagged, true);
+  });
+
+  test('flagged ⇔ p ≤ α, for every score on a grid', () => {
+    const policy = ConformalPolicy.fit({ alpha: 0.05 }, exponential(499, 3), 'calibration');
+    for (let s = 0; s < 8; s += 0.01) {
+      const c = policy.classify(s);
+      assert.equal(c.flagged, c.pValue! <= 0.05 + 1e-12, `score ${s}: p ${c.pValue}`);
+    }
+  });
+
+  test('false-positive rate on exchangeable scores is at most α plus sampling error', () => {
+    // 200 calibration draws of n = 999 (α(n + 1) = 10, so the exact rate is 0.01), each tested on 2,000
+    // fresh scores from the same distribution: 400,000 decisions, standard error ≈ 0.0005 around 0.01.
+    const alpha = 0.01;
+    let flagged = 0;
+    let total = 0;
+    for (let draw = 0; draw < 200; draw++) {
+      const policy = ConformalPolicy.fit({ alpha }, exponential(999, 1000 + draw), 'calibration');
+      for (const s of exponential(2000, 5000 + draw)) {
+        flagged += policy.classify(s).flagged ? 1 : 0;
+        total++;
+      }
+    }
+    const fpr = flagged / total;
+    const se = Math.sqrt((alpha * (1 - alpha)) / total) + Math.sqrt(alpha / 999 / 200);
+    assert.ok(fpr <= alpha + 3 * se, `FPR ${fpr} > α + 3·se (${alpha + 3 * se})`);
+    assert.ok(fpr >= alpha - 3 * se, `FPR ${fpr} far below α: the policy is needlessly conservative`);
+  });
+
+  test('targetFpr is ⌊α(n + 1)⌋ / (n + 1)', () => {
+    assert.equal(ConformalPolicy.fit({ alpha: 0.01 }, uniform(999, 1), 'c').targetFpr, 0.01);
+    assert.equal(ConformalPolicy.fit({ alpha: 0.01 }, uniform(150, 1), 'c').targetFpr, 1 / 151);
+  });
+
+  test('needs ⌈1/α⌉ − 1 calibration scores: fewer is CALIBRATION_FAILED', () => {
+    assert.equal(minConformalRows(0.01), 99);
+    ConformalPolicy.fit({ alpha: 0.01 }, uniform(99, 1), 'c');
+    assert.throws(
+      () => ConformalPolicy.fit({ alpha: 0.01 }, uniform(98, 1), 'c'),
+      (err: unknown) => err instanceof ModelError && err.code === 'CALIBRATION_FAILED',
+    );
+  });
+
+  test('round-trips through JSON; a tampered state is INCOMPATIBLE_MODEL', () => {
+    const policy = ConformalPolicy.fit({ alpha: 0.05 }, uniform(200, 2), 'calibration');
+    const json = JSON.parse(JSON.stringify(policy)) as ReturnType<ConformalPolicy['toJSON']>;
+    const back = ConformalPolicy.fromJSON(json);
+    assert.deepEqual(back.toJSON(), policy.toJSON());
+    assert.deepEqual(back.classify(0.97), policy.classify(0.97));
+    const incompatible = (err: unknown) => err instanceof ModelError && err.code === 'INCOMPATIBLE_MODEL';
+    assert.throws(
+      () => ConformalPolicy.fromJSON({ ...json, state: { ...json.state, threshold: 0.5 } }),
+      incompatible,
+    );
+    const unsorted = [...json.state.calibration].reverse();
+    assert.throws(
+      () => ConformalPolicy.fromJSON({ ...json, state: { ...json.state, calibration: unsorted } }),
+      incompatible,
+    );
+  });
+
+  test('bad α is a ConfigError', () => {
+    for (const alpha of [0, 1, -0.1, Number.NaN, '0.1'])
+      assert.throws(() => ConformalPolicy.fit({ alpha }, uniform(200, 1), 'c'), ConfigError);
+  });
+});
