@@ -26,7 +26,15 @@ import { inferFeatureSpec } from '../preprocessing/infer.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
 import { activeBackend, architectureFor, SparseAutoencoder } from '../model/index.js';
 import { percentile } from '../threshold/percentile.js';
-import { EnsembleScorer, fitScoring, trainEnsemble, type MemberInfo } from '../model/ensemble.js';
+import {
+  calibrationSplit,
+  EnsembleScorer,
+  fitScoring,
+  gatherRows,
+  trainEnsemble,
+  type MemberInfo,
+} from '../model/ensemble.js';
+import { fitPolicy } from '../threshold/policy.js';
 import type { ProfileName, ProfileSettings } from '../model/profile.js';
 import { injectAnomalies, type InjectionVariant } from './inject.js';
 import { binaryMetrics, rocAuc, type BinaryMetrics } from './metrics.js';
@@ -120,6 +128,8 @@ export interface TrialResult extends BinaryMetrics {
   backend: string;
   /** The profile that trained the model. */
   profile: ProfileName;
+  /** The fitted threshold policy, described (profiles other than `report`). */
+  policy?: string;
   /** Per-member figures (one entry for the report's single network). */
   members?: MemberInfo[];
   /** Present only with `keepNetwork`. */
@@ -233,7 +243,8 @@ export function prepareExperiment(data: ExperimentData, opts: PrepareOptions): P
 }
 
 export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Promise<TrialResult> {
-  if (opts.profile !== undefined && opts.profile.name !== 'report') return runProfileTrial(prep, opts, opts.profile);
+  if (opts.profile !== undefined && opts.profile.name !== 'report')
+    return runProfileTrial(prep, opts, opts.profile);
   const log = opts.logger ?? silentLogger;
   const epochs = opts.epochs ?? EXPERIMENT_DEFAULTS.epochs;
   const p = opts.percentile ?? EXPERIMENT_DEFAULTS.percentile;
@@ -299,35 +310,47 @@ async function runProfileTrial(
   profile: ProfileSettings,
 ): Promise<TrialResult> {
   const started = performance.now();
+  const d = prep.width;
+  const split = calibrationSplit(prep.trainRows, profile.calibrationFraction, opts.seed);
+  const fitRows = gatherRows(prep.train, d, split.fit);
+  const calibration = gatherRows(prep.train, d, split.calibration);
+  const calRows = split.calibration.length;
   const trained = await trainEnsemble(
-    architectureFor(prep.width),
-    prep.train,
-    prep.trainRows,
+    architectureFor(d),
+    fitRows,
+    split.fit.length,
     profile,
     opts.seed,
-    {},
+    opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {},
     (e) => {
       const epochs = e.members * profile.epochs;
       opts.onEpoch?.({ epoch: (e.member - 1) * profile.epochs + e.epoch, epochs, loss: e.loss });
     },
   );
   try {
-    const calRows = trained.calibrationIndex.length;
-    const scoring = fitScoring(trained.networks, profile.score, trained.calibration, calRows, 'calibration');
+    const scoring =
+      calRows > 0
+        ? fitScoring(trained.networks, profile.score, calibration, calRows, 'calibration')
+        : fitScoring(trained.networks, profile.score, fitRows, split.fit.length, 'training');
     const scorer = new EnsembleScorer(trained.networks, scoring);
-    const calibrationScores = scorer.score(trained.calibration, calRows).score;
+    const calibrationScores =
+      calRows > 0 ? scorer.score(calibration, calRows).score : scorer.score(fitRows, split.fit.length).score;
+    const policy = fitPolicy(profile.threshold, calibrationScores, calRows > 0 ? 'calibration' : 'training');
     const trainSeconds = (performance.now() - started) / 1000;
-    const threshold = percentile(calibrationScores, profile.percentile);
     const testScores = scorer.score(prep.test, prep.testRows).score;
     const predicted = new Uint8Array(prep.testRows);
-    for (let i = 0; i < prep.testRows; i++) predicted[i] = testScores[i]! > threshold ? 1 : 0;
+    for (let i = 0; i < prep.testRows; i++) predicted[i] = policy.classify(testScores[i]!).flagged ? 1 : 0;
     const first = trained.members[0]!;
     return {
       seed: opts.seed,
       ...binaryMetrics(prep.testLabels, predicted),
       rocAuc: rocAuc(prep.testLabels, testScores),
-      threshold,
-      percentile: profile.percentile,
+      threshold: policy.threshold,
+      percentile:
+        profile.threshold.kind === 'percentile'
+          ? (profile.threshold.params as { percentile: number }).percentile
+          : Number.NaN,
+      policy: policy.describe(),
       trainSeconds,
       epochs: first.epochs,
       finalLoss: first.finalLoss,

@@ -145,7 +145,8 @@ export function formatTable(s: EvalSummary): string {
     o.profile !== undefined && o.profile !== 'report'
       ? `${s.dataset}: ${s.protocol}, profile ${String(o.profile)}, scale ${String(o.scale)}, ` +
           `up to ${String(o.epochs)} epochs per member, no adaptation, ` +
-          `threshold p${String(o.percentile)} of calibration scores, backend ${s.backend}`
+          `threshold ${typeof o.percentile === 'number' ? `p${o.percentile}` : `${String(o.percentile)} policy ${JSON.stringify((o.threshold as { params?: unknown } | undefined)?.params ?? {})}`} ` +
+          `on held-out calibration scores, backend ${s.backend}`
       : `${s.dataset}: ${s.protocol}, ${o.profile === 'report' ? 'profile report, ' : ''}scale ${String(o.scale)}, ` +
           `${String(o.epochs)} epochs, ` +
           `${o.adapt ? `adapted on ${String(o.supportRows)} test rows` : 'no adaptation'}, ` +

@@ -626,7 +626,8 @@ export class SparseAutoencoder {
 
   private inferenceWeights(): tf.Tensor[] {
     // Kept, so a first call from inside a caller's tf.tidy does not dispose the cache at its end.
-    if (this.inference === null) this.inference = tf.tidy(() => this.unflatten(this.params)).map((t) => tf.keep(t));
+    if (this.inference === null)
+      this.inference = tf.tidy(() => this.unflatten(this.params)).map((t) => tf.keep(t));
     return this.inference;
   }
 

@@ -205,10 +205,6 @@ export function fitScoring(
 export interface TrainEnsembleResult {
   networks: SparseAutoencoder[];
   members: MemberInfo[];
-  /** Row indices (into the training rows) held out for calibration; empty without calibration. */
-  calibrationIndex: Uint32Array;
-  /** The calibration rows (model space). */
-  calibration: Float32Array;
 }
 
 export interface EnsembleProgress extends EpochProgress {
@@ -218,8 +214,9 @@ export interface EnsembleProgress extends EpochProgress {
 }
 
 /**
- * Trains the members of a profile on `rows` model-space rows (see the module comment). `seed` fixes the
- * calibration split, the subsamples and every member's weights and shuffling.
+ * Trains the members of a profile on `rows` model-space fitting rows (calibration rows, if any, are held
+ * out by the caller before this). `seed` fixes the subsamples and every member's weights and shuffling;
+ * member 1 uses `seed` itself, so a one-member profile on all rows is the report's single network.
  */
 export async function trainEnsemble(
   arch: Architecture,
@@ -231,35 +228,30 @@ export async function trainEnsemble(
   onEpoch?: (e: EnsembleProgress) => void,
 ): Promise<TrainEnsembleResult> {
   const d = arch.inputDim;
-  const order = Int32Array.from({ length: rows }, (_, i) => i);
-  if (profile.calibrationFraction > 0 || profile.subsample < 1) shuffleInPlace(order, createRng(seed, 11));
-  const nCal = profile.calibrationFraction > 0 ? Math.max(2, Math.floor(profile.calibrationFraction * rows)) : 0;
-  if (rows - nCal < 2) {
-    throw new SmaeError('INVALID_CONFIG', `${rows} training rows are too few for profile ${profile.name}`);
-  }
-  const calibrationIndex = Uint32Array.from(order.subarray(0, nCal)).sort();
-  const fitIndex = order.subarray(nCal);
+  if (rows < 2) throw new SmaeError('INVALID_CONFIG', `${rows} training rows are too few`);
   const networks: SparseAutoencoder[] = [];
   const members: MemberInfo[] = [];
   try {
     for (let m = 0; m < profile.members; m++) {
       const memberSeed = m === 0 ? seed : (seed + Math.imul(m, 0x9e3779b1)) >>> 0;
-      let trainIdx: ArrayLike<number> = fitIndex;
+      let xs = x.subarray(0, rows * d);
+      let used = rows;
       let validation: { matrix: Float32Array; rows: number } | undefined;
       if (profile.subsample < 1) {
-        const shuffled = Int32Array.from(fitIndex);
-        shuffleInPlace(shuffled, createRng(memberSeed, 12));
-        const take = Math.min(shuffled.length, Math.max(Math.min(256, shuffled.length), Math.floor(profile.subsample * shuffled.length)));
-        trainIdx = shuffled.subarray(0, take).sort();
-        const rest = shuffled.subarray(take, Math.min(shuffled.length, take + 4096));
-        if (profile.patience !== null && rest.length > 0) validation = { matrix: gatherRows(x, d, rest), rows: rest.length };
+        const order = Int32Array.from({ length: rows }, (_, i) => i);
+        shuffleInPlace(order, createRng(memberSeed, 12));
+        used = Math.min(rows, Math.max(Math.min(256, rows), Math.floor(profile.subsample * rows)));
+        xs = gatherRows(x, d, order.subarray(0, used).sort());
+        const rest = order.subarray(used, Math.min(rows, used + 4096));
+        if (profile.patience !== null && rest.length > 0) {
+          validation = { matrix: gatherRows(x, d, rest), rows: rest.length };
+        }
       }
-      const xs = trainIdx === fitIndex && nCal === 0 ? x.subarray(0, rows * d) : gatherRows(x, d, trainIdx);
       const net = SparseAutoencoder.create(arch, memberSeed);
       networks.push(net);
       const r = await net.fit(
         xs,
-        trainIdx.length,
+        used,
         {
           ...fit,
           seed: memberSeed,
@@ -272,7 +264,7 @@ export async function trainEnsemble(
       );
       members.push({
         seed: memberSeed,
-        rows: trainIdx.length,
+        rows: used,
         epochs: r.epochs,
         finalLoss: r.finalLoss,
         bestEpoch: r.bestEpoch ?? null,
@@ -283,7 +275,28 @@ export async function trainEnsemble(
     for (const n of networks) n.dispose();
     throw err;
   }
-  return { networks, members, calibrationIndex, calibration: gatherRows(x, d, calibrationIndex) };
+  return { networks, members };
+}
+
+/** A seeded split of `rows` row indices into fitting rows and `fraction` held-out calibration rows. */
+export function calibrationSplit(
+  rows: number,
+  fraction: number,
+  seed: number,
+): { fit: Uint32Array; calibration: Uint32Array } {
+  const held = fraction > 0 ? Math.max(2, Math.round(fraction * rows)) : 0;
+  if (rows - held < 2) {
+    throw new SmaeError(
+      'BAD_DATA_FILE',
+      `${rows} rows cannot give training rows and ${held} calibration rows`,
+    );
+  }
+  const order = Int32Array.from({ length: rows }, (_, i) => i);
+  if (held > 0) shuffleInPlace(order, createRng(seed, 0xca1));
+  return {
+    calibration: Uint32Array.from(order.subarray(0, held)).sort(),
+    fit: Uint32Array.from(order.subarray(held)).sort(),
+  };
 }
 
 export function gatherRows(x: Float32Array, d: number, index: ArrayLike<number>): Float32Array {

@@ -10,10 +10,19 @@
  *   the report's architecture, each on its own seed and half of the fitting rows, at most 20 epochs with
  *   early stopping on its unused rows, dead ReLU units re-drawn; 20 % of the training rows are held out
  *   for calibration (never fitted on): the robust residual score (per-feature residuals in units of
- *   their median/MAD on those rows) of each member, normalised on those rows, then averaged.
+ *   their median/MAD on those rows) of each member, normalised on those rows, then averaged; the
+ *   threshold is the default policy (conformal) at the default target false-positive rate (1 %).
  */
 import { ConfigError } from '../errors.js';
 import type { ScalerKind } from '../preprocessing/spec.js';
+import {
+  DEFAULT_POLICY_KIND,
+  DEFAULT_TARGET_FPR,
+  REPORT_POLICY,
+  specForTarget,
+  validatePolicySpec,
+  type PolicySpec,
+} from '../threshold/policy.js';
 
 export const PROFILE_NAMES = ['default', 'report'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
@@ -42,8 +51,8 @@ export interface ProfileSettings {
    * threshold is taken on the training rows, as the report does.
    */
   calibrationFraction: number;
-  /** Threshold percentile of the calibration (or training) scores. */
-  percentile: number;
+  /** The threshold policy fitted on the calibration (or, without calibration rows, training) scores. */
+  threshold: PolicySpec;
 }
 
 export const PROFILES: Readonly<Record<ProfileName, Readonly<ProfileSettings>>> = Object.freeze({
@@ -58,7 +67,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<ProfileSettings>>> 
     reviveDeadUnits: false,
     score: 'mse',
     calibrationFraction: 0,
-    percentile: 95,
+    threshold: REPORT_POLICY,
   }),
   default: Object.freeze({
     name: 'default',
@@ -71,7 +80,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<ProfileSettings>>> 
     reviveDeadUnits: true,
     score: 'robust-residual',
     calibrationFraction: 0.2,
-    percentile: 99,
+    threshold: specForTarget(DEFAULT_POLICY_KIND, DEFAULT_TARGET_FPR),
   }),
 });
 
@@ -94,7 +103,8 @@ export function profileSettings(
 function checkSettings(s: ProfileSettings): void {
   const issues: { path: string; message: string }[] = [];
   if (!Number.isInteger(s.members) || s.members < 1) issues.push({ path: 'members', message: 'must be ≥ 1' });
-  if (!(s.subsample > 0 && s.subsample <= 1)) issues.push({ path: 'subsample', message: 'must be in (0, 1]' });
+  if (!(s.subsample > 0 && s.subsample <= 1))
+    issues.push({ path: 'subsample', message: 'must be in (0, 1]' });
   if (!Number.isInteger(s.epochs) || s.epochs < 1) issues.push({ path: 'epochs', message: 'must be ≥ 1' });
   if (s.patience !== null && !(Number.isInteger(s.patience) && s.patience >= 1))
     issues.push({ path: 'patience', message: 'must be ≥ 1' });
@@ -104,7 +114,6 @@ function checkSettings(s: ProfileSettings): void {
     issues.push({ path: 'calibrationFraction', message: 'must be in [0, 1)' });
   if (s.score === 'robust-residual' && s.calibrationFraction === 0)
     issues.push({ path: 'calibrationFraction', message: 'the robust score needs calibration rows' });
-  if (!(s.percentile > 0 && s.percentile <= 100))
-    issues.push({ path: 'percentile', message: 'must be in (0, 100]' });
+  validatePolicySpec(s.threshold);
   if (issues.length > 0) throw new ConfigError('invalid profile settings', issues);
 }

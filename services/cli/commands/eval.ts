@@ -163,13 +163,19 @@ export async function runEval(opts: EvalOptions): Promise<void> {
 
   const profile = profileSettings(opts.profile, {
     ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
-    ...(opts.percentile !== undefined ? { percentile: opts.percentile } : {}),
+    ...(opts.percentile !== undefined
+      ? { threshold: { kind: 'percentile' as const, params: { percentile: opts.percentile } } }
+      : {}),
   });
+  const percentileOf = (p: typeof profile): number | string =>
+    p.threshold.kind === 'percentile'
+      ? (p.threshold.params as { percentile: number }).percentile
+      : p.threshold.kind;
   if (opts.saveModel !== undefined && profile.name !== 'report') {
     throw new ConfigError('invalid option', [
       {
         path: 'save-model',
-        message: 'saves the report profile\'s single network only (use --profile report, or `smae train`)',
+        message: "saves the report profile's single network only (use --profile report, or `smae train`)",
       },
     ]);
   }
@@ -187,7 +193,9 @@ export async function runEval(opts: EvalOptions): Promise<void> {
         seed,
         epochs: profile.epochs,
         batchSize: opts.batchSize,
-        percentile: profile.percentile,
+        ...(profile.threshold.kind === 'percentile'
+          ? { percentile: (profile.threshold.params as { percentile: number }).percentile }
+          : {}),
         adapt: opts.adapt,
         profile,
         logger,
@@ -219,7 +227,8 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     labelColumn: opts.labels ? opts.labelColumn : (table.labelColumn ?? null),
     adapt: opts.adapt,
     supportRows: prepared.supportIndex.length,
-    percentile: profile.percentile,
+    percentile: percentileOf(profile),
+    threshold: profile.threshold,
     scale: opts.scale,
     epochs: profile.epochs,
     profile: profile.name,
