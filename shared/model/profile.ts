@@ -8,7 +8,7 @@
  * - `default`: what production uses, chosen once by measurement on all the public labelled sets together
  *   (`npm run bench:quality`, docs/RESULTS.md) and never tuned per data set: an ensemble of 5 networks of
  *   the report's architecture, each on its own seed and half of the fitting rows, at most 20 epochs with
- *   early stopping on its unused rows, dead ReLU units re-drawn; 20 % of the training rows are held out
+ *   early stopping on its unused rows; 20 % of the training rows are held out
  *   for calibration (never fitted on): the robust residual score (per-feature residuals in units of
  *   their median/MAD on those rows) of each member, normalised on those rows, then averaged; the
  *   threshold is the default policy (conformal) at the default target false-positive rate (1 %).
@@ -77,7 +77,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<ProfileSettings>>> 
     epochs: 20,
     patience: 3,
     trimFraction: 0,
-    reviveDeadUnits: true,
+    reviveDeadUnits: false,
     score: 'robust-residual',
     calibrationFraction: 0.2,
     threshold: specForTarget(DEFAULT_POLICY_KIND, DEFAULT_TARGET_FPR),
