@@ -113,7 +113,9 @@ export class Detector {
     const networks: SparseAutoencoder[] = [];
     try {
       for (let k = 0; k < count; k++) {
-        networks.push(SparseAutoencoder.fromWeights(m.architecture, weights.slice(k * perMember, (k + 1) * perMember)));
+        networks.push(
+          SparseAutoencoder.fromWeights(m.architecture, weights.slice(k * perMember, (k + 1) * perMember)),
+        );
       }
       return Detector.assemble(networks, preprocessor, m, a);
     } catch (err) {
@@ -228,7 +230,10 @@ export class Detector {
   /** The sealed artifact (the one it was loaded from, if any, so digests round-trip). */
   toArtifact(): ModelArtifact {
     if (this.artifact === null) {
-      this.artifact = sealArtifact(structuredClone(this.manifest), joinWeights(this.networks.flatMap((n) => n.getWeights())));
+      this.artifact = sealArtifact(
+        structuredClone(this.manifest),
+        joinWeights(this.networks.flatMap((n) => n.getWeights())),
+      );
     }
     return this.artifact;
   }

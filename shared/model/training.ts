@@ -97,7 +97,8 @@ export async function trainDetector(
   opts: TrainDetectorOptions,
   onEpoch?: (e: EpochProgress) => void,
 ): Promise<Detector> {
-  if (opts.profile !== undefined) return trainProfileDetector(rows, { ...opts, profile: opts.profile }, onEpoch);
+  if (opts.profile !== undefined)
+    return trainProfileDetector(rows, { ...opts, profile: opts.profile }, onEpoch);
   const logger = opts.logger ?? silentLogger;
   const started = performance.now();
   const backend = activeBackend();
@@ -274,7 +275,13 @@ async function trainProfileDetector(
   const x = preprocessor.transform(rows);
   const arch = architectureFor(preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY);
   logger.info(
-    { rows: rows.length, calibrationRows: split.calibration?.length ?? 0, columns: preprocessor.width, seed, profile: profile.name },
+    {
+      rows: rows.length,
+      calibrationRows: split.calibration?.length ?? 0,
+      columns: preprocessor.width,
+      seed,
+      profile: profile.name,
+    },
     'training detector',
   );
   const { seed: _seed, epochs: _epochs, ...fitRest } = opts.fit ?? {};
@@ -312,14 +319,25 @@ async function trainProfileDetector(
         wallSeconds: (performance.now() - started) / 1000,
         seed,
         source: opts.source,
-        optimizer: { name: 'adam', beta1: f.beta1, beta2: f.beta2, epsilon: f.epsilon, epsilonOn: 'uncorrected-sqrt-v' },
+        optimizer: {
+          name: 'adam',
+          beta1: f.beta1,
+          beta2: f.beta2,
+          epsilon: f.epsilon,
+          epsilonOn: 'uncorrected-sqrt-v',
+        },
         shuffle: f.shuffle,
       },
       adaptation: null,
       ensemble: { profile: { ...profile }, scoring, members: trained.members },
     };
     logger.info(
-      { threshold: threshold.threshold, policy: threshold.describe(), members: trained.members.length, seconds: manifest.training.wallSeconds },
+      {
+        threshold: threshold.threshold,
+        policy: threshold.describe(),
+        members: trained.members.length,
+        seconds: manifest.training.wallSeconds,
+      },
       'detector trained',
     );
     return Detector.assemble(trained.networks, preprocessor, manifest);
@@ -381,7 +399,10 @@ async function adaptProfileDetector(
       adaptation,
       ensemble: { ...structuredClone(ensemble), scoring },
     };
-    logger.info({ parentVersion: base.version, ...adaptation, threshold: threshold.threshold }, 'detector adapted');
+    logger.info(
+      { parentVersion: base.version, ...adaptation, threshold: threshold.threshold },
+      'detector adapted',
+    );
     return Detector.assemble(networks, base.preprocessor, manifest);
   } catch (err) {
     for (const n of networks) n.dispose();
