@@ -267,7 +267,11 @@ async function trainProfileDetector(
   const started = performance.now();
   const profile = opts.profile;
   const seed = opts.fit?.seed ?? randomSeed();
-  const fraction = opts.calibrationFraction ?? profile.calibrationFraction;
+  const fraction =
+    opts.calibrationFraction ??
+    (opts.threshold !== undefined && profile.calibrationFraction === 0
+      ? DEFAULT_CALIBRATION_FRACTION
+      : profile.calibrationFraction);
   const split = holdOutCalibration(all, fraction, seed);
   const rows = split.fit;
   const spec = opts.spec === undefined || opts.spec === 'infer' ? inferSpec(rows, opts.infer) : opts.spec;

@@ -9,6 +9,7 @@ import type { EpochProgress } from '../model/autoencoder.js';
 import type { ModelArtifact, ModelManifest } from '../model/artifact.js';
 import type { ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
 import type { PolicySpec } from '../threshold/policy.js';
+import { DEFAULT_PROFILE, profileSettings, type ProfileName } from '../model/profile.js';
 import type { TrainingRow } from './rows.js';
 
 export interface TrainJobOptions {
@@ -34,6 +35,12 @@ export interface TrainJobOptions {
   threshold?: PolicySpec;
   calibrationFraction?: number;
   l1Activity?: number;
+  /**
+   * The model profile (`shared/model/profile.ts`; default `default`). `report` trains the report's
+   * network with `epochs` and `percentile` as given; another profile uses its own epochs and policy
+   * (`threshold`, when given, still overrides the policy). The manifest records it.
+   */
+  profile?: ProfileName;
 }
 
 export interface TrainJob extends TrainJobOptions {
@@ -85,6 +92,7 @@ export async function runTrainJob(job: TrainJob, emit: (m: WorkerMessage) => voi
     for (const c of job.columns) out[c] = r[c];
     return out;
   });
+  const profileName = job.profile ?? DEFAULT_PROFILE;
   const detector = await trainDetector(
     rows,
     {
@@ -92,7 +100,11 @@ export async function runTrainJob(job: TrainJob, emit: (m: WorkerMessage) => voi
       infer,
       fit,
       ...(job.l1Activity !== undefined ? { l1Activity: job.l1Activity } : {}),
-      ...thresholdOptions(job),
+      ...(profileName === 'report' || job.threshold !== undefined ? thresholdOptions(job) : {}),
+      profile: profileSettings(
+        profileName,
+        profileName === 'report' && job.epochs !== undefined ? { epochs: job.epochs } : {},
+      ),
       source: job.source,
       pipeline: job.pipeline,
     },

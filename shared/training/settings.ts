@@ -7,6 +7,7 @@ import type { BackendName } from '../model/backend.js';
 import type { ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
 import { specFromChoice, type PolicyKind } from '../threshold/policy.js';
 import type { TrainJobOptions } from './job.js';
+import { DEFAULT_PROFILE, type ProfileName } from '../model/profile.js';
 import type { ColumnFilter } from './rows.js';
 
 export interface TrainingSettings {
@@ -26,6 +27,8 @@ export interface TrainingSettings {
   targetFpr?: number;
   seed?: number;
   backend: BackendName | 'auto';
+  /** The model profile (`default` unless told otherwise); `epochs` and `percentile` apply to `report`. */
+  profile?: ProfileName;
 }
 
 /**
@@ -46,6 +49,7 @@ export function trainingOptions(s: TrainingSettings): TrainJobOptions & ColumnFi
     ...thresholdOption(s),
     ...(s.seed !== undefined ? { seed: s.seed } : {}),
     backend: s.backend,
+    profile: s.profile ?? DEFAULT_PROFILE,
   };
 }
 
