@@ -16,7 +16,6 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
     (a, b) => (scores[b] as number) - (scores[a] as number),
   );
   let tp = 0;
-  let seen = 0;
   let ap = 0;
   let lastRecall = 0;
   let i = 0;
@@ -26,9 +25,8 @@ export function averagePrecision(labels: ArrayLike<number>, scores: ArrayLike<nu
       if (labels[order[j]!]) tp++;
       j++;
     }
-    seen = j;
     const recall = tp / positives;
-    ap += (recall - lastRecall) * (tp / seen);
+    ap += (recall - lastRecall) * (tp / j);
     lastRecall = recall;
     i = j;
   }

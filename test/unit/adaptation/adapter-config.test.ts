@@ -39,7 +39,10 @@ describe('adapter configuration', () => {
 
   test('threshold policy: the base model’s by default; --threshold-policy / --target-fpr choose one', () => {
     assert.equal(resolveAdapterConfig({ pipeline: 'p' }).adaptation.threshold, null);
-    const c = loadAdapterConfig({ SMAE_PIPELINE: 'p', SMAE_TARGET_FPR: '0.02' }, ['--threshold-policy', 'spot']);
+    const c = loadAdapterConfig({ SMAE_PIPELINE: 'p', SMAE_TARGET_FPR: '0.02' }, [
+      '--threshold-policy',
+      'spot',
+    ]);
     assert.deepEqual(c.adaptation.threshold, { kind: 'spot', params: { q: 0.02 } });
     const alone = loadAdapterConfig({ SMAE_PIPELINE: 'p' }, ['--target-fpr', '0.01']);
     assert.deepEqual(alone.adaptation.threshold, { kind: 'conformal', params: { alpha: 0.01 } });
