@@ -1,12 +1,17 @@
-import { loadCsv } from '/work/wt/model/shared/data/csv.js';
-import { prepareExperiment, runTrial } from '/work/wt/model/shared/eval/experiment.js';
-import { initBackend } from '/work/wt/model/shared/model/index.js';
-import { profileSettings } from '/work/wt/model/shared/model/profile.js';
+/**
+ * Lab (not production): default-profile variants on labelled sets, e.g.
+ * `SEEDS=1,2 npx tsx lab/variant.ts annthyroid,cardio '{"base":{},"noRevive":{"reviveDeadUnits":false}}'`
+ * (run from the repository root; data in ../shared/data).
+ */
+import { loadCsv } from '../shared/data/csv.js';
+import { prepareExperiment, runTrial } from '../shared/eval/experiment.js';
+import { initBackend } from '../shared/model/index.js';
+import { profileSettings } from '../shared/model/profile.js';
 await initBackend({ prefer: 'cpu' });
 const sets = process.argv[2]!.split(',');
 const variants: Record<string, object> = JSON.parse(process.argv[3]!);
 for (const set of sets) {
-  const t = await loadCsv(`/work/wt/shared/data/${set}.csv`, { labelColumn: 'label' });
+  const t = await loadCsv(`../shared/data/${set}.csv`, { labelColumn: 'label' });
   const prep = prepareExperiment(
     { dataset: set, columns: t.columns, numericColumns: t.numericColumns, rows: t.rows, labels: t.labels! },
     { protocol: { kind: 'labels' }, scale: 'minmax' },
