@@ -224,6 +224,7 @@ async function main(): Promise<number> {
         seed: opts.seed,
         percentile: opts.percentile,
         backend: opts.backend,
+        profile: opts.profile,
       },
       {
         logger,

@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from '../../shared/errors.js';
+import { DEFAULT_PROFILE, PROFILE_NAMES } from '../../shared/model/profile.js';
 import { parseDuration } from '../alerts/config.js';
 
 const positiveInt = (name: string) =>
@@ -50,6 +51,7 @@ export const demoOptionsSchema = z.object({
   partitions: positiveInt('partitions').max(64, 'partitions must be ≤ 64'),
   percentile: z.coerce.number().gt(0).lt(100, 'percentile must lie in (0, 100)'),
   epochs: positiveInt('epochs'),
+  profile: z.enum(PROFILE_NAMES),
   delivery: z.enum(['exactly-once', 'at-least-once']),
   adapter: z.boolean(),
   adaptEvery: duration,
@@ -89,8 +91,13 @@ export function demoCommand(): Command {
     )
     .option('--drift <x>', 'drift magnitude of the generator (0 = none, 1 = default)', '1')
     .option('--partitions <n>', 'partitions of the pipeline topics', '3')
-    .option('--percentile <p>', 'threshold percentile of the training scores', '99')
-    .option('--epochs <n>', 'training epochs', '30')
+    .option('--percentile <p>', 'threshold percentile of the training scores (--profile report)', '99')
+    .option('--epochs <n>', 'training epochs (--profile report)', '30')
+    .option(
+      '--profile <name>',
+      "model profile: default (robust ensemble, conformal 1 % policy) or report (the report's network)",
+      DEFAULT_PROFILE,
+    )
     .addOption(
       new Option('--delivery <mode>', 'scorer delivery')
         .choices(['exactly-once', 'at-least-once'])
