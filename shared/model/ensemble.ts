@@ -205,6 +205,8 @@ export function fitScoring(
 export interface TrainEnsembleResult {
   networks: SparseAutoencoder[];
   members: MemberInfo[];
+  /** The first member's loss per epoch (for a one-member profile, the network's). */
+  lossHistory: number[];
 }
 
 export interface EnsembleProgress extends EpochProgress {
@@ -231,6 +233,7 @@ export async function trainEnsemble(
   if (rows < 2) throw new SmaeError('INVALID_CONFIG', `${rows} training rows are too few`);
   const networks: SparseAutoencoder[] = [];
   const members: MemberInfo[] = [];
+  let lossHistory: number[] = [];
   try {
     for (let m = 0; m < profile.members; m++) {
       const memberSeed = m === 0 ? seed : (seed + Math.imul(m, 0x9e3779b1)) >>> 0;
@@ -262,6 +265,7 @@ export async function trainEnsemble(
         },
         (e) => onEpoch?.({ ...e, member: m + 1, members: profile.members }),
       );
+      if (m === 0) lossHistory = r.lossHistory;
       members.push({
         seed: memberSeed,
         rows: used,
@@ -275,7 +279,7 @@ export async function trainEnsemble(
     for (const n of networks) n.dispose();
     throw err;
   }
-  return { networks, members };
+  return { networks, members, lossHistory };
 }
 
 /** A seeded split of `rows` row indices into fitting rows and `fraction` held-out calibration rows. */

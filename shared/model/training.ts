@@ -319,7 +319,7 @@ async function trainProfileDetector(
         batchSize: f.batchSize,
         learningRate: f.learningRate,
         finalLoss: first.finalLoss,
-        lossHistory: [],
+        lossHistory: trained.lossHistory,
         wallSeconds: (performance.now() - started) / 1000,
         seed,
         source: opts.source,
