@@ -43,6 +43,7 @@ export async function trainFirstModel(d: {
       percentile: opts.percentile,
       ...(threshold !== undefined ? { threshold } : {}),
       backend: opts.backend,
+      profile: opts.profile,
     },
     {
       logger,

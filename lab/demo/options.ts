@@ -12,6 +12,7 @@ import {
   targetFprOption,
 } from '../../shared/threshold/policy.js';
 import { POLICY_KINDS } from '../../shared/threshold/types.js';
+import { DEFAULT_PROFILE, PROFILE_NAMES } from '../../shared/model/profile.js';
 
 const positiveInt = (name: string) =>
   z.coerce
@@ -59,6 +60,7 @@ export const demoOptionsSchema = z.object({
   thresholdPolicy: policyKindOption.optional(),
   targetFpr: targetFprOption.optional(),
   epochs: positiveInt('epochs'),
+  profile: z.enum(PROFILE_NAMES),
   delivery: z.enum(['exactly-once', 'at-least-once']),
   adapter: z.boolean(),
   adaptEvery: duration,
@@ -98,13 +100,22 @@ export function demoCommand(): Command {
     )
     .option('--drift <x>', 'drift magnitude of the generator (0 = none, 1 = default)', '1')
     .option('--partitions <n>', 'partitions of the pipeline topics', '3')
-    .option('--percentile <p>', 'threshold percentile of the training scores (without a policy)', '99')
+    .option(
+      '--percentile <p>',
+      'threshold percentile of the training scores (--profile report, without a policy)',
+      '99',
+    )
     .option(
       '--threshold-policy <kind>',
       `instead, a policy fitted on held-out training rows: ${POLICY_KINDS.join(', ')} (default ${DEFAULT_POLICY_KIND} with --target-fpr)`,
     )
     .option('--target-fpr <rate>', `false-positive rate the policy aims at (default ${DEFAULT_TARGET_FPR})`)
-    .option('--epochs <n>', 'training epochs', '30')
+    .option('--epochs <n>', 'training epochs (--profile report)', '30')
+    .option(
+      '--profile <name>',
+      "model profile: default (robust ensemble, conformal 1 % policy) or report (the report's network)",
+      DEFAULT_PROFILE,
+    )
     .addOption(
       new Option('--delivery <mode>', 'scorer delivery')
         .choices(['exactly-once', 'at-least-once'])

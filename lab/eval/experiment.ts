@@ -30,6 +30,8 @@ import { activeBackend, architectureFor, SparseAutoencoder } from '../../shared/
 import { injectAnomalies, type InjectionVariant } from '../../shared/anomalies/inject.js';
 import { calibrationSplit, DEFAULT_CALIBRATION_FRACTION, takeRows } from '../../shared/threshold/holdout.js';
 import { fitPolicy, type AnyPolicy, type PolicySpec } from '../../shared/threshold/policy.js';
+import { EnsembleScorer, fitScoring, trainEnsemble, type MemberInfo } from '../../shared/model/ensemble.js';
+import type { ProfileName, ProfileSettings } from '../../shared/model/profile.js';
 import { binaryMetrics, rocAuc, type BinaryMetrics } from './metrics.js';
 import { Rng } from './rng.js';
 import { take, trainTestSplit } from './split.js';
@@ -99,6 +101,12 @@ export interface TrialOptions {
   logger?: Logger;
   /** Keep the trained network in the result (to save it as an artifact); the caller disposes it. */
   keepNetwork?: boolean;
+  /**
+   * The model profile (absent: `report`, the path above). Any other profile trains its ensemble on the
+   * training part (calibration rows held out), scores with its score and thresholds at its percentile
+   * of the calibration scores; it never adapts on test rows.
+   */
+  profile?: ProfileSettings;
 }
 
 export interface TrialResult extends BinaryMetrics {
@@ -123,8 +131,16 @@ export interface TrialResult extends BinaryMetrics {
     lossAfter: number;
   } | null;
   backend: string;
+  /** The profile that trained the model. */
+  profile: ProfileName;
+  /** Per-member figures (one entry for the report's single network). */
+  members?: MemberInfo[];
   /** Present only with `keepNetwork`. */
   network?: SparseAutoencoder;
+  /** Test-row scores (the score the profile thresholds). */
+  testScores?: Float32Array;
+  /** Calibration-row scores (profiles with calibration rows). */
+  calibrationScores?: Float32Array;
 }
 
 export const EXPERIMENT_DEFAULTS = {
@@ -230,6 +246,8 @@ export function prepareExperiment(data: ExperimentData, opts: PrepareOptions): P
 }
 
 export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Promise<TrialResult> {
+  if (opts.profile !== undefined && opts.profile.name !== 'report')
+    return runProfileTrial(prep, opts, opts.profile);
   const log = opts.logger ?? silentLogger;
   const epochs = opts.epochs ?? EXPERIMENT_DEFAULTS.epochs;
   const p = opts.percentile ?? EXPERIMENT_DEFAULTS.percentile;
@@ -298,11 +316,77 @@ export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Pr
       lossHistory: fit.lossHistory,
       adaptation,
       backend: activeBackend(),
+      profile: 'report',
+      testScores: testMse,
     };
     if (opts.keepNetwork) result.network = net;
     return result;
   } finally {
     if (!opts.keepNetwork) net.dispose();
+  }
+}
+
+async function runProfileTrial(
+  prep: PreparedExperiment,
+  opts: TrialOptions,
+  profile: ProfileSettings,
+): Promise<TrialResult> {
+  const started = performance.now();
+  const d = prep.width;
+  const split = calibrationSplit(prep.trainRows, profile.calibrationFraction, opts.seed);
+  const fitRows = takeRows(prep.train, d, split.fit);
+  const calibration = takeRows(prep.train, d, split.calibration);
+  const calRows = split.calibration.length;
+  const trained = await trainEnsemble(
+    architectureFor(d),
+    fitRows,
+    split.fit.length,
+    profile,
+    opts.seed,
+    opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {},
+    (e) => {
+      const epochs = e.members * profile.epochs;
+      opts.onEpoch?.({ epoch: (e.member - 1) * profile.epochs + e.epoch, epochs, loss: e.loss });
+    },
+  );
+  try {
+    const scoring =
+      calRows > 0
+        ? fitScoring(trained.networks, profile.score, calibration, calRows, 'calibration')
+        : fitScoring(trained.networks, profile.score, fitRows, split.fit.length, 'training');
+    const scorer = new EnsembleScorer(trained.networks, scoring);
+    const calibrationScores =
+      calRows > 0 ? scorer.score(calibration, calRows).score : scorer.score(fitRows, split.fit.length).score;
+    const policy = fitPolicy(profile.threshold, calibrationScores, calRows > 0 ? 'calibration' : 'training');
+    const trainSeconds = (performance.now() - started) / 1000;
+    const testScores = scorer.score(prep.test, prep.testRows).score;
+    const predicted = new Uint8Array(prep.testRows);
+    for (let i = 0; i < prep.testRows; i++) predicted[i] = policy.classify(testScores[i]!).flagged ? 1 : 0;
+    const first = trained.members[0]!;
+    return {
+      seed: opts.seed,
+      ...binaryMetrics(prep.testLabels, predicted),
+      rocAuc: rocAuc(prep.testLabels, testScores),
+      threshold: policy.threshold,
+      percentile:
+        profile.threshold.kind === 'percentile'
+          ? (profile.threshold.params as { percentile: number }).percentile
+          : null,
+      policy,
+      fitRows: split.fit.length,
+      trainSeconds,
+      epochs: first.epochs,
+      finalLoss: first.finalLoss,
+      lossHistory: [],
+      adaptation: null,
+      backend: activeBackend(),
+      profile: profile.name,
+      members: trained.members,
+      testScores,
+      calibrationScores,
+    };
+  } finally {
+    for (const n of trained.networks) n.dispose();
   }
 }
 

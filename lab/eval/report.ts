@@ -151,9 +151,15 @@ export function formatTable(s: EvalSummary): string {
   const o = s.options;
   const lines: string[] = [];
   lines.push(
-    `${s.dataset}: ${s.protocol}, scale ${String(o.scale)}, ${String(o.epochs)} epochs, ` +
-      `${o.adapt ? `adapted on ${String(o.supportRows)} test rows` : 'no adaptation'}, ` +
-      `threshold ${s.thresholdPolicy}, backend ${s.backend}`,
+    o.profile !== undefined && o.profile !== 'report'
+      ? `${s.dataset}: ${s.protocol}, profile ${String(o.profile)}, scale ${String(o.scale)}, ` +
+          `up to ${String(o.epochs)} epochs per member, no adaptation, ` +
+          `threshold ${typeof o.percentile === 'number' ? `p${o.percentile}` : `${String(o.percentile)} policy ${JSON.stringify((o.threshold as { params?: unknown } | undefined)?.params ?? {})}`} ` +
+          `on held-out calibration scores, backend ${s.backend}`
+      : `${s.dataset}: ${s.protocol}, ${o.profile === 'report' ? 'profile report, ' : ''}scale ${String(o.scale)}, ` +
+          `${String(o.epochs)} epochs, ` +
+          `${o.adapt ? `adapted on ${String(o.supportRows)} test rows` : 'no adaptation'}, ` +
+          `threshold ${s.thresholdPolicy}, backend ${s.backend}`,
   );
   lines.push(
     `rows: ${s.rows.total} (train ${s.rows.train}, test ${s.rows.test} with ${s.rows.testAnomalies} anomalies` +

@@ -14,6 +14,7 @@ import { configKeys, defineServiceConfig, type ConfigIssue } from '../../shared/
 import { pipelineNames } from '../../shared/pipeline.js';
 import { trainingOptions } from '../../shared/training/index.js';
 import { loadFeatureSpecFile } from '../../shared/preprocessing/spec-file.js';
+import { DEFAULT_PROFILE, PROFILE_NAMES } from '../../shared/model/profile.js';
 import { policyKindOption, targetFprOption } from '../../shared/threshold/policy.js';
 import { TRAINER_DEFAULTS, type TrainerServiceConfig } from './app.js';
 
@@ -51,6 +52,7 @@ export const trainerConfigSchema = z.object({
   targetFpr: targetFprOption.optional(),
   seed: int(0, 2 ** 32 - 1).optional(),
   backend: f.backend,
+  profile: z.enum(PROFILE_NAMES).default(DEFAULT_PROFILE),
   intervalMs: int(0, 30 * 24 * 3600_000).default(TRAINER_DEFAULTS.intervalMs),
   runOnStart: bool.default(true),
   retryMs: int(1000, 24 * 3600_000).default(TRAINER_DEFAULTS.retryMs),

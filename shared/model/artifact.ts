@@ -14,6 +14,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelError } from '../errors.js';
 import type { FittedPreprocessing } from '../preprocessing/spec.js';
+import type { EnsembleManifest } from './ensemble.js';
 import type { AnyPolicyJson } from '../threshold/policy.js';
 
 export const ARTIFACT_FORMAT = 'smae-model/1' as const;
@@ -102,6 +103,12 @@ export interface ModelManifest {
   threshold: ThresholdInfo;
   training: TrainingStats;
   adaptation: AdaptationStats | null;
+  /**
+   * The profile that built the model, its score (kind and calibration statistics) and its member
+   * networks (`weights` holds each member's tensors in turn). Absent in manifests written before
+   * profiles: those are one network scored by its MSE (the report's profile).
+   */
+  ensemble?: EnsembleManifest;
 }
 
 export interface ModelArtifact {

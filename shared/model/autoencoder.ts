@@ -15,7 +15,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { FlatAdam, type AdamConfig } from './adam.js';
 import type { Architecture } from './artifact.js';
 import { validateArchitecture, weightShapesFor } from './architecture.js';
-import { createRng, randomSeed, shuffleInPlace } from '../random.js';
+import { createRng, randomSeed, shuffleInPlace, type Rng } from '../random.js';
+import { deadUnits, EarlyStopping, trimKeepCount } from './stability.js';
 import { tf } from './tf.js';
 
 export interface FitOptions {
@@ -36,6 +37,22 @@ export interface FitOptions {
   /** Stops training between two steps; `fit` then rejects with the signal's reason. */
   signal?: AbortSignal;
   logger?: Logger;
+  /**
+   * Held-out rows (model space) for early stopping: their plain MSE is measured after every epoch,
+   * training stops after `patience` epochs without improvement and the best epoch's weights are kept.
+   */
+  validation?: { matrix: Float32Array; rows: number };
+  /** Epochs without validation improvement before stopping (3); only with `validation`. */
+  patience?: number;
+  /** Share of each batch's highest-loss rows left out of the loss after the warm-up (0: off). */
+  trimFraction?: number;
+  /** Epochs of plain (untrimmed) loss before trimming starts (2). */
+  trimWarmupEpochs?: number;
+  /**
+   * Re-draw the incoming weights of hidden ReLU units that never fire on (a sample of) the training
+   * rows, checked after each epoch of the first half of training (false: the report's network).
+   */
+  reviveDeadUnits?: boolean;
 }
 
 export const DEFAULT_FIT_OPTIONS = {
@@ -69,6 +86,12 @@ export interface FitResult {
   seconds: number;
   /** The shuffling seed actually used (generated when none was given), so any run can be repeated. */
   seed: number;
+  /** Validation MSE after each epoch (with `validation`). */
+  validationHistory?: number[];
+  /** The epoch whose weights were kept (with `validation`). */
+  bestEpoch?: number;
+  /** Hidden units re-drawn because they never fired (with `reviveDeadUnits`). */
+  revivedUnits?: number;
 }
 
 export interface AdaptOptions {
@@ -216,6 +239,14 @@ export class SparseAutoencoder {
     const order = Int32Array.from({ length: rows }, (_, i) => i);
 
     const adam = new FlatAdam(this.parameterCount, o);
+    const trimFraction = opts.trimFraction ?? 0;
+    const trimWarmup = opts.trimWarmupEpochs ?? 2;
+    trimKeepCount(1, trimFraction); // validates the fraction
+    const stopper = opts.validation ? new EarlyStopping(opts.patience ?? 3) : null;
+    const validationHistory: number[] = [];
+    let best: Float32Array | null = null;
+    let revivedUnits = 0;
+    const reviveRng = createRng(seed, 2);
     const xAll = tf.tensor2d(x.subarray(0, rows * d), [rows, d]);
     const lossHistory: number[] = [];
     const started = performance.now();
@@ -231,8 +262,9 @@ export class SparseAutoencoder {
           return tf.split(shuffled, batchSizes);
         });
         let lastYield = performance.now();
+        const trim = trimFraction > 0 && epoch > trimWarmup ? trimFraction : 0;
         for (let b = 0; b < batches.length; b++) {
-          losses.push(this.trainStep(batches[b]!, adam, l1));
+          losses.push(this.trainStep(batches[b]!, adam, l1, trim));
           batches[b]!.dispose();
           if (performance.now() - lastYield >= o.yieldEveryMs) {
             await breathe();
@@ -260,23 +292,43 @@ export class SparseAutoencoder {
         };
         logger.debug(progress, 'epoch done');
         onEpoch?.(progress);
+        if (opts.reviveDeadUnits && epoch <= Math.ceil(o.epochs / 2)) {
+          revivedUnits += this.reviveDead(x, rows, reviveRng);
+        }
+        let stop = false;
+        if (stopper) {
+          const v = this.plainMseOf(opts.validation!.matrix, opts.validation!.rows);
+          validationHistory.push(v);
+          const u = stopper.update(epoch, v);
+          if (u.improved) best = (this.params.dataSync() as Float32Array).slice();
+          stop = u.stop;
+        }
         await breathe();
         throwIfAborted(opts.signal);
+        if (stop) break;
+      }
+      if (best !== null && stopper && stopper.bestEpoch < lossHistory.length) {
+        const restored = tf.tensor1d(best, 'float32');
+        this.params.assign(restored);
+        restored.dispose();
       }
     } finally {
+      this.dropInferenceCache();
       tf.dispose(batches);
       tf.dispose(losses);
       xAll.dispose();
       adam.dispose();
     }
     return {
-      epochs: o.epochs,
+      epochs: lossHistory.length,
       rows,
       stepsPerEpoch: batchSizes.length,
       lossHistory,
       finalLoss: lossHistory.length > 0 ? lossHistory[lossHistory.length - 1]! : Number.NaN,
       seconds: (performance.now() - started) / 1000,
       seed,
+      ...(stopper ? { validationHistory, bestEpoch: stopper.bestEpoch } : {}),
+      ...(opts.reviveDeadUnits ? { revivedUnits } : {}),
     };
   }
 
@@ -354,6 +406,12 @@ export class SparseAutoencoder {
     return result;
   }
 
+  /** The reconstruction of a `[rows, inputDim]` tensor (for scorers composing tensor ops; caller disposes). */
+  reconstruct(x: tf.Tensor2D): tf.Tensor2D {
+    this.assertUsable();
+    return this.predictWith(x, this.inferenceWeights());
+  }
+
   /**
    * The loss and its gradients on one batch, without updating anything: for tests and diagnostics.
    * `l1Activity` overrides the architecture's (0 gives plain MSE).
@@ -406,11 +464,28 @@ export class SparseAutoencoder {
 
   // --- internals -------------------------------------------------------------------------------------
 
-  /** One optimiser step on a batch; returns the batch loss (a kept scalar the caller disposes). */
-  private trainStep(batch: tf.Tensor, adam: FlatAdam, l1: number): tf.Tensor {
+  /**
+   * One optimiser step on a batch; returns the batch loss (a kept scalar the caller disposes). With
+   * `trim` > 0 the batch's highest-loss share of rows is masked out of the MSE (the mask is computed
+   * before the gradient tape, so it is a constant of the step).
+   */
+  private trainStep(batch: tf.Tensor, adam: FlatAdam, l1: number, trim = 0): tf.Tensor {
     return tf.tidy(() => {
+      let mask: tf.Tensor | null = null;
+      if (trim > 0) {
+        const n = batch.shape[0]!;
+        const keep = trimKeepCount(n, trim);
+        if (keep < n) {
+          const rowLoss = tf.mean(
+            tf.squaredDifference(this.predictWith(batch as tf.Tensor2D, this.unflatten(this.params)), batch),
+            1,
+          );
+          const cut = tf.neg(tf.min(tf.topk(tf.neg(rowLoss), keep).values));
+          mask = tf.cast(tf.lessEqual(rowLoss, cut), 'float32');
+        }
+      }
       const { value, grads } = tf.variableGrads(
-        () => this.loss(batch, this.unflatten(this.params), l1).total,
+        () => this.loss(batch, this.unflatten(this.params), l1, mask).total,
         [this.params],
       );
       adam.apply(this.params, grads[this.params.name]!);
@@ -422,6 +497,7 @@ export class SparseAutoencoder {
     x: tf.Tensor,
     weights: tf.Tensor[],
     l1: number,
+    mask: tf.Tensor | null = null,
   ): { total: tf.Scalar; mse: tf.Scalar; l1Penalty: tf.Scalar } {
     let h = x;
     let h1: tf.Tensor | null = null;
@@ -430,7 +506,11 @@ export class SparseAutoencoder {
       h = layer.activation === 'relu' ? tf.relu(z) : z;
       if (i === 0) h1 = h;
     });
-    const mse = tf.mean(tf.squaredDifference(h, x)) as tf.Scalar;
+    const mse = (
+      mask === null
+        ? tf.mean(tf.squaredDifference(h, x))
+        : tf.div(tf.sum(tf.mul(tf.mean(tf.squaredDifference(h, x), 1), mask)), tf.sum(mask))
+    ) as tf.Scalar;
     if (l1 === 0) return { total: mse, mse, l1Penalty: tf.scalar(0) };
     const l1Penalty = tf.mul(tf.sum(tf.abs(h1!)), l1 / x.shape[0]!) as tf.Scalar;
     return { total: tf.add(mse, l1Penalty) as tf.Scalar, mse, l1Penalty };
@@ -438,6 +518,86 @@ export class SparseAutoencoder {
 
   private unflatten(flat: tf.Tensor): tf.Tensor[] {
     return tf.split(flat, this.sizes).map((part, i) => part.reshape(this.weightShapes[i]!));
+  }
+
+  /** Plain MSE over a row-major matrix (validation), in chunks of bounded size. */
+  private plainMseOf(x: Float32Array, rows: number): number {
+    const layers = this.unflattenedCopy();
+    try {
+      let total = 0;
+      for (let start = 0; start < rows; start += MAX_ROWS_PER_TENSOR) {
+        const n = Math.min(MAX_ROWS_PER_TENSOR, rows - start);
+        const s = tf.tidy(() => {
+          const input = tf.tensor2d(x.subarray(start * this.inputDim, (start + n) * this.inputDim), [
+            n,
+            this.inputDim,
+          ]);
+          return tf.sum(tf.mean(tf.squaredDifference(this.predictWith(input, layers), input), 1));
+        });
+        total += s.dataSync()[0]!;
+        s.dispose();
+      }
+      return total / rows;
+    } finally {
+      tf.dispose(layers);
+    }
+  }
+
+  private unflattenedCopy(): tf.Tensor[] {
+    return tf.tidy(() => this.unflatten(this.params));
+  }
+
+  /**
+   * Finds hidden ReLU units that never fire on (up to 4,096 of) the rows and re-draws their incoming
+   * weights (Glorot-uniform, bias 0); returns how many were re-drawn.
+   */
+  private reviveDead(x: Float32Array, rows: number, rng: Rng): number {
+    const d = this.inputDim;
+    const n = Math.min(rows, 4096);
+    const maxima = tf.tidy(() => {
+      const layers = this.unflatten(this.params);
+      let h: tf.Tensor2D = tf.tensor2d(x.subarray(0, n * d), [n, d]);
+      const out: tf.Tensor[] = [];
+      this.architecture.layers.forEach((layer, i) => {
+        h = tf.fused.matMul({
+          a: h,
+          b: layers[2 * i] as tf.Tensor2D,
+          bias: layers[2 * i + 1],
+          activation: layer.activation,
+        }) as tf.Tensor2D;
+        if (layer.activation === 'relu') out.push(tf.max(h, 0));
+      });
+      return out;
+    });
+    const maxValues = maxima.map((t) => t.dataSync().slice());
+    tf.dispose(maxima);
+    let flat: Float32Array | null = null;
+    let revived = 0;
+    let reluIndex = 0;
+    let offset = 0;
+    this.architecture.layers.forEach((layer, i) => {
+      const [fanIn, units] = this.weightShapes[2 * i]! as [number, number];
+      const kernelOffset = offset;
+      const biasOffset = offset + fanIn * units;
+      offset = biasOffset + units;
+      if (layer.activation !== 'relu') return;
+      const dead = deadUnits(maxValues[reluIndex++]!);
+      if (dead.length === 0) return;
+      flat ??= (this.params.dataSync() as Float32Array).slice();
+      const limit = Math.sqrt(6 / (fanIn + units));
+      for (const j of dead) {
+        for (let r = 0; r < fanIn; r++) flat[kernelOffset + r * units + j] = (rng.next() * 2 - 1) * limit;
+        flat[biasOffset + j] = 0;
+        revived += 1;
+      }
+    });
+    if (flat !== null) {
+      const t = tf.tensor1d(flat, 'float32');
+      this.params.assign(t);
+      t.dispose();
+      this.dropInferenceCache();
+    }
+    return revived;
   }
 
   private plainMse(x: tf.Tensor2D): number {
@@ -465,7 +625,9 @@ export class SparseAutoencoder {
   }
 
   private inferenceWeights(): tf.Tensor[] {
-    if (this.inference === null) this.inference = tf.tidy(() => this.unflatten(this.params));
+    // Kept, so a first call from inside a caller's tf.tidy does not dispose the cache at its end.
+    if (this.inference === null)
+      this.inference = tf.tidy(() => this.unflatten(this.params)).map((t) => tf.keep(t));
     return this.inference;
   }
 

@@ -17,6 +17,7 @@ import {
 } from './artifact.js';
 import { validateArchitecture, weightShapesFor } from './architecture.js';
 import { SparseAutoencoder } from './autoencoder.js';
+import { EnsembleScorer, type ScoringInfo } from './ensemble.js';
 
 export interface Contribution {
   /** Model column name: the field, or `field=category` for a one-hot slot. */
@@ -65,16 +66,23 @@ export class Detector {
   readonly preprocessor: Preprocessor;
   /** The fitted threshold policy: `classify(score)` decides. */
   readonly policy: AnyPolicy;
+  /** The first (for the report's profile, the only) network. */
   readonly network: SparseAutoencoder;
+  /** Every member network, in manifest order. */
+  readonly networks: readonly SparseAutoencoder[];
+  /** The score the detector thresholds and explains (`manifest.ensemble.scoring`; MSE when absent). */
+  readonly scorer: EnsembleScorer;
   private artifact: ModelArtifact | null;
 
   private constructor(
-    network: SparseAutoencoder,
+    networks: SparseAutoencoder[],
     preprocessor: Preprocessor,
     manifest: ModelManifest,
     artifact: ModelArtifact | null,
   ) {
-    this.network = network;
+    this.network = networks[0]!;
+    this.networks = networks;
+    this.scorer = new EnsembleScorer(networks, scoringOf(manifest));
     this.preprocessor = preprocessor;
     this.manifest = deepFreeze(structuredClone(manifest));
     this.policy = thresholdPolicyOf(manifest.threshold);
@@ -94,11 +102,24 @@ export class Detector {
       }
     }
     const preprocessor = Preprocessor.fromFitted(m.preprocessing);
-    const network = SparseAutoencoder.fromWeights(m.architecture, weights);
+    const perMember = weightShapesFor(m.architecture).length;
+    const count = memberCount(m);
+    if (weights.length !== perMember * count) {
+      throw new ModelError(
+        'INCOMPATIBLE_MODEL',
+        `the manifest names ${count} member networks of ${perMember} weight tensors, got ${weights.length}`,
+      );
+    }
+    const networks: SparseAutoencoder[] = [];
     try {
-      return Detector.assemble(network, preprocessor, m, a);
+      for (let k = 0; k < count; k++) {
+        networks.push(
+          SparseAutoencoder.fromWeights(m.architecture, weights.slice(k * perMember, (k + 1) * perMember)),
+        );
+      }
+      return Detector.assemble(networks, preprocessor, m, a);
     } catch (err) {
-      network.dispose();
+      for (const n of networks) n.dispose();
       throw err;
     }
   }
@@ -108,15 +129,18 @@ export class Detector {
    * `network`. The manifest's architecture, weight shapes and preprocessing must match the parts.
    */
   static assemble(
-    network: SparseAutoencoder,
+    network: SparseAutoencoder | SparseAutoencoder[],
     preprocessor: Preprocessor,
     manifest: ModelManifest,
     artifact: ModelArtifact | null = null,
   ): Detector {
+    const networks = Array.isArray(network) ? network : [network];
     const shapes = weightShapesFor(manifest.architecture);
+    const all = networks.flatMap(() => shapes);
     const same =
-      JSON.stringify(shapes) === JSON.stringify(manifest.weightShapes) &&
-      JSON.stringify(shapes) === JSON.stringify(network.weightShapes) &&
+      networks.length === memberCount(manifest) &&
+      JSON.stringify(all) === JSON.stringify(manifest.weightShapes) &&
+      networks.every((n) => JSON.stringify(shapes) === JSON.stringify(n.weightShapes)) &&
       preprocessor.width === manifest.architecture.inputDim;
     if (!same) {
       throw new ModelError(
@@ -125,7 +149,7 @@ export class Detector {
           `${manifest.architecture.inputDim} inputs, weight shapes ${JSON.stringify(manifest.weightShapes)}`,
       );
     }
-    return new Detector(network, preprocessor, manifest, artifact);
+    return new Detector(networks, preprocessor, manifest, artifact);
   }
 
   get version(): number | null {
@@ -152,14 +176,15 @@ export class Detector {
 
   /** Per-row reconstruction MSE of a prepared matrix. */
   mse(matrix: Float32Array, rows: number): Float32Array {
-    return this.network.reconstructionErrors(matrix, rows).mse;
+    return this.scorer.score(matrix, rows).score;
   }
 
   /** Scores a prepared matrix as one tensor; top-K contributions per flagged row (every row with `explainAll`). */
   scoreMatrix(matrix: Float32Array, rows: number, opts: ScoreOptions = {}): Score[] {
     const topK = Math.max(0, Math.floor(opts.topK ?? DEFAULT_TOP_K));
     const d = this.preprocessor.width;
-    const errs = this.network.reconstructionErrors(matrix, rows, { perFeature: topK > 0 });
+    const scored = this.scorer.score(matrix, rows, { perFeature: topK > 0 });
+    const errs = { mse: scored.score, squaredErrors: scored.terms, reconstruction: scored.reconstruction };
     const modelVersion = this.version;
     const columns = this.preprocessor.fitted.columns;
     const order = Array.from({ length: d }, (_, j) => j);
@@ -205,14 +230,26 @@ export class Detector {
   /** The sealed artifact (the one it was loaded from, if any, so digests round-trip). */
   toArtifact(): ModelArtifact {
     if (this.artifact === null) {
-      this.artifact = sealArtifact(structuredClone(this.manifest), joinWeights(this.network.getWeights()));
+      this.artifact = sealArtifact(
+        structuredClone(this.manifest),
+        joinWeights(this.networks.flatMap((n) => n.getWeights())),
+      );
     }
     return this.artifact;
   }
 
   dispose(): void {
-    this.network.dispose();
+    for (const n of this.networks) n.dispose();
   }
+}
+
+/** Members named by the manifest: one for the report's profile and for manifests without an ensemble. */
+function memberCount(m: ModelManifest): number {
+  return m.ensemble?.members.length ?? 1;
+}
+
+function scoringOf(m: ModelManifest): ScoringInfo {
+  return m.ensemble?.scoring ?? { kind: 'mse', members: [], calibrationRows: 0, reference: 'training' };
 }
 
 /** Raw values round-tripped through float32 scaling carry ~6 reliable significant digits; more is noise. */

@@ -32,6 +32,8 @@ import {
 } from './autoencoder.js';
 import { activeBackend } from './backend.js';
 import { Detector } from './detector.js';
+import { EnsembleScorer, fitScoring, trainEnsemble } from './ensemble.js';
+import type { ProfileSettings } from './profile.js';
 import { randomSeed } from '../random.js';
 
 /** Rows already in model space (e.g. the evaluation's injected test rows, which are injected after scaling). */
@@ -66,6 +68,12 @@ export interface TrainDetectorOptions {
   adapt?: AdaptOptions;
   /** Recorded as `adaptation.policy` when `adaptOn` is given. */
   adaptPolicy?: string;
+  /**
+   * The model profile (`profile.ts`). Absent: the report's single network, as before profiles. A
+   * profile sets the members, their training options, the score, the calibration share and the policy
+   * (`threshold` and `calibrationFraction`, when given, override its own); the manifest records it.
+   */
+  profile?: ProfileSettings;
   logger?: Logger;
 }
 
@@ -87,6 +95,8 @@ export async function trainDetector(
   opts: TrainDetectorOptions,
   onEpoch?: (e: EpochProgress) => void,
 ): Promise<Detector> {
+  if (opts.profile !== undefined)
+    return trainProfileDetector(rows, { ...opts, profile: opts.profile }, onEpoch);
   const logger = opts.logger ?? silentLogger;
   const started = performance.now();
   const backend = activeBackend();
@@ -198,6 +208,7 @@ export async function adaptDetector(
   if (r.rows === 0)
     throw new SmaeError('INVALID_CONFIG', 'adaptation needs at least one valid reference row');
   const a = { ...DEFAULT_ADAPT_OPTIONS, ...definedOnly(opts) };
+  if (base.manifest.ensemble !== undefined) return adaptProfileDetector(base, s, r, a, opts);
   const network = base.network.clone();
   try {
     const result = await network.adapt(s.matrix, s.rows, a);
@@ -236,6 +247,167 @@ export async function adaptDetector(
     return Detector.assemble(network, base.preprocessor, manifest);
   } catch (err) {
     network.dispose();
+    throw err;
+  }
+}
+
+/**
+ * `trainDetector` for a profile: rows held out for calibration first (seeded; the preprocessing and the
+ * networks never see them), the members trained on the rest (`trainEnsemble`), the score's statistics and
+ * then the threshold policy fitted on the calibration rows' scores.
+ */
+async function trainProfileDetector(
+  all: readonly Record<string, unknown>[],
+  opts: TrainDetectorOptions & { profile: ProfileSettings },
+  onEpoch?: (e: EpochProgress) => void,
+): Promise<Detector> {
+  const logger = opts.logger ?? silentLogger;
+  const started = performance.now();
+  const profile = opts.profile;
+  const seed = opts.fit?.seed ?? randomSeed();
+  const fraction =
+    opts.calibrationFraction ??
+    (opts.threshold !== undefined && profile.calibrationFraction === 0
+      ? DEFAULT_CALIBRATION_FRACTION
+      : profile.calibrationFraction);
+  const split = holdOutCalibration(all, fraction, seed);
+  const rows = split.fit;
+  const spec = opts.spec === undefined || opts.spec === 'infer' ? inferSpec(rows, opts.infer) : opts.spec;
+  const preprocessor = Preprocessor.fit(rows, spec);
+  const x = preprocessor.transform(rows);
+  const arch = architectureFor(preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY);
+  logger.info(
+    {
+      rows: rows.length,
+      calibrationRows: split.calibration?.length ?? 0,
+      columns: preprocessor.width,
+      seed,
+      profile: profile.name,
+    },
+    'training detector',
+  );
+  const { seed: _seed, epochs: _epochs, ...fitRest } = opts.fit ?? {};
+  const trained = await trainEnsemble(arch, x, rows.length, profile, seed, { logger, ...fitRest }, (e) =>
+    onEpoch?.({ ...e, epoch: (e.member - 1) * profile.epochs + e.epoch, epochs: e.members * profile.epochs }),
+  );
+  try {
+    const cal = split.calibration;
+    const calX = cal === null ? x : preprocessor.transform(cal);
+    const calRows = cal === null ? rows.length : cal.length;
+    const reference = cal === null ? 'training' : 'held-out calibration';
+    const scoring = fitScoring(trained.networks, profile.score, calX, calRows, reference);
+    const scores = new EnsembleScorer(trained.networks, scoring).score(calX, calRows).score;
+    const threshold = fitPolicy(opts.threshold ?? profile.threshold, scores, reference);
+    const f = { ...DEFAULT_FIT_OPTIONS, ...definedOnly(opts.fit ?? {}) };
+    const first = trained.members[0]!;
+    const manifest: ModelManifest = {
+      format: ARTIFACT_FORMAT,
+      pipeline: opts.pipeline ?? null,
+      version: null,
+      parentVersion: null,
+      createdAt: new Date().toISOString(),
+      backend: activeBackend(),
+      preprocessing: preprocessor.fitted,
+      architecture: arch,
+      weightShapes: trained.networks.flatMap((n) => n.weightShapes),
+      threshold: thresholdInfoOf(threshold),
+      training: {
+        rows: rows.length,
+        epochs: first.epochs,
+        batchSize: f.batchSize,
+        learningRate: f.learningRate,
+        finalLoss: first.finalLoss,
+        lossHistory: trained.lossHistory,
+        wallSeconds: (performance.now() - started) / 1000,
+        seed,
+        source: opts.source,
+        optimizer: {
+          name: 'adam',
+          beta1: f.beta1,
+          beta2: f.beta2,
+          epsilon: f.epsilon,
+          epsilonOn: 'uncorrected-sqrt-v',
+        },
+        shuffle: f.shuffle,
+      },
+      adaptation: null,
+      ensemble: { profile: { ...profile }, scoring, members: trained.members },
+    };
+    logger.info(
+      {
+        threshold: threshold.threshold,
+        policy: threshold.describe(),
+        members: trained.members.length,
+        seconds: manifest.training.wallSeconds,
+      },
+      'detector trained',
+    );
+    return Detector.assemble(trained.networks, preprocessor, manifest);
+  } catch (err) {
+    for (const n of trained.networks) n.dispose();
+    throw err;
+  }
+}
+
+/**
+ * `adaptDetector` for a profile's model: every member adapted alike (a copy each, the same support rows
+ * and steps), the score's statistics refitted on the reference rows (median/MAD: robust to the few
+ * anomalies a window may still hold), then the policy refitted on the reference scores.
+ */
+async function adaptProfileDetector(
+  base: Detector,
+  s: ModelRows,
+  r: ModelRows,
+  a: Required<AdaptOptions>,
+  opts: AdaptDetectorOptions,
+): Promise<Detector> {
+  const logger = opts.logger ?? silentLogger;
+  const ensemble = base.manifest.ensemble!;
+  const networks = base.networks.map((n) => n.clone());
+  try {
+    let lossBefore = 0;
+    let lossAfter = 0;
+    for (const n of networks) {
+      const res = await n.adapt(s.matrix, s.rows, a);
+      lossBefore += res.lossBefore / networks.length;
+      lossAfter += res.lossAfter / networks.length;
+    }
+    const referenceName = opts.reference ?? 'reference-window';
+    const scoring = fitScoring(networks, ensemble.scoring.kind, r.matrix, r.rows, referenceName);
+    const referenceScores = new EnsembleScorer(networks, scoring).score(r.matrix, r.rows).score;
+    const threshold: AnyPolicy =
+      opts.threshold !== undefined
+        ? fitPolicy(opts.threshold, referenceScores, referenceName)
+        : base.policy.refit(referenceScores, referenceName);
+    const adaptation: AdaptationStats = {
+      ...opts.stats,
+      supportRows: s.rows,
+      steps: a.steps,
+      learningRate: a.learningRate,
+      lossBefore,
+      lossAfter,
+      policy: opts.policy ?? 'full-batch',
+      members: networks.length,
+      previousThreshold: base.policy.threshold,
+    };
+    const manifest: ModelManifest = {
+      ...structuredClone(base.manifest),
+      pipeline: opts.pipeline !== undefined ? opts.pipeline : base.manifest.pipeline,
+      version: null,
+      parentVersion: base.version,
+      createdAt: new Date().toISOString(),
+      backend: activeBackend(),
+      threshold: thresholdInfoOf(threshold),
+      adaptation,
+      ensemble: { ...structuredClone(ensemble), scoring },
+    };
+    logger.info(
+      { parentVersion: base.version, ...adaptation, threshold: threshold.threshold },
+      'detector adapted',
+    );
+    return Detector.assemble(networks, base.preprocessor, manifest);
+  } catch (err) {
+    for (const n of networks) n.dispose();
     throw err;
   }
 }

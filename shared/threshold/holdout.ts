@@ -41,8 +41,11 @@ export function calibrationSplit(n: number, fraction: number, seed: number): Cal
 }
 
 /** The rows of a row-major matrix at `index`, as a new matrix. */
-export function takeRows(matrix: Float32Array, width: number, index: Int32Array): Float32Array {
+export function takeRows(matrix: Float32Array, width: number, index: ArrayLike<number>): Float32Array {
   const out = new Float32Array(index.length * width);
-  index.forEach((r, i) => out.set(matrix.subarray(r * width, (r + 1) * width), i * width));
+  for (let i = 0; i < index.length; i++) {
+    const r = index[i]!;
+    out.set(matrix.subarray(r * width, (r + 1) * width), i * width);
+  }
   return out;
 }

@@ -9,6 +9,7 @@ import type { EpochProgress } from '../model/autoencoder.js';
 import type { ModelArtifact, ModelManifest } from '../model/artifact.js';
 import type { FeatureSpec, ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
 import type { PolicySpec } from '../threshold/policy.js';
+import { DEFAULT_PROFILE, profileSettings, type ProfileName } from '../model/profile.js';
 import type { TrainingRow } from './rows.js';
 
 export interface TrainJobOptions {
@@ -36,6 +37,12 @@ export interface TrainJobOptions {
   threshold?: PolicySpec;
   calibrationFraction?: number;
   l1Activity?: number;
+  /**
+   * The model profile (`shared/model/profile.ts`; default `default`). `report` trains the report's
+   * network with `epochs` and `percentile` as given; another profile uses its own epochs and policy
+   * (`threshold`, when given, still overrides the policy). The manifest records it.
+   */
+  profile?: ProfileName;
 }
 
 export interface TrainJob extends TrainJobOptions {
@@ -84,6 +91,7 @@ export async function runTrainJob(job: TrainJob, emit: (m: TrainProgress) => voi
     for (const c of job.columns) out[c] = r[c];
     return out;
   });
+  const profileName = job.profile ?? DEFAULT_PROFILE;
   const detector = await trainDetector(
     rows,
     {
@@ -91,7 +99,11 @@ export async function runTrainJob(job: TrainJob, emit: (m: TrainProgress) => voi
       infer,
       fit,
       ...(job.l1Activity !== undefined ? { l1Activity: job.l1Activity } : {}),
-      ...thresholdOptions(job),
+      ...(profileName === 'report' || job.threshold !== undefined ? thresholdOptions(job) : {}),
+      profile: profileSettings(
+        profileName,
+        profileName === 'report' && job.epochs !== undefined ? { epochs: job.epochs } : {},
+      ),
       source: job.source,
       pipeline: job.pipeline,
     },

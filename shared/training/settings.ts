@@ -7,6 +7,7 @@ import type { BackendName } from '../model/backend.js';
 import type { FeatureSpec, ImputePolicy, ScalerKind } from '../preprocessing/spec.js';
 import { specFromChoice, type PolicyKind } from '../threshold/policy.js';
 import type { TrainJobOptions } from './job.js';
+import { DEFAULT_PROFILE, type ProfileName } from '../model/profile.js';
 import type { ColumnFilter } from './rows.js';
 
 export interface TrainingSettings {
@@ -28,6 +29,8 @@ export interface TrainingSettings {
   backend: BackendName | 'auto';
   /** A feature spec (features.json): its columns and kinds, scaler and imputation replace the inferred ones. */
   featureSpec?: FeatureSpec;
+  /** The model profile (`default` unless told otherwise); `epochs` and `percentile` apply to `report`. */
+  profile?: ProfileName;
 }
 
 /**
@@ -51,6 +54,7 @@ export function trainingOptions(s: TrainingSettings): TrainJobOptions & ColumnFi
     ...(s.featureSpec !== undefined
       ? { spec: s.featureSpec, columns: s.featureSpec.features.map((f) => f.name) }
       : {}),
+    profile: s.profile ?? DEFAULT_PROFILE,
   };
 }
 

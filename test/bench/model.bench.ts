@@ -9,7 +9,11 @@
  *   detector's full path (records → prepared matrix → scores with explanations of flagged rows);
  * - peak RSS and peak `tf.memory().numBytes`.
  *
- * Options: `--epochs N` (3), `--backends cpu,wasm,tensorflow`, `--seconds S` per scoring measurement (1.5).
+ * - the training cost of the profiles: a `default` model against the report's single network, CPU
+ *   seconds on the same rows in the same run, and their ratio (the budget is 4×).
+ *
+ * Options: `--epochs N` (3), `--backends cpu,wasm,tensorflow`, `--seconds S` per scoring measurement (1.5),
+ * `--no-profiles` (skip the profile cost), `--only-profiles` (only the profile cost).
  * Data directory: env SMAE_DATA_DIR, else ../shared/data relative to the repository root.
  */
 import { spawn } from 'node:child_process';
@@ -52,10 +56,12 @@ interface Args {
   epochs: number;
   backends: string[];
   seconds: number;
+  /** Measure the training cost of the profiles (report vs default) on the cpu backend (true). */
+  profiles: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { child: null, epochs: 3, backends: [...ALL_BACKENDS], seconds: 1.5 };
+  const args: Args = { child: null, epochs: 3, backends: [...ALL_BACKENDS], seconds: 1.5, profiles: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -70,6 +76,8 @@ function parseArgs(argv: string[]): Args {
         .split(',')
         .map((s) => s.trim());
     else if (a === '--seconds') args.seconds = Number(next());
+    else if (a === '--no-profiles') args.profiles = false;
+    else if (a === '--only-profiles') args.backends = [];
     else throw new Error(`unknown option ${a}`);
   }
   if (!(Number.isInteger(args.epochs) && args.epochs >= 1))
@@ -265,9 +273,12 @@ async function runParent(args: Args): Promise<void> {
       results.push(r);
     }
   }
+  if (args.profiles) await profileCost();
   if (results.length === 0) {
-    console.log('no backend loaded');
-    process.exitCode = 1;
+    if (args.backends.length > 0) {
+      console.log('no backend loaded');
+      process.exitCode = 1;
+    }
     return;
   }
   const first = results[0]!;
@@ -343,6 +354,46 @@ async function runParent(args: Args): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')} (${cpus().length} cores)`,
   );
+}
+
+/**
+ * The training cost of a `default` model against the report's single network, in CPU seconds of this
+ * process, on the same 40,650 rows in the same run (cpu backend): the budget is 4×.
+ */
+async function profileCost(): Promise<void> {
+  const { initBackend, trainDetector } = await import('../../shared/model/index.js');
+  const { profileSettings } = await import('../../shared/model/profile.js');
+  await initBackend({ prefer: 'cpu' });
+  const { rows, source } = loadTable();
+  const figures: Record<string, { cpu: number; wall: number }> = {};
+  for (const name of ['report', 'default'] as const) {
+    process.stderr.write(`profile ${name}: training on ${rows.length} rows (cpu backend)\n`);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const detector = await trainDetector(
+      rows,
+      { source, infer: { scaler: 'minmax' }, fit: { seed: 1 }, profile: profileSettings(name) },
+      (e) => {
+        if (e.epoch % 5 === 0) process.stderr.write(`  ${name}: epoch ${e.epoch}/${e.epochs}\n`);
+      },
+    );
+    const c = process.cpuUsage(c0);
+    figures[name] = { cpu: (c.user + c.system) / 1e6, wall: (performance.now() - t0) / 1000 };
+    detector.dispose();
+  }
+  const r = figures.report!;
+  const d = figures.default!;
+  console.log(`\ntraining cost by profile on ${rows.length} rows (${source}), cpu backend, same run`);
+  console.log(
+    table(
+      ['profile', 'cpu s', 'wall s'],
+      [
+        ['report (1 network, 30 epochs)', r.cpu.toFixed(1), r.wall.toFixed(1)],
+        ['default (ensemble)', d.cpu.toFixed(1), d.wall.toFixed(1)],
+      ],
+    ),
+  );
+  console.log(`default / report CPU seconds: ${(d.cpu / r.cpu).toFixed(2)}× (budget 4×)`);
 }
 
 const args = parseArgs(process.argv.slice(2));

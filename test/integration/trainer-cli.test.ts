@@ -22,7 +22,20 @@ describe('smae train / smae models', () => {
     const lines = (await readFile(join(DATA_DIR, 'thyroid.csv'), 'utf8')).trim().split('\n');
     await writeFile(csv, `${lines.slice(0, 301).join('\n')}\n`);
     const train = (seed: number) =>
-      smae(['train', '--data', csv, '--pipeline', name, '--epochs', '2', '--seed', String(seed), '--json']);
+      smae([
+        'train',
+        '--data',
+        csv,
+        '--pipeline',
+        name,
+        '--profile',
+        'report',
+        '--epochs',
+        '2',
+        '--seed',
+        String(seed),
+        '--json',
+      ]);
 
     const first = await train(1);
     assert.equal(first.code, 0, first.stderr);
@@ -110,6 +123,8 @@ describe('smae train / smae models', () => {
       join(DATA_DIR, 'thyroid.csv'),
       '--pipeline',
       name,
+      '--profile',
+      'report',
       '--epochs',
       '1',
       '--no-publish',

@@ -34,7 +34,7 @@ function config(
   return {
     pipeline,
     source: { kind: 'csv', path },
-    training: { labelColumn: 'label', epochs: 3, batchSize: 32, seed: 3, backend: 'cpu' },
+    training: { labelColumn: 'label', epochs: 3, batchSize: 32, seed: 3, backend: 'cpu', profile: 'report' },
     intervalMs: 0,
     runOnStart: false,
     retryMs: 3_600_000,
@@ -54,7 +54,14 @@ describe('trainer service', () => {
     const app = buildTrainer(
       config(names.name, csv, {
         runOnStart: true,
-        training: { labelColumn: 'label', epochs: 200, batchSize: 8, seed: 3, backend: 'cpu' },
+        training: {
+          labelColumn: 'label',
+          epochs: 200,
+          batchSize: 8,
+          seed: 3,
+          backend: 'cpu',
+          profile: 'report',
+        },
         ops: { port: 0, host: '127.0.0.1' },
       }),
       { redis },
@@ -111,7 +118,14 @@ describe('trainer service', () => {
     const redis = await testRedis(t);
     const app = buildTrainer(
       config(names.name, await smallCsv(t, 600), {
-        training: { labelColumn: 'label', epochs: 10_000, batchSize: 8, seed: 3, backend: 'cpu' },
+        training: {
+          labelColumn: 'label',
+          epochs: 10_000,
+          batchSize: 8,
+          seed: 3,
+          backend: 'cpu',
+          profile: 'report',
+        },
         intervalMs: 3_600_000,
       }),
       { redis },

@@ -28,6 +28,7 @@ describe('training settings → trainer options', () => {
       batchSize: 32,
       percentile: 95,
       backend: 'auto',
+      profile: 'default',
     });
     for (const k of ['categorical', 'learningRate', 'seed', 'threshold']) assert.ok(!(k in o), k);
   });

@@ -33,6 +33,7 @@ import {
   targetFprOption,
 } from '../../../shared/threshold/policy.js';
 import { POLICY_KINDS } from '../../../shared/threshold/types.js';
+import { DEFAULT_PROFILE, PROFILE_NAMES, profileSettings } from '../../../shared/model/profile.js';
 
 const EvalOptionsSchema = z.object({
   data: z.string().min(1, 'a data file is required'),
@@ -46,11 +47,12 @@ const EvalOptionsSchema = z.object({
   percentile: z.coerce
     .number('must be a number')
     .gt(0, 'must be in (0, 100]')
-    .lte(100, 'must be in (0, 100]'),
+    .lte(100, 'must be in (0, 100]')
+    .optional(),
   thresholdPolicy: policyKindOption.optional(),
   targetFpr: targetFprOption.optional(),
   scale: z.enum(['none', 'standard', 'minmax']),
-  epochs: positiveInt.max(100_000, 'at most 100000'),
+  epochs: positiveInt.max(100_000, 'at most 100000').optional(),
   batchSize: positiveInt,
   seed: seedNumber,
   seeds: seedList.optional(),
@@ -61,6 +63,7 @@ const EvalOptionsSchema = z.object({
   progress: z.boolean(),
   saveModel: z.string().min(1).optional(),
   verbose: z.boolean(),
+  profile: z.enum(PROFILE_NAMES),
 });
 
 export type EvalOptions = z.output<typeof EvalOptionsSchema>;
@@ -78,15 +81,18 @@ export function registerEval(program: Command): void {
     .option('--labels', "evaluate against the file's own label column instead of injecting", false)
     .option('--label-column <name>', 'the 0/1 label column (1 = anomaly); never used as a feature', 'label')
     .option('--no-adapt', "skip the report's adaptation on 10 test rows")
-    .option('--percentile <p>', "the report's rule: threshold percentile of the training MSE", '95')
+    .option(
+      '--percentile <p>',
+      "threshold percentile of the training MSE (report) or calibration scores (the profile's, by default)",
+    )
     .option(
       '--threshold-policy <kind>',
-      `instead, a policy fitted on ${DEFAULT_CALIBRATION_FRACTION * 100} % of the training part held out: ` +
+      `a policy fitted on ${DEFAULT_CALIBRATION_FRACTION * 100} % of the training part held out, instead of the profile's: ` +
         `${POLICY_KINDS.join(', ')} (default ${DEFAULT_POLICY_KIND} with --target-fpr)`,
     )
     .option('--target-fpr <rate>', `false-positive rate the policy aims at (default ${DEFAULT_TARGET_FPR})`)
     .option('--scale <kind>', 'scaler fitted on the training split: none, standard or minmax', 'minmax')
-    .option('--epochs <n>', 'training epochs', '30')
+    .option('--epochs <n>', "training epochs (per member; the profile's by default)")
     .option('--batch-size <n>', 'training batch size', '32')
     .option('--seed <n>', 'seed of initial weights and shuffling', '1')
     .option('--seeds <list>', 'several seeds, e.g. 1,2,3,4,5 or 1-5: prints mean ± std')
@@ -102,6 +108,11 @@ export function registerEval(program: Command): void {
     .option(
       '--save-model <dir>',
       "save the (first seed's) trained model as an artifact directory, for `smae score`",
+    )
+    .option(
+      '--profile <name>',
+      "model profile: default (production: robust ensemble) or report (exactly the report's network)",
+      DEFAULT_PROFILE,
     )
     .option('--verbose', 'log at info level on stderr', false)
     .addHelpText(
@@ -167,20 +178,47 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     'data prepared',
   );
 
-  const threshold = specFromChoice(opts);
+  // --threshold-policy / --target-fpr, else --percentile, else the profile's own threshold.
+  const choice = specFromChoice(opts);
+  const profile = profileSettings(opts.profile, {
+    ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+    ...(choice !== undefined
+      ? { threshold: choice }
+      : opts.percentile !== undefined
+        ? { threshold: { kind: 'percentile' as const, params: { percentile: opts.percentile } } }
+        : {}),
+  });
+  const percentileOf = (p: typeof profile): number | string =>
+    p.threshold.kind === 'percentile'
+      ? (p.threshold.params as { percentile: number }).percentile
+      : p.threshold.kind;
+  if (opts.saveModel !== undefined && profile.name !== 'report') {
+    throw new ConfigError('invalid option', [
+      {
+        path: 'save-model',
+        message: "saves the report profile's single network only (use --profile report, or `smae train`)",
+      },
+    ]);
+  }
   const seeds = opts.seeds ?? [opts.seed];
   const results: TrialResult[] = [];
   for (const [i, seed] of seeds.entries()) {
     const label = seeds.length > 1 ? `seed ${seed} (${i + 1}/${seeds.length})` : `training`;
-    const bar = createProgress(opts.progress ? process.stderr : { write: () => true }, opts.epochs, label);
+    const bar = createProgress(
+      opts.progress ? process.stderr : { write: () => true },
+      profile.members * profile.epochs,
+      label,
+    );
     try {
       const result = await runTrial(prepared, {
         seed,
-        epochs: opts.epochs,
+        epochs: profile.epochs,
         batchSize: opts.batchSize,
-        percentile: opts.percentile,
-        ...(threshold !== undefined ? { threshold } : {}),
+        ...(profile.threshold.kind === 'percentile' && choice === undefined
+          ? { percentile: (profile.threshold.params as { percentile: number }).percentile }
+          : { threshold: profile.threshold }),
         adapt: opts.adapt,
+        profile,
         logger,
         keepNetwork: i === 0 && opts.saveModel !== undefined,
         onEpoch: (e) => bar.update(e.epoch, `loss ${e.loss.toPrecision(4)}`),
@@ -210,10 +248,11 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     labelColumn: opts.labels ? opts.labelColumn : (table.labelColumn ?? null),
     adapt: opts.adapt,
     supportRows: prepared.supportIndex.length,
-    percentile: threshold === undefined ? opts.percentile : null,
-    threshold: threshold ?? null,
+    percentile: percentileOf(profile),
+    threshold: profile.threshold,
     scale: opts.scale,
-    epochs: opts.epochs,
+    epochs: profile.epochs,
+    profile: profile.name,
     batchSize: opts.batchSize,
     seeds,
     splitSeed: opts.splitSeed,

@@ -31,6 +31,7 @@ import {
 import { commaList } from '../../../shared/config/fields.js';
 import { loadFeatureSpecFile } from '../../../shared/preprocessing/spec-file.js';
 import { describeThreshold } from '../../../shared/threshold/manifest.js';
+import { DEFAULT_PROFILE, PROFILE_NAMES, profileSettings } from '../../../shared/model/profile.js';
 import {
   DEFAULT_POLICY_KIND,
   DEFAULT_TARGET_FPR,
@@ -73,6 +74,7 @@ const TrainOptionsSchema = z
     targetFpr: targetFprOption.optional(),
     seed: seedNumber.optional(),
     backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']),
+    profile: z.enum(PROFILE_NAMES),
     save: z.string().min(1).optional(),
     publish: z.boolean(),
     reason: z.string().optional(),
@@ -142,6 +144,11 @@ export function registerTrain(program: Command): void {
     .option('--target-fpr <rate>', `false-positive rate the policy aims at (default ${DEFAULT_TARGET_FPR})`)
     .option('--seed <n>', 'seed for initial weights and shuffling (random and recorded if absent)')
     .option('--backend <name>', 'TensorFlow.js backend: auto, cpu, wasm or tensorflow', 'auto')
+    .option(
+      '--profile <name>',
+      "model profile: default (robust ensemble, its own epochs and policy) or report (the report's network; --epochs and --percentile apply)",
+      DEFAULT_PROFILE,
+    )
     .option('--save <dir>', 'also write the artifact directory here')
     .option('--no-publish', 'do not publish to the registry')
     .option('--reason <text>', 'why this version is published (kept with it)')
@@ -185,7 +192,9 @@ export async function runTrain(opts: TrainOptions): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     const source = await buildSource(opts, logger);
-    const bar = createProgress(process.stderr, opts.epochs, 'train');
+    const profile = profileSettings(opts.profile);
+    const totalEpochs = profile.name === 'report' ? opts.epochs : profile.members * profile.epochs;
+    const bar = createProgress(process.stderr, totalEpochs, `train (${profile.name})`);
     let outcome: TrainingOutcome;
     try {
       outcome = await runTraining({

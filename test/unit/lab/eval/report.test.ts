@@ -30,6 +30,7 @@ function trial(seed: number, predicted: number[], auc: number | null): TrialResu
     lossHistory: [0.03, 0.02, 0.01],
     adaptation: null,
     backend: 'cpu',
+    profile: 'report',
   };
 }
 

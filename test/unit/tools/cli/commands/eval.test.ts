@@ -119,6 +119,8 @@ describe('smae eval → --save-model → smae score', () => {
       'eval',
       '--data',
       join(dir, 'tiny.csv'),
+      '--profile',
+      'report',
       '--epochs',
       '2',
       '--seeds',
@@ -168,9 +170,20 @@ describe('smae eval → --save-model → smae score', () => {
   });
 
   test('the readable table names the protocol and the metrics', () => {
-    const r = smae(['eval', '--data', join(dir, 'tiny.csv'), '--epochs', '1', '--inject', 'b', '--no-adapt']);
+    const r = smae([
+      'eval',
+      '--data',
+      join(dir, 'tiny.csv'),
+      '--profile',
+      'report',
+      '--epochs',
+      '1',
+      '--inject',
+      'b',
+      '--no-adapt',
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /inject B, scale minmax, 1 epochs, no adaptation/);
+    assert.match(r.stdout, /inject B, profile report, scale minmax, 1 epochs, no adaptation/);
     assert.match(r.stdout, /F1-macro\s+recall-macro/);
     assert.match(r.stdout, /actual anomaly/);
   });

@@ -1,0 +1,284 @@
+/**
+ * An ensemble of networks of the report's architecture and the score the detector actually uses.
+ *
+ * Training (`trainEnsemble`): the training rows are split once (seeded) into fitting rows and, when the
+ * profile asks for it, held-out calibration rows that no network is fitted on. Each member gets its own
+ * seed and a random `subsample` share of the fitting rows; the fitting rows it does not train on are its
+ * validation rows for early stopping (at most 4,096 of them).
+ *
+ * Scoring (`EnsembleScorer.score`), one tensor per member per batch:
+ * - `mse` (the report): the row's mean squared reconstruction error (a single member);
+ * - `robust-residual`: per member, residuals r = x − x̂ in units of their per-feature median and MAD on
+ *   the calibration rows, z = (r − median) / (1.4826·MAD), the row's mean z²; that member score is put on
+ *   a common scale by its own median and (90th percentile − median) on the calibration rows, and the
+ *   members' normalised scores are averaged. One noisy column cannot dominate (its residuals are in its
+ *   own units) and a member with a larger error scale does not outvote the others.
+ * Explanations follow that score: a feature's term is its z² (or squared error for `mse`) divided by the
+ * member's score scale, averaged over members; its share is its term over the row's total.
+ */
+import { SmaeError } from '../errors.js';
+import type { Architecture } from './artifact.js';
+import { SparseAutoencoder, type EpochProgress, type FitOptions } from './autoencoder.js';
+import type { ProfileSettings, ScoreKind } from './profile.js';
+import { createRng, shuffleInPlace } from '../random.js';
+import { MAD_TO_SD, median, robustScale } from './robust.js';
+import { tf } from './tf.js';
+import { takeRows } from '../threshold/holdout.js';
+
+/** Per-member statistics of the robust score, fitted on the calibration rows. */
+export interface MemberScoring {
+  /** Per-feature median of the residuals. */
+  center: number[];
+  /** Per-feature spread of the residuals (1.4826·MAD, see `robustScale`). */
+  spread: number[];
+  /** Median of the member's raw score on the calibration rows. */
+  scoreCenter: number;
+  /** 90th percentile − median of the member's raw score on the calibration rows (> 0). */
+  scoreScale: number;
+}
+
+export interface ScoringInfo {
+  kind: ScoreKind;
+  /** One entry per member for `robust-residual`; empty for `mse`. */
+  members: MemberScoring[];
+  /** Rows the statistics were fitted on, and which rows they were. */
+  calibrationRows: number;
+  reference: string;
+}
+
+export interface MemberInfo {
+  seed: number;
+  rows: number;
+  epochs: number;
+  finalLoss: number;
+  bestEpoch: number | null;
+  revivedUnits: number;
+}
+
+/** The profile, scoring and members of a detector, as its manifest records them (under the digest). */
+export interface EnsembleManifest {
+  profile: ProfileSettings;
+  scoring: ScoringInfo;
+  members: MemberInfo[];
+}
+
+export interface EnsembleScores {
+  /** The score the detector thresholds, per row. */
+  score: Float32Array;
+  /** Per-row, per-feature terms of that score, row-major (only with `perFeature`). */
+  terms?: Float32Array;
+  /** The members' mean reconstruction in model space, row-major (only with `perFeature`). */
+  reconstruction?: Float32Array;
+}
+
+const MAX_ROWS_PER_TENSOR = 65_536;
+
+export class EnsembleScorer {
+  constructor(
+    readonly networks: readonly SparseAutoencoder[],
+    readonly scoring: ScoringInfo,
+  ) {
+    if (networks.length === 0) throw new SmaeError('INCOMPATIBLE_MODEL', 'an ensemble needs a network');
+    if (scoring.kind === 'robust-residual' && scoring.members.length !== networks.length) {
+      throw new SmaeError(
+        'INCOMPATIBLE_MODEL',
+        `robust scoring has statistics for ${scoring.members.length} members, the model has ${networks.length}`,
+      );
+    }
+    if (scoring.kind === 'mse' && networks.length !== 1) {
+      throw new SmaeError('INCOMPATIBLE_MODEL', 'the mse score takes exactly one network');
+    }
+  }
+
+  get inputDim(): number {
+    return this.networks[0]!.inputDim;
+  }
+
+  score(x: Float32Array, rows: number, opts: { perFeature?: boolean } = {}): EnsembleScores {
+    const d = this.inputDim;
+    const perFeature = opts.perFeature === true;
+    if (this.scoring.kind === 'mse') {
+      const e = this.networks[0]!.reconstructionErrors(x, rows, { perFeature });
+      return {
+        score: e.mse,
+        ...(perFeature ? { terms: e.squaredErrors!, reconstruction: e.reconstruction! } : {}),
+      };
+    }
+    const out: EnsembleScores = { score: new Float32Array(rows) };
+    if (perFeature) {
+      out.terms = new Float32Array(rows * d);
+      out.reconstruction = new Float32Array(rows * d);
+    }
+    const k = this.networks.length;
+    for (let start = 0; start < rows; start += MAX_ROWS_PER_TENSOR) {
+      const n = Math.min(MAX_ROWS_PER_TENSOR, rows - start);
+      const chunk = x.subarray(start * d, (start + n) * d);
+      const outs = tf.tidy(() => {
+        const input = tf.tensor2d(chunk, [n, d]);
+        let total: tf.Tensor = tf.zeros([n]);
+        let terms: tf.Tensor | null = perFeature ? tf.zeros([n, d]) : null;
+        let recon: tf.Tensor | null = perFeature ? tf.zeros([n, d]) : null;
+        this.networks.forEach((net, m) => {
+          const s = this.scoring.members[m]!;
+          const xHat = net.reconstruct(input);
+          const z = tf.div(tf.sub(tf.sub(input, xHat), s.center), s.spread);
+          const z2 = tf.div(tf.square(z), d * s.scoreScale * k);
+          // (mean z² − center) / scale, averaged over members.
+          total = tf.add(total, tf.sub(tf.sum(z2, 1), s.scoreCenter / (s.scoreScale * k)));
+          if (terms !== null) terms = tf.add(terms, z2);
+          if (recon !== null) recon = tf.add(recon, tf.div(xHat, k));
+        });
+        return terms !== null && recon !== null ? [total, terms, recon] : [total];
+      });
+      try {
+        out.score.set(outs[0]!.dataSync(), start);
+        if (perFeature) {
+          out.terms!.set(outs[1]!.dataSync(), start * d);
+          out.reconstruction!.set(outs[2]!.dataSync(), start * d);
+        }
+      } finally {
+        tf.dispose(outs);
+      }
+    }
+    return out;
+  }
+}
+
+/** Raw robust score of one member (mean z² per row), in float64, for fitting the statistics. */
+function rawMemberScores(
+  residuals: Float64Array,
+  rows: number,
+  d: number,
+  s: Pick<MemberScoring, 'center' | 'spread'>,
+): Float64Array {
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let sum = 0;
+    for (let j = 0; j < d; j++) sum += ((residuals[i * d + j]! - s.center[j]!) / s.spread[j]!) ** 2;
+    out[i] = sum / d;
+  }
+  return out;
+}
+
+/**
+ * The statistics of the robust score of one member from its residuals on calibration rows (pure):
+ * per-feature median and MAD spread, then the median and (p90 − median) of the resulting raw scores.
+ */
+export function fitMemberScoring(residuals: Float64Array, rows: number, d: number): MemberScoring {
+  if (rows < 2) throw new SmaeError('INVALID_CONFIG', 'the robust score needs at least 2 calibration rows');
+  const { center, spread } = robustScale(residuals, rows, d);
+  const raw = rawMemberScores(residuals, rows, d, { center, spread });
+  const scoreCenter = median(raw);
+  const sorted = Float64Array.from(raw).sort();
+  const p90 = sorted[Math.floor(0.9 * (rows - 1))]!;
+  let scoreScale = p90 - scoreCenter;
+  if (!(scoreScale > 1e-12)) scoreScale = Math.max(MAD_TO_SD * 1e-6, Math.abs(scoreCenter), 1e-12);
+  return { center, spread, scoreCenter, scoreScale };
+}
+
+/** Residuals x − x̂ of a network on a matrix, in float64. */
+export function residualsOf(net: SparseAutoencoder, x: Float32Array, rows: number): Float64Array {
+  const d = net.inputDim;
+  const e = net.reconstructionErrors(x, rows, { perFeature: true });
+  const r = new Float64Array(rows * d);
+  for (let k = 0; k < rows * d; k++) r[k] = x[k]! - e.reconstruction![k]!;
+  return r;
+}
+
+/** Scoring statistics for `networks` on calibration rows (model space). */
+export function fitScoring(
+  networks: readonly SparseAutoencoder[],
+  kind: ScoreKind,
+  calibration: Float32Array,
+  rows: number,
+  reference: string,
+): ScoringInfo {
+  if (kind === 'mse') return { kind, members: [], calibrationRows: rows, reference };
+  const d = networks[0]!.inputDim;
+  return {
+    kind,
+    members: networks.map((net) => fitMemberScoring(residualsOf(net, calibration, rows), rows, d)),
+    calibrationRows: rows,
+    reference,
+  };
+}
+
+export interface TrainEnsembleResult {
+  networks: SparseAutoencoder[];
+  members: MemberInfo[];
+  /** The first member's loss per epoch (for a one-member profile, the network's). */
+  lossHistory: number[];
+}
+
+export interface EnsembleProgress extends EpochProgress {
+  /** 1-based member number, and how many there are. */
+  member: number;
+  members: number;
+}
+
+/**
+ * Trains the members of a profile on `rows` model-space fitting rows (calibration rows, if any, are held
+ * out by the caller before this). `seed` fixes the subsamples and every member's weights and shuffling;
+ * member 1 uses `seed` itself, so a one-member profile on all rows is the report's single network.
+ */
+export async function trainEnsemble(
+  arch: Architecture,
+  x: Float32Array,
+  rows: number,
+  profile: ProfileSettings,
+  seed: number,
+  fit: Omit<FitOptions, 'seed' | 'epochs' | 'validation' | 'patience'> = {},
+  onEpoch?: (e: EnsembleProgress) => void,
+): Promise<TrainEnsembleResult> {
+  const d = arch.inputDim;
+  if (rows < 2) throw new SmaeError('INVALID_CONFIG', `${rows} training rows are too few`);
+  const networks: SparseAutoencoder[] = [];
+  const members: MemberInfo[] = [];
+  let lossHistory: number[] = [];
+  try {
+    for (let m = 0; m < profile.members; m++) {
+      const memberSeed = m === 0 ? seed : (seed + Math.imul(m, 0x9e3779b1)) >>> 0;
+      let xs = x.subarray(0, rows * d);
+      let used = rows;
+      let validation: { matrix: Float32Array; rows: number } | undefined;
+      if (profile.subsample < 1) {
+        const order = Int32Array.from({ length: rows }, (_, i) => i);
+        shuffleInPlace(order, createRng(memberSeed, 12));
+        used = Math.min(rows, Math.max(Math.min(256, rows), Math.floor(profile.subsample * rows)));
+        xs = takeRows(x, d, order.subarray(0, used).sort());
+        const rest = order.subarray(used, Math.min(rows, used + 4096));
+        if (profile.patience !== null && rest.length > 0) {
+          validation = { matrix: takeRows(x, d, rest), rows: rest.length };
+        }
+      }
+      const net = SparseAutoencoder.create(arch, memberSeed);
+      networks.push(net);
+      const r = await net.fit(
+        xs,
+        used,
+        {
+          ...fit,
+          seed: memberSeed,
+          epochs: profile.epochs,
+          trimFraction: profile.trimFraction,
+          reviveDeadUnits: profile.reviveDeadUnits,
+          ...(validation && profile.patience !== null ? { validation, patience: profile.patience } : {}),
+        },
+        (e) => onEpoch?.({ ...e, member: m + 1, members: profile.members }),
+      );
+      if (m === 0) lossHistory = r.lossHistory;
+      members.push({
+        seed: memberSeed,
+        rows: used,
+        epochs: r.epochs,
+        finalLoss: r.finalLoss,
+        bestEpoch: r.bestEpoch ?? null,
+        revivedUnits: r.revivedUnits ?? 0,
+      });
+    }
+  } catch (err) {
+    for (const n of networks) n.dispose();
+    throw err;
+  }
+  return { networks, members, lossHistory };
+}

@@ -1,0 +1,118 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { adaptDetector, Detector, trainDetector, type FeatureSpec } from '../../../shared/model/index.js';
+import { fitMemberScoring } from '../../../shared/model/ensemble.js';
+import { profileSettings } from '../../../shared/model/profile.js';
+import { tf } from '../../../shared/model/tf.js';
+import { syntheticRecords } from './fixtures.js';
+
+const SPEC: FeatureSpec = {
+  scaler: 'minmax',
+  impute: 'error',
+  features: ['x1', 'x2', 'x3', 'x4', 'x5'].map((name) => ({ kind: 'numeric' as const, name })),
+};
+const TRAIN = syntheticRecords(600, 1).map(({ site: _site, ...r }) => r);
+const FRESH = syntheticRecords(150, 2).map(({ site: _site, ...r }) => r);
+const SMALL = profileSettings('default', { members: 3, epochs: 3 });
+
+describe('robust residual score statistics', () => {
+  test('per-feature median/MAD, then the raw score normalised by its median and p90 − median', () => {
+    // 5 rows × 2 features; feature 1 has one wild residual.
+    const r = Float64Array.from([0, 1, 1, 2, 2, 3, 3, 4, 4, 1000]);
+    const s = fitMemberScoring(r, 5, 2);
+    assert.deepEqual(s.center, [2, 3]);
+    // MAD of [0 1 2 3 4] about 2 is 1; of [1 2 3 4 1000] about 3 is 1: one wild value moves neither.
+    assert.ok(Math.abs(s.spread[0]! - 1.4826) < 1e-12);
+    assert.ok(Math.abs(s.spread[1]! - 1.4826) < 1e-12);
+    assert.ok(s.scoreScale > 0);
+  });
+});
+
+describe('a default-profile detector', () => {
+  test('records its profile, scoring and members under the digest, and round-trips through an artifact', async () => {
+    const before = tf.memory().numTensors;
+    const d = await trainDetector(TRAIN, { spec: SPEC, source: 'test', fit: { seed: 5 }, profile: SMALL });
+    try {
+      const m = d.manifest;
+      assert.equal(m.ensemble?.profile.name, 'default');
+      assert.equal(m.ensemble?.scoring.kind, 'robust-residual');
+      assert.equal(m.ensemble?.members.length, 3);
+      assert.equal(m.ensemble?.scoring.members.length, 3);
+      assert.equal(m.threshold.policy?.kind, 'conformal');
+      assert.equal(m.threshold.reference, 'held-out calibration');
+      assert.equal(m.threshold.referenceRows, 120); // 20 % of 600, never fitted on
+      assert.equal(m.weightShapes.length, 3 * 10);
+      assert.equal(d.networks.length, 3);
+
+      const artifact = d.toArtifact();
+      const again = Detector.fromArtifact(artifact);
+      try {
+        const p = d.prepare(FRESH);
+        assert.deepEqual(Array.from(again.mse(p.matrix, p.rows)), Array.from(d.mse(p.matrix, p.rows)));
+      } finally {
+        again.dispose();
+      }
+      // The scoring statistics are under the digest: editing them is refused.
+      const edited = structuredClone(artifact);
+      edited.manifest.ensemble!.scoring.members[0]!.scoreScale *= 2;
+      assert.throws(() => Detector.fromArtifact(edited), /digest/);
+    } finally {
+      d.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before);
+  });
+
+  test('explanations follow the robust score: shares of its per-feature terms, summing to 1 over all features', async () => {
+    const d = await trainDetector(TRAIN, { spec: SPEC, source: 'test', fit: { seed: 6 }, profile: SMALL });
+    try {
+      const odd = [{ ...FRESH[0]!, x3: 1e4 }];
+      const [s] = d.scoreBatch(odd, { topK: 5 });
+      assert.ok(s && !(s instanceof Error));
+      assert.equal(s.isAnomaly, true);
+      assert.equal(s.contributions[0]!.feature, 'x3');
+      const total = s.contributions.reduce((a, c) => a + c.share, 0);
+      assert.ok(Math.abs(total - 1) < 1e-4, `shares sum to ${total}`);
+    } finally {
+      d.dispose();
+    }
+  });
+
+  test('adaptation adapts every member and refits the scoring and the policy on the reference rows', async () => {
+    const base = await trainDetector(TRAIN, { spec: SPEC, source: 'test', fit: { seed: 7 }, profile: SMALL });
+    try {
+      const adapted = await adaptDetector(base, FRESH.slice(0, 10), FRESH);
+      try {
+        assert.equal(adapted.networks.length, 3);
+        assert.equal(adapted.manifest.threshold.reference, 'reference-window');
+        assert.equal(adapted.manifest.ensemble?.scoring.reference, 'reference-window');
+        assert.equal(adapted.manifest.threshold.policy?.kind, 'conformal');
+        // The output bias always receives a gradient (earlier layers not, behind a dead bottleneck).
+        for (let k = 0; k < 3; k++) {
+          assert.notDeepEqual(adapted.networks[k]!.getWeights()[9], base.networks[k]!.getWeights()[9]);
+        }
+        assert.doesNotThrow(() => Detector.fromArtifact(adapted.toArtifact()).dispose());
+      } finally {
+        adapted.dispose();
+      }
+    } finally {
+      base.dispose();
+    }
+  });
+
+  test("the report profile's manifest records it: one network, MSE, the 95th percentile of training scores", async () => {
+    const d = await trainDetector(TRAIN, {
+      spec: SPEC,
+      source: 'test',
+      fit: { seed: 8 },
+      profile: profileSettings('report', { epochs: 2 }),
+    });
+    try {
+      assert.equal(d.manifest.ensemble?.profile.name, 'report');
+      assert.equal(d.manifest.ensemble?.scoring.kind, 'mse');
+      assert.equal(d.manifest.threshold.reference, 'training');
+      assert.equal(d.networks.length, 1);
+    } finally {
+      d.dispose();
+    }
+  });
+});
