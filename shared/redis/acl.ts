@@ -6,7 +6,7 @@
  * | ------- | ------------------------------------------------------------------------ | ----------------- |
  * | scorer  | `models:*` read-only; `window` read-write                                | `models:events`   |
  * | trainer | `models:*` read-write; `trainer:*`                                        | `models:events`   |
- * | adapter | `models:*` read-write; `window` read-only; `adapter:*`; BullMQ `smae:<p>:*` | `models:events` |
+ * | adapter | `models:*` read-write; `window` read-only; `adapter:*` (its state and BullMQ's queue) | `models:events` |
  * | alerts  | `alerts:*`                                                               | none              |
  *
  * So the scorer's credentials can read models and write the recent window but cannot publish a model
@@ -44,8 +44,8 @@ export function redisAclRules(pipeline: string, service: RedisService): string[]
         ...commands,
         `~${p}models:*`,
         `%R~${p}window`,
+        // BullMQ's keys are `<queuePrefix>:adapter:*` = `smae:{p}:adapter:*`: covered by the line above.
         `~${p}adapter:*`,
-        `~${names.queuePrefix}:*`,
         events,
       ];
     case 'alerts':
