@@ -74,6 +74,20 @@ interface ColumnProfile {
   allStringsOrNumbers: boolean;
 }
 
+/** The columns as inference goes: their profiles, the ones already placed, and those left out with why. */
+interface Sorting {
+  columns: readonly string[];
+  profiles: Map<string, ColumnProfile>;
+  taken: Set<string>;
+  leftOut: LeftOutColumn[];
+  forcedCategorical: Set<string>;
+}
+
+function leave(st: Sorting, column: string, reason: string): void {
+  st.leftOut.push({ column, reason });
+  st.taken.add(column);
+}
+
 export function inferSetup(
   columns: readonly string[],
   rows: readonly Record<string, unknown>[],
@@ -82,62 +96,102 @@ export function inferSetup(
   if (rows.length === 0) {
     throw new ConfigError('cannot infer a setup', [{ path: 'data', message: 'no rows to look at' }]);
   }
-  const maxCategories = opts.maxCategories ?? 100;
-  const labelName = opts.labelColumn ?? 'label';
-  const exclude = new Set(opts.exclude ?? []);
-  const forcedCategorical = new Set(opts.categorical ?? []);
-  const issues: { path: string; message: string }[] = [];
-  for (const [flag, name] of [
-    ['--key', opts.key],
-    ['--event-time', opts.eventTime],
-  ] as const) {
-    if (typeof name === 'string' && !columns.includes(name)) {
-      issues.push({ path: flag, message: `no column "${name}" (columns: ${columns.join(', ')})` });
-    }
-  }
-  for (const name of forcedCategorical) {
-    if (!columns.includes(name))
-      issues.push({ path: '--categorical', message: `no column "${name}" (columns: ${columns.join(', ')})` });
-  }
-  if (issues.length > 0) throw new ConfigError('cannot infer a setup', issues);
-
-  const profiles = new Map(columns.map((c) => [c, profile(c, rows)] as const));
-  const leftOut: LeftOutColumn[] = [];
-  const taken = new Set<string>();
-  const leave = (column: string, reason: string) => {
-    leftOut.push({ column, reason });
-    taken.add(column);
+  checkNamedColumns(columns, opts);
+  const st: Sorting = {
+    columns,
+    profiles: new Map(columns.map((c) => [c, profile(c, rows)] as const)),
+    taken: new Set<string>(),
+    leftOut: [],
+    forcedCategorical: new Set(opts.categorical ?? []),
   };
-
   if (typeof opts.key === 'string') {
     if (!AVRO_NAME.test(opts.key)) {
       throw new ConfigError('cannot infer a setup', [
         { path: '--key', message: `"${opts.key}" is not a valid Avro field name: rename the column` },
       ]);
     }
-    taken.add(opts.key);
+    st.taken.add(opts.key);
   }
+  const labelName = opts.labelColumn ?? 'label';
   let labelColumn: string | null = null;
   if (columns.includes(labelName) && opts.key !== labelName) {
     labelColumn = labelName;
-    leave(labelName, 'the label column (0/1): never a feature, and not part of live records');
+    leave(st, labelName, 'the label column (0/1): never a feature, and not part of live records');
   }
   for (const c of columns) {
-    if (!taken.has(c) && !AVRO_NAME.test(c)) {
+    if (!st.taken.has(c) && !AVRO_NAME.test(c)) {
       leave(
+        st,
         c,
         'not a valid Avro field name: rename it to letters, digits and underscores, not starting with a digit',
       );
     }
   }
-  for (const c of columns) if (!taken.has(c) && exclude.has(c)) leave(c, 'excluded (--exclude)');
+  const exclude = new Set(opts.exclude ?? []);
+  for (const c of columns) if (!st.taken.has(c) && exclude.has(c)) leave(st, c, 'excluded (--exclude)');
 
-  // Event time: the forced column, or the first whose name says time and whose values are timestamps,
-  // or else the first whose values are ISO-8601 date strings.
+  const { eventTimeField, eventTimeFormat } = chooseEventTime(st, opts);
+  const keyField = chooseKey(st, opts);
+  const idCategories = leaveOutNonFeatures(st, rows.length, opts.maxCategories ?? 100);
+
+  const featureColumns = columns.filter((c) => !st.taken.has(c));
+  if (featureColumns.length === 0) {
+    throw new ConfigError('cannot infer a setup', [
+      {
+        path: 'columns',
+        message: `no feature columns left (${st.leftOut.map((l) => `${l.column}: ${l.reason}`).join('; ')})`,
+      },
+    ]);
+  }
+  const nullable = featureColumns.filter((c) => st.profiles.get(c)!.missing > 0);
+  const spec = inferFeatureSpec(featureColumns, rows, {
+    scaler: opts.scaler ?? 'minmax',
+    impute: nullable.length > 0 ? 'mean' : 'error',
+    categorical: featureColumns.filter((c) => st.forcedCategorical.has(c) || idCategories.includes(c)),
+    maxCategories: Number.MAX_SAFE_INTEGER,
+  });
+  return {
+    numeric: spec.features.filter((f) => f.kind === 'numeric').map((f) => f.name),
+    categorical: spec.features.filter((f) => f.kind === 'categorical').map((f) => f.name),
+    keyField,
+    eventTimeField,
+    eventTimeFormat,
+    labelColumn,
+    nullable,
+    leftOut: st.leftOut,
+    spec,
+    sampleRows: rows.length,
+  };
+}
+
+/** Columns named by options (--key, --event-time, --categorical) must exist; says every missing one. */
+function checkNamedColumns(columns: readonly string[], opts: InferSetupOptions): void {
+  const issues: { path: string; message: string }[] = [];
+  const named: [string, unknown][] = [
+    ['--key', opts.key],
+    ['--event-time', opts.eventTime],
+    ...(opts.categorical ?? []).map((c): [string, unknown] => ['--categorical', c]),
+  ];
+  for (const [flag, name] of named) {
+    if (typeof name === 'string' && !columns.includes(name)) {
+      issues.push({ path: flag, message: `no column "${name}" (columns: ${columns.join(', ')})` });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError('cannot infer a setup', issues);
+}
+
+/**
+ * Event time: the forced column, or the first whose name says time and whose values are timestamps, or
+ * else the first whose values are ISO-8601 date strings. Other timestamp columns are left out.
+ */
+function chooseEventTime(
+  st: Sorting,
+  opts: InferSetupOptions,
+): { eventTimeField: string | null; eventTimeFormat: TimeFormat | null } {
   let eventTimeField: string | null = null;
   let eventTimeFormat: TimeFormat | null = null;
   if (typeof opts.eventTime === 'string') {
-    const format = timeFormat(profiles.get(opts.eventTime)!, true);
+    const format = timeFormat(st.profiles.get(opts.eventTime)!, true);
     if (format === null) {
       throw new ConfigError('cannot infer a setup', [
         {
@@ -149,51 +203,61 @@ export function inferSetup(
     eventTimeField = opts.eventTime;
     eventTimeFormat = format;
   } else if (opts.eventTime !== false) {
-    const candidates = columns.filter((c) => !taken.has(c));
-    const byName = candidates.find((c) => TIME_NAME.test(c) && timeFormat(profiles.get(c)!, true) !== null);
-    const byValue = candidates.find((c) => timeFormat(profiles.get(c)!, false) === 'iso-8601');
+    const candidates = st.columns.filter((c) => !st.taken.has(c));
+    const byName = candidates.find(
+      (c) => TIME_NAME.test(c) && timeFormat(st.profiles.get(c)!, true) !== null,
+    );
+    const byValue = candidates.find((c) => timeFormat(st.profiles.get(c)!, false) === 'iso-8601');
     eventTimeField = byName ?? byValue ?? null;
-    if (eventTimeField !== null) eventTimeFormat = timeFormat(profiles.get(eventTimeField)!, true);
+    if (eventTimeField !== null) eventTimeFormat = timeFormat(st.profiles.get(eventTimeField)!, true);
   }
-  if (eventTimeField !== null) taken.add(eventTimeField);
-  for (const c of columns) {
+  if (eventTimeField !== null) st.taken.add(eventTimeField);
+  for (const c of st.columns) {
     // ISO text anywhere, and epoch numbers under a time-like name: timestamps, not quantities.
     if (
-      !taken.has(c) &&
-      !forcedCategorical.has(c) &&
-      timeFormat(profiles.get(c)!, TIME_NAME.test(c)) !== null
+      !st.taken.has(c) &&
+      !st.forcedCategorical.has(c) &&
+      timeFormat(st.profiles.get(c)!, TIME_NAME.test(c)) !== null
     ) {
-      leave(c, 'timestamps: not a feature (name it with --event-time if it is the event time)');
+      leave(st, c, 'timestamps: not a feature (name it with --event-time if it is the event time)');
     }
   }
+  return { eventTimeField, eventTimeFormat };
+}
 
-  // Key: the forced column, or the first whose name says identifier and whose values are text or whole numbers.
+/** Key: the forced column, or the first whose name says identifier and whose values are text or whole numbers. */
+function chooseKey(st: Sorting, opts: InferSetupOptions): string | null {
   let keyField: string | null = null;
   if (typeof opts.key === 'string') {
     keyField = opts.key;
   } else if (opts.key !== false) {
     keyField =
-      columns.find((c) => {
-        if (taken.has(c) || forcedCategorical.has(c) || !KEY_NAME.test(c)) return false;
-        const p = profiles.get(c)!;
+      st.columns.find((c) => {
+        if (st.taken.has(c) || st.forcedCategorical.has(c) || !KEY_NAME.test(c)) return false;
+        const p = st.profiles.get(c)!;
         return (
           p.missing === 0 && p.distinct.size > 1 && p.allStringsOrNumbers && (p.allIntegers || !p.allNumbers)
         );
       }) ?? null;
   }
-  if (keyField !== null) taken.add(keyField);
+  if (keyField !== null) st.taken.add(keyField);
+  return keyField;
+}
 
+/** Leaves out columns that cannot be features; returns the few-valued id columns kept as categories. */
+function leaveOutNonFeatures(st: Sorting, rows: number, maxCategories: number): string[] {
   const idCategories: string[] = [];
-  for (const c of columns) {
-    if (taken.has(c) || forcedCategorical.has(c)) continue;
-    const p = profiles.get(c)!;
+  for (const c of st.columns) {
+    if (st.taken.has(c) || st.forcedCategorical.has(c)) continue;
+    const p = st.profiles.get(c)!;
     if (p.present.length === 0) {
-      leave(c, 'always empty');
+      leave(st, c, 'always empty');
     } else if (p.distinct.size === 1 && p.missing === 0) {
-      leave(c, `constant (always ${JSON.stringify([...p.distinct][0])}): carries no information`);
+      leave(st, c, `constant (always ${JSON.stringify([...p.distinct][0])}): carries no information`);
     } else if (KEY_NAME.test(c) && p.allStringsOrNumbers && (p.allIntegers || !p.allNumbers)) {
       if (p.distinct.size > maxCategories) {
         leave(
+          st,
           c,
           `an identifier (${p.distinct.size} distinct values): not a feature (name it with --key to key flags by it)`,
         );
@@ -201,44 +265,17 @@ export function inferSetup(
         idCategories.push(c); // a few ids (stores, sensors): categories, not quantities
       }
     } else if (!p.allStringsOrNumbers) {
-      leave(c, 'holds values that are neither numbers nor text (lists, maps, bytes)');
+      leave(st, c, 'holds values that are neither numbers nor text (lists, maps, bytes)');
     } else if (!p.allNumbers && p.distinct.size > maxCategories) {
       leave(
+        st,
         c,
-        `text with ${p.distinct.size} distinct values in ${rows.length} rows (more than ${maxCategories}): ` +
+        `text with ${p.distinct.size} distinct values in ${rows} rows (more than ${maxCategories}): ` +
           'an identifier or free text, not a category (force it with --categorical)',
       );
     }
   }
-
-  const featureColumns = columns.filter((c) => !taken.has(c));
-  if (featureColumns.length === 0) {
-    throw new ConfigError('cannot infer a setup', [
-      {
-        path: 'columns',
-        message: `no feature columns left (${leftOut.map((l) => `${l.column}: ${l.reason}`).join('; ')})`,
-      },
-    ]);
-  }
-  const nullable = featureColumns.filter((c) => profiles.get(c)!.missing > 0);
-  const spec = inferFeatureSpec(featureColumns, rows, {
-    scaler: opts.scaler ?? 'minmax',
-    impute: nullable.length > 0 ? 'mean' : 'error',
-    categorical: featureColumns.filter((c) => forcedCategorical.has(c) || idCategories.includes(c)),
-    maxCategories: Number.MAX_SAFE_INTEGER,
-  });
-  return {
-    numeric: spec.features.filter((f) => f.kind === 'numeric').map((f) => f.name),
-    categorical: spec.features.filter((f) => f.kind === 'categorical').map((f) => f.name),
-    keyField,
-    eventTimeField,
-    eventTimeFormat,
-    labelColumn,
-    nullable,
-    leftOut,
-    spec,
-    sampleRows: rows.length,
-  };
+  return idCategories;
 }
 
 function profile(name: string, rows: readonly Record<string, unknown>[]): ColumnProfile {
