@@ -194,6 +194,7 @@ function pickJobOptions(o: TrainJobOptions): TrainJobOptions {
     'threshold',
     'calibrationFraction',
     'l1Activity',
+    'profile',
   ];
   const out: Record<string, unknown> = {};
   for (const k of keys) if (o[k] !== undefined) out[k] = o[k];

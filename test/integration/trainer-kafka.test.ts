@@ -105,6 +105,7 @@ describe('training from Kafka', () => {
       batchSize: 16,
       seed: 42,
       backend: 'cpu' as const,
+      profile: 'report' as const,
     };
     const fromCsv = await runTraining({ ...common, source: { kind: 'csv', path: csvPath } });
     const fromTopic = await runTraining({
