@@ -230,16 +230,7 @@ export async function adaptDetector(
       referenceRejected: r.rejected,
       previousThreshold: base.policy.threshold,
     };
-    const manifest: ModelManifest = {
-      ...structuredClone(base.manifest),
-      pipeline: opts.pipeline !== undefined ? opts.pipeline : base.manifest.pipeline,
-      version: null,
-      parentVersion: base.version,
-      createdAt: new Date().toISOString(),
-      backend: activeBackend(),
-      threshold: thresholdInfoOf(threshold),
-      adaptation,
-    };
+    const manifest = adaptedManifest(base, opts.pipeline, threshold, adaptation);
     logger.info(
       { parentVersion: base.version, ...adaptation, threshold: threshold.threshold },
       'detector adapted',
@@ -390,17 +381,9 @@ async function adaptProfileDetector(
       members: networks.length,
       previousThreshold: base.policy.threshold,
     };
-    const manifest: ModelManifest = {
-      ...structuredClone(base.manifest),
-      pipeline: opts.pipeline !== undefined ? opts.pipeline : base.manifest.pipeline,
-      version: null,
-      parentVersion: base.version,
-      createdAt: new Date().toISOString(),
-      backend: activeBackend(),
-      threshold: thresholdInfoOf(threshold),
-      adaptation,
+    const manifest = adaptedManifest(base, opts.pipeline, threshold, adaptation, {
       ensemble: { ...structuredClone(ensemble), scoring },
-    };
+    });
     logger.info(
       { parentVersion: base.version, ...adaptation, threshold: threshold.threshold },
       'detector adapted',
@@ -477,4 +460,25 @@ function prepareLenient(base: Detector, input: RowsInput): ModelRows & { rejecte
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** An adapted model's manifest: the parent's, with lineage, time, backend, the refitted threshold and the adaptation's record. */
+function adaptedManifest(
+  base: Detector,
+  pipeline: string | null | undefined,
+  threshold: AnyPolicy,
+  adaptation: AdaptationStats,
+  extra: Partial<ModelManifest> = {},
+): ModelManifest {
+  return {
+    ...structuredClone(base.manifest),
+    pipeline: pipeline !== undefined ? pipeline : base.manifest.pipeline,
+    version: null,
+    parentVersion: base.version,
+    createdAt: new Date().toISOString(),
+    backend: activeBackend(),
+    threshold: thresholdInfoOf(threshold),
+    adaptation,
+    ...extra,
+  };
 }

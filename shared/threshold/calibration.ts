@@ -39,7 +39,8 @@ export function countAtLeast(sorted: ArrayLike<number>, x: number): number {
 }
 
 /**
- * Calibration rows are held out of unlabelled data, which may hold anomalies. They sit in exactly the tail
+ * Used by the conformal policy (not by spot, which models the tail as it is: a legitimately heavy tail would
+ * be cut). Calibration rows are held out of unlabelled data, which may hold anomalies. They sit in exactly the tail
  * a target false-positive rate is read from: with a 1 % target and a few percent of anomalies the
  * threshold lands among the anomalies' scores and flags almost nothing (0.1 % on the labelled sets). So
  * before a target-rate policy is fitted, scores beyond Tukey's far-out fence (Q3 + 3·IQR) on a log scale

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { ModelError } from '../errors.js';
-import { countAtLeast, sortedCalibration } from './calibration.js';
+import { countAtLeast, sortedCalibration, withoutContamination } from './calibration.js';
 import {
   commonStateSchema,
   openUnit,
@@ -72,7 +72,7 @@ export class ConformalPolicy implements ThresholdPolicy<'conformal', ConformalPa
   static fit(params: unknown, scores: ArrayLike<number>, reference: string): ConformalPolicy {
     const p = parseParams('conformal', conformalParamsSchema, params);
     const sorted = sortedCalibration(
-      scores,
+      withoutContamination(scores),
       minConformalRows(p.alpha),
       `a conformal p-value ≤ α = ${p.alpha}`,
     );

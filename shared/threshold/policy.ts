@@ -14,7 +14,6 @@ import { ConformalPolicy, conformalParamsSchema, type ConformalParams } from './
 import { PercentilePolicy, percentileParamsSchema, type PercentileParams } from './percentile-policy.js';
 import { SpotPolicy, spotParamsSchema, type SpotParams } from './spot.js';
 import { POLICY_KINDS, parseParams, type PolicyJson, type PolicyKind } from './types.js';
-import { withoutContamination } from './calibration.js';
 
 export type AnyPolicy = PercentilePolicy | SpotPolicy | ConformalPolicy;
 
@@ -40,11 +39,10 @@ export function fitPolicy(spec: PolicySpec, scores: ArrayLike<number>, reference
   switch (spec.kind) {
     case 'percentile':
       return PercentilePolicy.fit(spec.params, scores, reference);
-    // Target-rate policies read the normal rows' tail: likely anomalies among the calibration rows are set aside.
     case 'spot':
-      return SpotPolicy.fit(spec.params, withoutContamination(scores), reference);
+      return SpotPolicy.fit(spec.params, scores, reference);
     case 'conformal':
-      return ConformalPolicy.fit(spec.params, withoutContamination(scores), reference);
+      return ConformalPolicy.fit(spec.params, scores, reference);
     default:
       throw new ConfigError('unknown threshold policy', [
         { path: 'kind', message: `expected one of ${POLICY_KINDS.join(', ')}` },
