@@ -41,6 +41,9 @@ export interface SetupContext {
   wireFormat?: 'auto' | 'confluent' | 'raw';
   schemaRegistryUrl?: string;
   schemaIdsDir?: string;
+  /** Absolute paths of the model-signing key pair `smae init` made (publishers sign, readers verify). */
+  signingKeyFile?: string;
+  trustedKeysFile?: string;
 }
 
 /** The contents of `features.json`: a feature spec, plus notes that readers ignore. */
@@ -105,6 +108,12 @@ export function envFileText(setup: InferredSetup, ctx: SetupContext): string {
     line('KAFKA_BROKERS', ctx.kafkaBrokers),
     '# Redis: the model registry, the scorer’s recent window, the adapter’s jobs (rediss:// for TLS).',
     line('REDIS_URL', ctx.redisUrl),
+    '',
+    '## Model signing',
+    '# Publishers (smae train, the trainer, the adapter) sign every model with this Ed25519 private key;',
+    '# readers (scorer, adapter, smae models) load only models signed by a trusted public key (several: comma-separated).',
+    line('SMAE_SIGNING_KEY_FILE', ctx.signingKeyFile, ctx.signingKeyFile !== undefined),
+    line('SMAE_TRUSTED_KEYS', ctx.trustedKeysFile, ctx.trustedKeysFile !== undefined),
     '',
     '## The pipeline',
     `# Names the topics (${t.records}, ${t.flags}, ${t.scores}, ${t.deadLetters}, ${t.modelUpdates}),`,
@@ -174,8 +183,8 @@ export function nextCommands(ctx: SetupContext): string[] {
   const env = `${ctx.outDir}/smae.env`;
   const data = ctx.csvPath;
   const train = data
-    ? `npx smae train --data ${data} --pipeline ${ctx.pipeline} --features ${ctx.outDir}/features.json`
-    : `npx smae train --topic ${ctx.inputTopic ?? pipelineNames(ctx.pipeline).topics.records} --last 50000 --schema ${ctx.outDir}/record.avsc --pipeline ${ctx.pipeline} --features ${ctx.outDir}/features.json`;
+    ? `npx smae train --data ${data} --pipeline ${ctx.pipeline} --features ${ctx.outDir}/features.json --env-file ${env}`
+    : `npx smae train --topic ${ctx.inputTopic ?? pipelineNames(ctx.pipeline).topics.records} --last 50000 --schema ${ctx.outDir}/record.avsc --pipeline ${ctx.pipeline} --features ${ctx.outDir}/features.json --env-file ${env}`;
   const cmds = [
     train,
     `npx tsx --env-file=${env} services/scorer/main.ts 2> ${ctx.outDir}/scorer.log &`,

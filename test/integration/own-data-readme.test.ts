@@ -102,7 +102,15 @@ describe('README: your own data', () => {
         .replace(/(^|[\s=])readings\//g, `$1${dir}/readings/`)
         .replace(/--out readings\b/g, `--out ${dir}/readings`)
         .replace(/--pipeline readings\b/g, `--pipeline ${pipeline}`);
-    const env = { ...process.env, SMAE_METRICS_PORT: '0' };
+    // As a user's shell: no signing settings of the test run, so the keys smae init made must be used.
+    const env: NodeJS.ProcessEnv = { ...process.env, SMAE_METRICS_PORT: '0' };
+    for (const k of [
+      'SMAE_SIGNING_KEY_FILE',
+      'SMAE_SIGNING_KEY',
+      'SMAE_TRUSTED_KEYS',
+      'SMAE_ALLOW_UNSIGNED_MODELS',
+    ])
+      delete env[k];
 
     const outputs: Run[] = [];
     const children: ChildProcess[] = [];

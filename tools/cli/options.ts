@@ -102,3 +102,14 @@ export async function protectStdout<T>(fn: () => Promise<T>): Promise<T> {
     Object.assign(console, saved);
   }
 }
+
+/** Loads `KEY=value` lines into the environment; variables already set win (as `node --env-file`). */
+export function loadEnvFile(path: string): void {
+  try {
+    process.loadEnvFile(path);
+  } catch (err) {
+    throw new ConfigError(`cannot read settings file ${path}`, [
+      { path: '--env-file', message: `${(err as Error).message} (smae init writes DIR/smae.env)` },
+    ]);
+  }
+}

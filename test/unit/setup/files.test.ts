@@ -102,7 +102,7 @@ describe('setup files', () => {
 
   test('next commands: train with the spec, scorer and adapter with the settings, produce, read flags', () => {
     assert.deepEqual(nextCommands(CTX), [
-      'npx smae train --data meters.csv --pipeline meters-eu --features meters/features.json',
+      'npx smae train --data meters.csv --pipeline meters-eu --features meters/features.json --env-file meters/smae.env',
       'npx tsx --env-file=meters/smae.env services/scorer/main.ts 2> meters/scorer.log &',
       'npx tsx --env-file=meters/smae.env services/adapter/main.ts 2> meters/adapter.log &',
       'npx smae produce --data meters.csv --env-file meters/smae.env',

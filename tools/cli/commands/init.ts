@@ -33,6 +33,8 @@ import {
   type SetupContext,
 } from '../../../shared/setup/files.js';
 import { writeSetupFiles } from '../../../shared/setup/write.js';
+import { existsSync } from 'node:fs';
+import { writeSigningKeyPair } from '../../../shared/registry/signing.js';
 
 const InitOptionsSchema = z
   .object({
@@ -142,6 +144,10 @@ async function runInit(o: InitOptions): Promise<void> {
     ...(o.schemaRegistry ? { schemaRegistryUrl: o.schemaRegistry } : {}),
     ...(o.schemaDir ? { schemaIdsDir: resolve(o.schemaDir) } : {}),
   };
+  // Models are signed: a key pair for this pipeline, made once (an existing pair is kept).
+  const keys = signingKeys(outDir, o.pipeline);
+  ctx.signingKeyFile = keys.privateKeyFile;
+  ctx.trustedKeysFile = keys.publicKeyFile;
   const schemaText = sample.schema
     ? `${JSON.stringify(JSON.parse(sample.schema), null, 2)}\n`
     : recordSchemaText(setup, o.pipeline);
@@ -265,4 +271,15 @@ async function latestSubjectSchema(url: string, subject: string): Promise<string
   if (typeof body.schema !== 'string')
     throw new SmaeError('INFRA_UNAVAILABLE', `${target} returned no schema`);
   return body.schema;
+}
+
+/** The pipeline's signing key pair under `DIR/keys/`, made if absent (kept if there: models stay verifiable). */
+function signingKeys(outDir: string, pipeline: string): { privateKeyFile: string; publicKeyFile: string } {
+  const dir = resolve(outDir, 'keys');
+  const privateKeyFile = resolve(dir, `${pipeline}-signing.key`);
+  const publicKeyFile = resolve(dir, `${pipeline}-signing.pub`);
+  if (!existsSync(privateKeyFile) || !existsSync(publicKeyFile)) {
+    writeSigningKeyPair(dir, `${pipeline}-signing`, { force: true });
+  }
+  return { privateKeyFile, publicKeyFile };
 }

@@ -14,7 +14,7 @@ import { bool, int, pipelineName } from '../../../shared/config/fields.js';
 import { loadCsv } from '../../../shared/data/csv.js';
 import { rowConverter } from '../../../shared/data/to-record.js';
 import { ConfigError } from '../../../shared/errors.js';
-import { parseOptions } from '../options.js';
+import { loadEnvFile, parseOptions } from '../options.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
 import { requireTopics } from '../../../shared/kafka/preflight.js';
 import { ensurePipelineTopics } from '../../../shared/kafka/topics.js';
@@ -67,17 +67,6 @@ export function registerProduce(program: Command): void {
       });
       await runProduce(opts);
     });
-}
-
-/** Loads `KEY=value` lines into the environment; variables already set win (as `node --env-file`). */
-function loadEnvFile(path: string): void {
-  try {
-    process.loadEnvFile(path);
-  } catch (err) {
-    throw new ConfigError(`cannot read settings file ${path}`, [
-      { path: '--env-file', message: `${(err as Error).message} (smae init writes DIR/smae.env)` },
-    ]);
-  }
 }
 
 async function runProduce(o: ProduceOptions): Promise<void> {

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ConfigError, SmaeError } from '../../../shared/errors.js';
 import { createLogger, type Logger } from '../../../shared/log.js';
 import { createProgress } from '../../../lab/eval/progress.js';
-import { parseOptions, positiveInt, protectStdout, seedNumber } from '../options.js';
+import { loadEnvFile, parseOptions, positiveInt, protectStdout, seedNumber } from '../options.js';
 import { pipelineNames, validatePipelineName } from '../../../shared/pipeline.js';
 import { createRedis, pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
 import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
@@ -157,8 +157,14 @@ export function registerTrain(program: Command): void {
     .option('--timeout <seconds>', 'with --topic: give up reading after this long', '120')
     .option('--json', 'print the result as one JSON object', false)
     .option('--verbose', 'log at info level on stderr (also on a terminal)', false)
+    .option(
+      '--env-file <file>',
+      'read settings (signing key, Redis, Kafka) from this file first (smae init writes DIR/smae.env)',
+    )
     .action(async (raw: Record<string, unknown>) => {
-      const opts = parseOptions(TrainOptionsSchema, raw);
+      const { envFile, ...rest } = raw;
+      if (typeof envFile === 'string') loadEnvFile(envFile);
+      const opts = parseOptions(TrainOptionsSchema, rest);
       await protectStdout(() => runTrain(opts));
     });
 }
