@@ -104,7 +104,10 @@ async function finished(queue: Queue<AdaptJobData, CycleResult>, id: string): Pr
       state = j
         ? `${await j.getState()} (attempts ${j.attemptsMade}, ${j.failedReason ?? 'no failure'})`
         : 'missing';
-      return j && (await j.isCompleted()) ? j : null;
+      if (!j || !(await j.isCompleted())) return null;
+      // The job read above may predate its completion (its return value not yet in it): read it again.
+      const done = await queue.getJob(id);
+      return done?.returnvalue ? done : null;
     },
     { timeoutMs: 60_000, message: () => `job ${id} to complete (last seen: ${state})` },
   );
