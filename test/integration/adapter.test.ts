@@ -131,8 +131,14 @@ describe('adapter service', () => {
     assert.equal(m.parentVersion, current.version - 1);
     assert.equal(m.adaptation?.['anchorVersion'], 1);
     assert.equal(m.adaptation?.policy, 'default');
-    const metrics = await adapter.metricsRegistry.metrics();
-    assert.match(metrics, /smae_adapter_cycles_total\{[^}]*outcome="published"[^}]*\} [1-9]/);
+    // The cycle is counted after it publishes (and records its outcome): wait for the count.
+    await waitFor(
+      async () =>
+        /smae_adapter_cycles_total\{[^}]*outcome="published"[^}]*\} [1-9]/.test(
+          await adapter.metricsRegistry.metrics(),
+        ),
+      { timeoutMs: 30_000, message: 'the published cycle counted' },
+    );
   });
 
   test('two adapter instances never publish twice for one cycle', async (t) => {
