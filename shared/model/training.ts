@@ -163,14 +163,7 @@ export async function trainDetector(
         wallSeconds: (performance.now() - started) / 1000,
         seed,
         source: opts.source,
-        optimizer: {
-          name: 'adam',
-          beta1: f.beta1,
-          beta2: f.beta2,
-          epsilon: f.epsilon,
-          epsilonOn: 'uncorrected-sqrt-v',
-        },
-        shuffle: f.shuffle,
+        ...optimizerStats(f),
       },
       adaptation,
     };
@@ -312,14 +305,7 @@ async function trainProfileDetector(
         wallSeconds: (performance.now() - started) / 1000,
         seed,
         source: opts.source,
-        optimizer: {
-          name: 'adam',
-          beta1: f.beta1,
-          beta2: f.beta2,
-          epsilon: f.epsilon,
-          epsilonOn: 'uncorrected-sqrt-v',
-        },
-        shuffle: f.shuffle,
+        ...optimizerStats(f),
       },
       adaptation: null,
       ensemble: { profile: { ...profile }, scoring, members: trained.members },
@@ -480,5 +466,19 @@ function adaptedManifest(
     threshold: thresholdInfoOf(threshold),
     adaptation,
     ...extra,
+  };
+}
+
+/** How the network(s) were optimised, as the manifest records it (Keras' Adam: ε on the uncorrected √v). */
+function optimizerStats(f: { beta1: number; beta2: number; epsilon: number; shuffle: boolean }) {
+  return {
+    optimizer: {
+      name: 'adam' as const,
+      beta1: f.beta1,
+      beta2: f.beta2,
+      epsilon: f.epsilon,
+      epsilonOn: 'uncorrected-sqrt-v' as const,
+    },
+    shuffle: f.shuffle,
   };
 }

@@ -37,7 +37,7 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createKafka } from '../../../shared/kafka/client.js';
-import { safeRead, sleep, tail } from '../common.js';
+import { isAlive, safeRead, sleep, tail } from '../common.js';
 
 /**
  * The Kafka version fetched unless KAFKA_VERSION says otherwise. Checked with kafkajs 2.2.4, including
@@ -546,20 +546,6 @@ function readState(r: Resolved): FormatState | undefined {
     return JSON.parse(readFileSync(r.stateFile, 'utf8')) as FormatState;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A zombie still answers kill(0); /proc tells it apart.
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
   }
 }
 

@@ -31,7 +31,7 @@ import {
 import { join } from 'node:path';
 import { z } from 'zod';
 import { REPO_ROOT } from './broker.js';
-import { parseEnv, safeRead, sleep, tail } from '../common.js';
+import { isAlive, parseEnv, safeRead, sleep, tail } from '../common.js';
 
 export const DEFAULT_REGISTRY_VERSION = '3.3.3';
 export const DEFAULT_REGISTRY_PORT = 8081;
@@ -338,19 +338,6 @@ function startJvm(r: Resolved, java: string): number {
 }
 
 // --- processes and readiness ----------------------------------------------------------------------
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 /** The pid file's process if it is alive and is the registry of this cache and port. */
 function runningPid(r: Resolved): number | undefined {
