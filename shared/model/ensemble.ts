@@ -161,12 +161,48 @@ function rawMemberScores(
 }
 
 /**
+ * Columns whose input no calibration row varies in (a one-hot slot no row uses, such as a category's
+ * `<unknown>`, or a constant column) get the median spread of the other features. The network reproduces
+ * such a column almost exactly, so its own residual spread is near zero and any ordinary wobble of its
+ * reconstruction would be hundreds of spreads: that one column would decide the score and the explanation
+ * of every row. With the median a value there still counts (an unknown category is a deviation of about
+ * one unit of input), in units of a typical feature's noise. Columns that do vary keep their own spread,
+ * however small: a skewed column squeezed by its scaling carries its anomalies in small residuals.
+ */
+export function withConstantColumnsFloored(
+  spread: readonly number[],
+  constant: readonly boolean[],
+): number[] {
+  const varying = spread.filter((_, j) => !constant[j]);
+  if (varying.length === 0) return [...spread];
+  const typical = median(varying);
+  return spread.map((s, j) => (constant[j] && s < typical ? typical : s));
+}
+
+/** Which columns of a row-major `rows × d` matrix hold one value on every row. */
+export function constantColumns(x: ArrayLike<number>, rows: number, d: number): boolean[] {
+  const out: boolean[] = [];
+  for (let j = 0; j < d; j++) {
+    let same = true;
+    for (let i = 1; i < rows && same; i++) same = x[i * d + j] === x[j];
+    out.push(same);
+  }
+  return out;
+}
+
+/**
  * The statistics of the robust score of one member from its residuals on calibration rows (pure):
  * per-feature median and MAD spread, then the median and (p90 − median) of the resulting raw scores.
  */
-export function fitMemberScoring(residuals: Float64Array, rows: number, d: number): MemberScoring {
+export function fitMemberScoring(
+  residuals: Float64Array,
+  rows: number,
+  d: number,
+  constant: readonly boolean[] = [],
+): MemberScoring {
   if (rows < 2) throw new SmaeError('INVALID_CONFIG', 'the robust score needs at least 2 calibration rows');
-  const { center, spread } = robustScale(residuals, rows, d);
+  const { center, spread: own } = robustScale(residuals, rows, d);
+  const spread = withConstantColumnsFloored(own, constant);
   const raw = rawMemberScores(residuals, rows, d, { center, spread });
   const scoreCenter = median(raw);
   const sorted = Float64Array.from(raw).sort();
@@ -195,9 +231,10 @@ export function fitScoring(
 ): ScoringInfo {
   if (kind === 'mse') return { kind, members: [], calibrationRows: rows, reference };
   const d = networks[0]!.inputDim;
+  const constant = constantColumns(calibration, rows, d);
   return {
     kind,
-    members: networks.map((net) => fitMemberScoring(residualsOf(net, calibration, rows), rows, d)),
+    members: networks.map((net) => fitMemberScoring(residualsOf(net, calibration, rows), rows, d, constant)),
     calibrationRows: rows,
     reference,
   };

@@ -1,7 +1,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adaptDetector, Detector, trainDetector, type FeatureSpec } from '../../../shared/model/index.js';
-import { fitMemberScoring } from '../../../shared/model/ensemble.js';
+import {
+  constantColumns,
+  fitMemberScoring,
+  withConstantColumnsFloored,
+} from '../../../shared/model/ensemble.js';
 import { profileSettings } from '../../../shared/model/profile.js';
 import { tf } from '../../../shared/model/tf.js';
 import { syntheticRecords } from './fixtures.js';
@@ -25,6 +29,21 @@ describe('robust residual score statistics', () => {
     assert.ok(Math.abs(s.spread[0]! - 1.4826) < 1e-12);
     assert.ok(Math.abs(s.spread[1]! - 1.4826) < 1e-12);
     assert.ok(s.scoreScale > 0);
+  });
+
+  test('a column no calibration row varies in gets the median spread of the others, not its own near-zero one', () => {
+    // Input column 2 is constant (a one-hot slot no row uses): its residuals are tiny reconstruction wobble.
+    const x = Float32Array.from([0.1, 0.5, 0, 0.4, 0.2, 0, 0.9, 0.7, 0, 0.3, 0.1, 0]);
+    assert.deepEqual(constantColumns(x, 4, 3), [false, false, true]);
+    assert.deepEqual(
+      withConstantColumnsFloored([0.2, 0.4, 1e-5], [false, false, true]),
+      [0.2, 0.4, 0.30000000000000004],
+    );
+    // A varying column keeps its own spread however small; a constant one keeps a larger own spread.
+    assert.deepEqual(withConstantColumnsFloored([0.2, 1e-5, 0.9], [false, false, true]), [0.2, 1e-5, 0.9]);
+    const r = Float64Array.from([0.1, -0.1, 1e-4, -0.1, 0.1, -1e-4, 0.2, 0, 2e-4, 0, -0.2, 0]);
+    const s = fitMemberScoring(r, 4, 3, constantColumns(x, 4, 3));
+    assert.equal(s.spread[2], (s.spread[0]! + s.spread[1]!) / 2);
   });
 });
 

@@ -25,6 +25,15 @@ describe('withoutContamination', () => {
     assert.ok(kept.length >= normal.length * 0.998);
   });
 
+  test('a wide, two-humped lower half does not loosen the fence (scale from the median to the 90th percentile)', () => {
+    // Two groups of rows score at different levels (categories), 5 % anomalies three units above them all.
+    const r = new SeededRandom(4);
+    const normal = Array.from({ length: 950 }, (_, i) => (i % 2 ? -0.9 : 0.2) + 0.15 * r.next());
+    const anomalies = Array.from({ length: 50 }, () => 3.3 + 5 * r.next());
+    const kept = withoutContamination([...normal, ...anomalies]);
+    assert.equal(kept.length, normal.length);
+  });
+
   test('too few or non-finite scores are returned as they are (the policy then says what is wrong)', () => {
     assert.deepEqual(withoutContamination([1, 2, 300]), [1, 2, 300]);
     assert.deepEqual(withoutContamination([1, Number.NaN, 2, 3, 4, 5, 6, 7, 8]).length, 9);
