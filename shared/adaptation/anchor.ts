@@ -17,6 +17,11 @@ import type { GoldenSet } from './golden.js';
 export interface AnchorState {
   anchorVersion: number;
   threshold: number;
+  /**
+   * The threshold in residual units (`thresholdInResidualUnits`), what the cumulative threshold guardrail
+   * compares; anchors stored before it existed read as `threshold`.
+   */
+  residualThreshold: number;
   weightShapes: number[][];
   /** The anchor's weight tensors (kernel, bias per layer). */
   weights: Float32Array[];

@@ -16,6 +16,7 @@
  * 6. Move guardrails against the parent and the anchor, golden-set recall.
  */
 import { adaptDetector, Detector } from '../model/index.js';
+import { thresholdInResidualUnits } from '../model/ensemble.js';
 import { sealArtifact, splitWeights, type ModelArtifact } from '../model/artifact.js';
 import type { AnchorState } from './anchor.js';
 import { policySettings, type AdaptationOptions } from './config.js';
@@ -248,9 +249,10 @@ function moveFigures(
   figures.lossBefore = stats?.lossBefore ?? null;
   figures.lossAfter = stats?.lossAfter ?? null;
   figures.thresholdAfter = thresholdAfter;
-  figures.thresholdStep = ratioMove(thresholdAfter, figures.thresholdBefore);
+  const after = residualThreshold(adaptedArtifact);
+  figures.thresholdStep = ratioMove(after, residualThreshold(input.base));
   figures.weightStep = relativeL2(newWeights, splitWeights(input.base));
-  figures.thresholdDrift = ratioMove(thresholdAfter, anchor.threshold);
+  figures.thresholdDrift = ratioMove(after, anchor.residualThreshold);
   figures.weightDrift = relativeL2(newWeights, anchor.weights);
   figures.goldenRecall = goldenRecall(adapted, anchor.golden);
 }
@@ -368,12 +370,19 @@ function buildAnchor(
   return {
     anchorVersion: version,
     threshold,
+    residualThreshold: residualThreshold(anchorArtifact),
     weightShapes: anchorArtifact.manifest.weightShapes,
     weights: splitWeights(anchorArtifact),
     golden,
     goldenSource: `window: ${clean.length} rows the anchor scored at or below its threshold`,
     createdAt: new Date().toISOString(),
   };
+}
+
+/** A model's threshold in residual units, comparable across score statistics (`thresholdInResidualUnits`). */
+function residualThreshold(artifact: ModelArtifact): number {
+  const m = artifact.manifest;
+  return thresholdInResidualUnits(m.threshold.value, m.ensemble?.scoring);
 }
 
 /** Model-matrix columns of the numeric features (one-hot slots are never injected into). */

@@ -199,6 +199,8 @@ async function finish(
     supportRows: f?.supportRows,
     thresholdBefore: f?.thresholdBefore,
     thresholdAfter: f?.thresholdAfter,
+    thresholdStep: f?.thresholdStep,
+    thresholdDrift: f?.thresholdDrift,
     goldenRecall: f?.goldenRecall,
     weightStep: f?.weightStep,
     weightDrift: f?.weightDrift,

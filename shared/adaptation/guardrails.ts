@@ -56,11 +56,14 @@ export interface ModelMoveFigures {
   thresholdBefore: number;
   thresholdAfter: number;
   anchorThreshold: number;
-  /** max(after/before, before/after) − 1. */
+  /**
+   * max(after/before, before/after) − 1, of the thresholds in residual units (the same as the thresholds
+   * for the report's MSE score; see `thresholdInResidualUnits`).
+   */
   thresholdStep: number;
   /** ‖W_after − W_before‖ / ‖W_before‖. */
   weightStep: number;
-  /** max(after/anchor, anchor/after) − 1. */
+  /** max(after/anchor, anchor/after) − 1, in residual units as `thresholdStep`. */
   thresholdDrift: number;
   /** ‖W_after − W_anchor‖ / ‖W_anchor‖. */
   weightDrift: number;

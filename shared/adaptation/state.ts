@@ -139,6 +139,7 @@ export class MemoryAdapterState implements AdapterState {
 interface AnchorMeta {
   anchorVersion: number;
   threshold: number;
+  residualThreshold?: number;
   weightShapes: number[][];
   golden: { rows: number; width: number; variants: ('A' | 'B')[]; injected: number; anchorRecall: number };
   goldenSource: string;
@@ -149,6 +150,7 @@ export function encodeAnchor(s: AnchorState): { meta: string; weights: Buffer; g
   const meta: AnchorMeta = {
     anchorVersion: s.anchorVersion,
     threshold: s.threshold,
+    residualThreshold: s.residualThreshold,
     weightShapes: s.weightShapes,
     golden: {
       rows: s.golden.rows,
@@ -183,6 +185,7 @@ export function decodeAnchor(metaText: string, weights: Buffer, golden: Buffer):
   return {
     anchorVersion: meta.anchorVersion,
     threshold: meta.threshold,
+    residualThreshold: meta.residualThreshold ?? meta.threshold,
     weightShapes: meta.weightShapes,
     weights: tensors,
     golden: { ...meta.golden, matrix: bufferToF32(golden) },

@@ -8,8 +8,9 @@
  *
  * Scoring (`EnsembleScorer.score`), one tensor per member per batch:
  * - `mse` (the report): the row's mean squared reconstruction error (a single member);
- * - `robust-residual`: per member, residuals r = x − x̂ in units of their per-feature median and MAD on
- *   the calibration rows, z = (r − median) / (1.4826·MAD), the row's mean z²; that member score is put on
+ * - `robust-residual`: per member, residuals r = x − x̂ in units of their per-feature median and spread
+ *   on the calibration rows (MAD; the standard deviation for two-valued columns such as one-hot slots;
+ *   see `residualSpreads`), z = (r − median) / (1.4826·MAD), the row's mean z²; that member score is put on
  *   a common scale by its own median and (90th percentile − median) on the calibration rows, and the
  *   members' normalised scores are averaged. One noisy column cannot dominate (its residuals are in its
  *   own units) and a member with a larger error scale does not outvote the others.
@@ -21,7 +22,7 @@ import type { Architecture } from './artifact.js';
 import { SparseAutoencoder, type EpochProgress, type FitOptions } from './autoencoder.js';
 import type { ProfileSettings, ScoreKind } from './profile.js';
 import { createRng, shuffleInPlace } from '../random.js';
-import { MAD_TO_SD, median, robustScale } from './robust.js';
+import { column, MAD_TO_SD, median, robustScale, standardDeviation } from './robust.js';
 import { tf } from './tf.js';
 import { takeRows } from '../threshold/holdout.js';
 
@@ -144,6 +145,25 @@ export class EnsembleScorer {
   }
 }
 
+/**
+ * A threshold in the units of the report's score, the mean squared residual, so thresholds of models whose
+ * score statistics were fitted on different rows can be compared (the adapter's threshold guardrails).
+ * The robust score is normalised per member by statistics refitted at every adaptation: its threshold
+ * stays near the same number while what it takes to cross it changes. For each member, the raw score at
+ * the threshold is `scoreCenter + threshold × scoreScale` (a mean z²); a residual of z spreads on every
+ * feature has a mean square of z² × mean(spread²); averaged over members. For the `mse` score it is the
+ * threshold itself.
+ */
+export function thresholdInResidualUnits(threshold: number, scoring: ScoringInfo | undefined): number {
+  if (scoring === undefined || scoring.kind === 'mse' || scoring.members.length === 0) return threshold;
+  let sum = 0;
+  for (const m of scoring.members) {
+    const meanSquare = m.spread.reduce((a, s) => a + s * s, 0) / m.spread.length;
+    sum += (m.scoreCenter + threshold * m.scoreScale) * meanSquare;
+  }
+  return sum / scoring.members.length;
+}
+
 /** Raw robust score of one member (mean z² per row), in float64, for fitting the statistics. */
 function rawMemberScores(
   residuals: Float64Array,
@@ -161,48 +181,73 @@ function rawMemberScores(
 }
 
 /**
- * Columns whose input no calibration row varies in (a one-hot slot no row uses, such as a category's
- * `<unknown>`, or a constant column) get the median spread of the other features. The network reproduces
- * such a column almost exactly, so its own residual spread is near zero and any ordinary wobble of its
- * reconstruction would be hundreds of spreads: that one column would decide the score and the explanation
- * of every row. With the median a value there still counts (an unknown category is a deviation of about
- * one unit of input), in units of a typical feature's noise. Columns that do vary keep their own spread,
- * however small: a skewed column squeezed by its scaling carries its anomalies in small residuals.
+ * What a column's input takes on the calibration rows: one value (a one-hot slot no row uses, such as a
+ * category's `<unknown>`, or a constant column), two (a one-hot slot, a flag) or more.
  */
-export function withConstantColumnsFloored(
-  spread: readonly number[],
-  constant: readonly boolean[],
-): number[] {
-  const varying = spread.filter((_, j) => !constant[j]);
-  if (varying.length === 0) return [...spread];
-  const typical = median(varying);
-  return spread.map((s, j) => (constant[j] && s < typical ? typical : s));
-}
+export type ColumnLevels = 'constant' | 'binary' | 'continuous';
 
-/** Which columns of a row-major `rows × d` matrix hold one value on every row. */
-export function constantColumns(x: ArrayLike<number>, rows: number, d: number): boolean[] {
-  const out: boolean[] = [];
+/** The `ColumnLevels` of each column of a row-major `rows × d` matrix. */
+export function columnLevels(x: ArrayLike<number>, rows: number, d: number): ColumnLevels[] {
+  const out: ColumnLevels[] = [];
   for (let j = 0; j < d; j++) {
-    let same = true;
-    for (let i = 1; i < rows && same; i++) same = x[i * d + j] === x[j];
-    out.push(same);
+    const first = x[j];
+    let second: number | undefined;
+    let level: ColumnLevels = 'constant';
+    for (let i = 1; i < rows && level !== 'continuous'; i++) {
+      const v = x[i * d + j]!;
+      if (v === first || v === second) continue;
+      if (second === undefined) {
+        second = v;
+        level = 'binary';
+      } else level = 'continuous';
+    }
+    out.push(level);
   }
   return out;
 }
 
 /**
+ * The residual spread of each column, by what its input takes (`levels`; all `continuous` when absent):
+ * - continuous: 1.4826·MAD, which a few wild residuals (anomalies among the calibration rows) cannot move;
+ * - binary: the standard deviation. A network reconstructs a one-hot slot or a flag almost exactly on
+ *   most rows and confuses it on some (residuals near 0 or near ±1): the MAD sees only the first mode,
+ *   and every confused row would be dozens of spreads off, so the slot would decide ordinary rows' scores;
+ * - constant: the median spread of the other columns. The network reproduces such a column almost
+ *   exactly, so any ordinary wobble would be hundreds of its own spreads; with the median a value there
+ *   (an unknown category is a deviation of about one unit of input) counts in units of a typical
+ *   feature's noise.
+ */
+export function residualSpreads(
+  residuals: Float64Array,
+  rows: number,
+  d: number,
+  levels: readonly ColumnLevels[] = [],
+): { center: number[]; spread: number[] } {
+  const { center, spread } = robustScale(residuals, rows, d);
+  for (let j = 0; j < d; j++) {
+    if (levels[j] === 'binary')
+      spread[j] = Math.max(spread[j]!, standardDeviation(column(residuals, rows, d, j)));
+  }
+  const others = spread.filter((_, j) => levels[j] !== 'constant');
+  const typical = others.length > 0 ? median(others) : Number.NaN;
+  for (let j = 0; j < d; j++) {
+    if (levels[j] === 'constant' && spread[j]! < typical) spread[j] = typical;
+  }
+  return { center, spread };
+}
+
+/**
  * The statistics of the robust score of one member from its residuals on calibration rows (pure):
- * per-feature median and MAD spread, then the median and (p90 − median) of the resulting raw scores.
+ * per-feature median and spread (`residualSpreads`), then the median and (p90 − median) of the resulting raw scores.
  */
 export function fitMemberScoring(
   residuals: Float64Array,
   rows: number,
   d: number,
-  constant: readonly boolean[] = [],
+  levels: readonly ColumnLevels[] = [],
 ): MemberScoring {
   if (rows < 2) throw new SmaeError('INVALID_CONFIG', 'the robust score needs at least 2 calibration rows');
-  const { center, spread: own } = robustScale(residuals, rows, d);
-  const spread = withConstantColumnsFloored(own, constant);
+  const { center, spread } = residualSpreads(residuals, rows, d, levels);
   const raw = rawMemberScores(residuals, rows, d, { center, spread });
   const scoreCenter = median(raw);
   const sorted = Float64Array.from(raw).sort();
@@ -231,10 +276,10 @@ export function fitScoring(
 ): ScoringInfo {
   if (kind === 'mse') return { kind, members: [], calibrationRows: rows, reference };
   const d = networks[0]!.inputDim;
-  const constant = constantColumns(calibration, rows, d);
+  const levels = columnLevels(calibration, rows, d);
   return {
     kind,
-    members: networks.map((net) => fitMemberScoring(residualsOf(net, calibration, rows), rows, d, constant)),
+    members: networks.map((net) => fitMemberScoring(residualsOf(net, calibration, rows), rows, d, levels)),
     calibrationRows: rows,
     reference,
   };

@@ -62,7 +62,8 @@ export function robustScale(x: ArrayLike<number>, rows: number, d: number, floor
   return { center, spread };
 }
 
-function standardDeviation(v: Float64Array): number {
+/** The population standard deviation; 0 for none. */
+export function standardDeviation(v: Float64Array): number {
   if (v.length === 0) return 0;
   let mean = 0;
   for (const x of v) mean += x;

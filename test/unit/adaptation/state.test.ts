@@ -8,6 +8,7 @@ function anchor(version: number): AnchorState {
   return {
     anchorVersion: version,
     threshold: 0.125,
+    residualThreshold: 0.0625,
     weightShapes: [[2, 3], [3]],
     weights: [Float32Array.from([1, 2, 3, 4, 5, 6]), Float32Array.from([0.5, -0.5, 0.25])],
     golden: {

@@ -2,9 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adaptDetector, Detector, trainDetector, type FeatureSpec } from '../../../shared/model/index.js';
 import {
-  constantColumns,
+  columnLevels,
   fitMemberScoring,
-  withConstantColumnsFloored,
+  thresholdInResidualUnits,
+  residualSpreads,
 } from '../../../shared/model/ensemble.js';
 import { profileSettings } from '../../../shared/model/profile.js';
 import { tf } from '../../../shared/model/tf.js';
@@ -31,19 +32,60 @@ describe('robust residual score statistics', () => {
     assert.ok(s.scoreScale > 0);
   });
 
-  test('a column no calibration row varies in gets the median spread of the others, not its own near-zero one', () => {
-    // Input column 2 is constant (a one-hot slot no row uses): its residuals are tiny reconstruction wobble.
-    const x = Float32Array.from([0.1, 0.5, 0, 0.4, 0.2, 0, 0.9, 0.7, 0, 0.3, 0.1, 0]);
-    assert.deepEqual(constantColumns(x, 4, 3), [false, false, true]);
-    assert.deepEqual(
-      withConstantColumnsFloored([0.2, 0.4, 1e-5], [false, false, true]),
-      [0.2, 0.4, 0.30000000000000004],
+  test('spreads by what the input takes: MAD if continuous, standard deviation if two-valued, the median if constant', () => {
+    // Input: column 0 continuous, column 1 one-hot (0/1), column 2 a slot no row uses.
+    const x = Float32Array.from([0.1, 1, 0, 0.4, 0, 0, 0.9, 0, 0, 0.3, 1, 0, 0.6, 0, 0]);
+    assert.deepEqual(columnLevels(x, 5, 3), ['continuous', 'binary', 'constant']);
+    // Residuals: column 1 reconstructed almost exactly on four rows and confused on one (the MAD sees
+    // only the first mode); column 2 wobbles by 1e-4.
+    const r = Float64Array.from([
+      0.1, 0.01, 1e-4, -0.1, -0.01, -1e-4, 0.2, 0.01, 2e-4, 0, -0.01, 0, -0.2, 0.6, 1e-4,
+    ]);
+    const { spread } = residualSpreads(r, 5, 3, columnLevels(x, 5, 3));
+    const sd1 = Math.sqrt(
+      [0.01, -0.01, 0.01, -0.01, 0.6].reduce((a, v, _, all) => {
+        const m = all.reduce((p, q) => p + q, 0) / all.length;
+        return a + (v - m) ** 2 / all.length;
+      }, 0),
     );
-    // A varying column keeps its own spread however small; a constant one keeps a larger own spread.
-    assert.deepEqual(withConstantColumnsFloored([0.2, 1e-5, 0.9], [false, false, true]), [0.2, 1e-5, 0.9]);
-    const r = Float64Array.from([0.1, -0.1, 1e-4, -0.1, 0.1, -1e-4, 0.2, 0, 2e-4, 0, -0.2, 0]);
-    const s = fitMemberScoring(r, 4, 3, constantColumns(x, 4, 3));
-    assert.equal(s.spread[2], (s.spread[0]! + s.spread[1]!) / 2);
+    assert.ok(Math.abs(spread[0]! - 1.4826 * 0.1) < 1e-12);
+    assert.ok(Math.abs(spread[1]! - sd1) < 1e-12);
+    assert.equal(spread[2], (spread[0]! + spread[1]!) / 2);
+    // Without levels every column is continuous: the confused one-hot row would be ~20 spreads off.
+    const plain = residualSpreads(r, 5, 3).spread;
+    assert.ok(plain[1]! < 0.04);
+    const s = fitMemberScoring(r, 5, 3, columnLevels(x, 5, 3));
+    assert.deepEqual(s.spread, spread);
+  });
+});
+
+describe('thresholdInResidualUnits', () => {
+  test('the mse threshold is itself; a robust one is each member’s raw score at it times its mean squared spread', () => {
+    assert.equal(thresholdInResidualUnits(0.3, undefined), 0.3);
+    assert.equal(
+      thresholdInResidualUnits(0.3, { kind: 'mse', members: [], calibrationRows: 9, reference: 'x' }),
+      0.3,
+    );
+    const member = (spread: number[], scoreCenter: number, scoreScale: number) => ({
+      center: spread.map(() => 0),
+      spread,
+      scoreCenter,
+      scoreScale,
+    });
+    // Member 1: (1 + 2·0.5) · (0.1² + 0.3²)/2 = 2 · 0.05 = 0.1; member 2: (0 + 2·2) · 0.2² = 0.16.
+    const scoring = {
+      kind: 'robust-residual' as const,
+      members: [member([0.1, 0.3], 1, 0.5), member([0.2, 0.2], 0, 2)],
+      calibrationRows: 100,
+      reference: 'calibration',
+    };
+    assert.ok(Math.abs(thresholdInResidualUnits(2, scoring) - 0.13) < 1e-12);
+    // Spreads twice as wide: the same normalised threshold takes residuals twice as large (4× in squares).
+    const wider = {
+      ...scoring,
+      members: scoring.members.map((m) => ({ ...m, spread: m.spread.map((s) => 2 * s) })),
+    };
+    assert.ok(Math.abs(thresholdInResidualUnits(2, wider) - 0.52) < 1e-12);
   });
 });
 
