@@ -49,6 +49,9 @@ export async function startPipelineServices(d: {
       entry: adapterEntry,
       runDir,
       opsPort: adapterPort,
+      // Every service of the demo shares this machine; the adapter's gradient steps (about 2 s of CPU a
+      // cycle) are batch work and yield to the scorer's hot path. In a deployment it has its own CPUs.
+      niceness: 10,
       env: {
         ...d.env,
         SMAE_PIPELINE: pipeline,

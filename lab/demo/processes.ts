@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../tools/infra/kafka/broker.js';
 
@@ -39,6 +40,11 @@ export function startService(opts: {
   args?: string[];
   runDir: string;
   opsPort: number;
+  /**
+   * Scheduling niceness (0–19; higher yields the CPU to others). Set right after the spawn, before the
+   * service starts any thread, so every thread it starts inherits it.
+   */
+  niceness?: number;
 }): Service {
   const logFile = join(opts.runDir, `${opts.name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -51,6 +57,13 @@ export function startService(opts: {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
+  if (opts.niceness !== undefined && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, opts.niceness);
+    } catch {
+      // Not permitted here: the service runs at normal priority.
+    }
+  }
   child.stdout!.pipe(log, { end: false });
   child.stderr!.pipe(log, { end: false });
   let code: number | null | undefined;
