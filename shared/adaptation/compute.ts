@@ -82,7 +82,7 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
     const thresholdBefore = base.manifest.threshold.value;
     const scored = scoreWindow(base, input.window);
     const { anchor, anchorBuilt } = ensureAnchor(input, base, scored, disposables);
-    const rows = selectRows(input, scored, thresholdBefore);
+    const rows = selectRows(input, scored, thresholdBefore, base.policy.setsAsideAnomalies);
     const support = summarizeSupport(o.policy, rows.selection, scored.entries);
     const figures = windowFigures(input, base, scored, rows, anchor);
     const done = (
@@ -110,7 +110,9 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
         steps: settings.steps,
         learningRate: settings.learningRate,
         policy: o.policy,
-        reference: `window-clean: window rows the parent scored ≤ ${o.reference.margin}× its threshold`,
+        reference: base.policy.setsAsideAnomalies
+          ? 'window: every row, likely anomalies set aside by the policy'
+          : `window-clean: window rows the parent scored ≤ ${o.reference.margin}× its threshold`,
         pipeline: input.pipeline,
         ...(o.threshold !== null ? { threshold: o.threshold } : {}),
       },
@@ -175,7 +177,12 @@ interface SelectedRows {
 }
 
 /** The support set (by the policy) and the threshold's reference rows. */
-function selectRows(input: ComputeInput, scored: ScoredWindow, thresholdBefore: number): SelectedRows {
+function selectRows(
+  input: ComputeInput,
+  scored: ScoredWindow,
+  thresholdBefore: number,
+  wholeWindow: boolean,
+): SelectedRows {
   const o = input.options;
   const seed = cycleSeed(o.seed, input.cycleId);
   const candidates = scored.entries.map((e, i) => ({ score: scored.scores[i]!, key: e.key }));
@@ -183,7 +190,10 @@ function selectRows(input: ComputeInput, scored: ScoredWindow, thresholdBefore: 
     o.policy === 'report'
       ? selectReportSupport(candidates, thresholdBefore, o.report, seed)
       : selectDefaultSupport(candidates, thresholdBefore, o.default, seed);
-  const referenceLimit = o.reference.margin * thresholdBefore;
+  // A policy that sets aside anomalies itself is refitted on the whole window: a margin over the parent's
+  // threshold would cut off the rows a drift moved furthest, which are the new normal, and bias the refit
+  // threshold low. Otherwise the margin keeps the window's anomalies out of the refit.
+  const referenceLimit = wholeWindow ? Number.POSITIVE_INFINITY : o.reference.margin * thresholdBefore;
   const referenceIdx: number[] = [];
   scored.scores.forEach((s, i) => {
     if (!Number.isNaN(s) && s <= referenceLimit) referenceIdx.push(i);

@@ -52,6 +52,7 @@ export function minConformalRows(alpha: number): number {
 
 export class ConformalPolicy implements ThresholdPolicy<'conformal', ConformalParams, ConformalState> {
   readonly kind = 'conformal' as const;
+  readonly setsAsideAnomalies = true;
   readonly params: Readonly<ConformalParams>;
   readonly state: Readonly<CommonState & ConformalState>;
   private readonly sorted: Float64Array;

@@ -29,6 +29,7 @@ const stateSchema = commonStateSchema.strict();
 
 export class PercentilePolicy implements ThresholdPolicy<'percentile', PercentileParams, PercentileState> {
   readonly kind = 'percentile' as const;
+  readonly setsAsideAnomalies = false;
   readonly params: Readonly<PercentileParams>;
   readonly state: Readonly<CommonState>;
 

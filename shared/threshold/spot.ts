@@ -79,6 +79,7 @@ const stateSchema = commonStateSchema
 
 export class SpotPolicy implements ThresholdPolicy<'spot', SpotParams, SpotState> {
   readonly kind = 'spot' as const;
+  readonly setsAsideAnomalies = false;
   readonly params: Readonly<SpotParams>;
   readonly state: Readonly<CommonState & SpotState>;
 

@@ -53,6 +53,12 @@ export interface ThresholdPolicy<K extends PolicyKind = PolicyKind, P = unknown,
   readonly threshold: number;
   /** The false-positive rate the policy aims at on scores exchangeable with its calibration scores. */
   readonly targetFpr: number;
+  /**
+   * Whether fitting sets aside likely anomalies among the calibration scores itself (`conformal`:
+   * `withoutContamination`). The adapter then refits it on every window row; otherwise only on rows the
+   * parent model scores below a margin over its threshold.
+   */
+  readonly setsAsideAnomalies: boolean;
   classify(score: number): Classification;
   /** The same kind and parameters, fitted on other scores (the adapter refits after each adaptation). */
   refit(scores: ArrayLike<number>, reference: string): ThresholdPolicy<K, P, S>;
