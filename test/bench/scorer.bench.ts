@@ -4,8 +4,8 @@
  * and Redis (`npm run infra:up`).
  *
  * - Baseline: the same kafkajs consumer set-up (eachBatch, same group settings, the same delivery code:
- *   one transaction per batch on per-partition transactional producers, or send-then-commit) producing
- *   one small record per input record, with no decoding and no scoring.
+ *   one transaction per batch on per-partition transactional producers, or send-then-commit) copying
+ *   each input record out (pass-through), with no decoding and no scoring.
  * - Scorer: `buildScorer` with its defaults (no scores topic) and a small trained detector.
  * - Throughput: a backlog of N records is consumed by a fresh group; records/s is measured between the
  *   first and the last committed batch (group join time excluded, for both).
@@ -138,7 +138,10 @@ async function produceBacklog(kafka: Kafka, topic: string, n: number): Promise<v
   await producer.disconnect();
 }
 
-/** The baseline: same consumer settings and delivery code, one 8-byte record out per record in, no scoring. */
+/**
+ * The pass-through baseline: same consumer settings and delivery code, each input record copied out
+ * (its value, keyed as the scorer keys its outputs), no decoding and no scoring.
+ */
 async function baseline(
   kafka: Kafka,
   admin: Admin,
@@ -175,7 +178,6 @@ async function baseline(
         })
       : new AtLeastOnceDelivery({ kafka: port, consumer, groupId, topics, logger: silentLogger });
   const meter = new RateMeter(RECORDS, `baseline ${mode}`);
-  const value = Buffer.alloc(8);
   await consumer.connect();
   await consumer.run({
     topics: [names.topics.records],
@@ -185,7 +187,10 @@ async function baseline(
       const { topic, partition } = batch;
       try {
         await delivery.begin(topic, partition);
-        const flags = batch.records.map((m) => ({ key: `${topic}:${partition}:${m.offset}`, value }));
+        const flags = batch.records.map((m) => ({
+          key: `${topic}:${partition}:${m.offset}`,
+          value: m.value ?? Buffer.alloc(0),
+        }));
         await heartbeat().catch(() => undefined);
         await delivery.commit(topic, partition, batch.nextOffset, { flags, deadLetters: [], scores: [] });
       } catch (err) {

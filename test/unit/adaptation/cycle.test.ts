@@ -21,9 +21,9 @@ before(async () => {
   trained = await trainSimModel(stream, { rows: 1500, epochs: 10, seed: 3, version: null });
 });
 
-async function setup(rows = stream.window(1)) {
+async function setup(rows = stream.window(1), model = trained) {
   const registry = new MemoryRegistry();
-  await registry.publish(trained, { publishedBy: 'trainer', reason: 'test' });
+  await registry.publish(model, { publishedBy: 'trainer', reason: 'test' });
   const state = new MemoryAdapterState();
   const deps: CycleDeps = { pipeline: 'unit', registry, readWindow: memoryWindow(rows), state };
   return { registry, state, deps };
@@ -203,5 +203,28 @@ describe('runAdaptationCycle', () => {
     assert.equal(await state.getAnchor(2), null);
     assert.ok((out.figures?.weightDrift ?? 0) > 0);
     assert.ok((out.figures?.weightStep ?? 0) > 0);
+  });
+
+  test('a conformal model is refitted on every window row; a percentile one only on rows under 2× its threshold', async () => {
+    // The window carries the report's injected anomalies (far above 2× the threshold): the percentile
+    // refit must not see them; the conformal policy sets them aside itself, and a margin would also cut
+    // off the rows a drift moved furthest.
+    const conformal = await trainSimModel(stream, {
+      rows: 1500,
+      epochs: 10,
+      seed: 3,
+      version: null,
+      threshold: { kind: 'conformal', params: { alpha: 0.05 } },
+    });
+    const rows = stream.window(1);
+    const byPolicy = async (model: ModelArtifact) => {
+      const { deps } = await setup(rows, model);
+      const out = await runAdaptationCycle(deps, { cycleId: 'ref', options, dryRun: true });
+      return out.figures!;
+    };
+    const c = await byPolicy(conformal);
+    const p = await byPolicy(trained);
+    assert.equal(c.referenceRows, c.windowRows - c.unpreparedRows);
+    assert.ok(p.referenceRows < p.windowRows * 0.95, `${p.referenceRows} of ${p.windowRows}`);
   });
 });
