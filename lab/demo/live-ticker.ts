@@ -12,6 +12,21 @@ import type { Collector } from './collector.js';
 import type { LiveState, LiveView } from './live.js';
 import type { Service } from './processes.js';
 import { scrape, sumOf } from './prometheus.js';
+import { percentile } from '../../shared/threshold/percentile.js';
+
+/** The live latency figures cover the scores that arrived this long before a tick. */
+const LATENCY_WINDOW_MS = 10_000;
+
+/** p50 and p99 of produced → score visible over the scores that arrived since `since` (epoch ms). */
+function recentLatency(obs: Observations, since: number): { p50: number; p99: number } | null {
+  const recent: number[] = [];
+  for (let i = 0; i < obs.count; i++) {
+    const at = obs.scoredAt[i]!;
+    if (at >= since) recent.push(at - obs.sentAt[i]!);
+  }
+  if (recent.length === 0) return null;
+  return { p50: percentile(recent, 50), p99: percentile(recent, 99) };
+}
 
 export interface LiveTickerDeps {
   obs: Observations;
@@ -113,6 +128,7 @@ export function createLiveTicker(d: LiveTickerDeps): LiveTicker {
         f1Macro: soFar.records > 0 ? soFar.f1Macro : null,
         recall: soFar.anomalies > 0 ? soFar.recall : null,
         fpr: soFar.records > 0 ? soFar.fpr : null,
+        latencyMs: recentLatency(d.obs, now - LATENCY_WINDOW_MS),
         scorerUp: scorerMetrics !== null,
         adapterUp: adapter ? adapterMetrics !== null : null,
       };

@@ -25,6 +25,8 @@ export interface LiveState {
   f1Macro: number | null;
   recall: number | null;
   fpr: number | null;
+  /** Produced → score visible (read_committed), over the scores that arrived in the last 10 s. */
+  latencyMs: { p50: number; p99: number } | null;
   scorerUp: boolean;
   adapterUp: boolean | null;
 }
@@ -60,6 +62,11 @@ export function renderLive(s: LiveState, pipeline: string): string[] {
     `  scored      ${int(s.scored).padStart(8)}  ${rate(s.scoredPerSecond).padStart(8)}   consumer lag ${
       s.consumerLag === null ? '–' : int(s.consumerLag)
     }${s.scorerUp ? '' : '  [scorer down]'}`,
+    `  latency     ${
+      s.latencyMs === null
+        ? '–'
+        : `p50 ${Math.round(s.latencyMs.p50)} ms   p99 ${Math.round(s.latencyMs.p99)} ms   (produced → score visible, last 10 s)`
+    }`,
     `  flags       ${int(s.flags).padStart(8)}  ${rate(s.flagsPerSecond).padStart(8)}   dead letters ${int(s.deadLetters)}`,
     `  model       v${s.modelVersion ?? '?'}${s.threshold !== null ? ` (threshold ${s.threshold.toPrecision(3)})` : ''}   ${adapter}`,
     `  so far      F1-macro ${s.f1Macro === null ? '–' : s.f1Macro.toFixed(4)}   recall ${pct(s.recall)}   FPR ${pct(s.fpr)}`,

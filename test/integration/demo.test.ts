@@ -223,14 +223,17 @@ test('the live view reads Prometheus text and draws one frame', () => {
     f1Macro: 0.91,
     recall: 0.97,
     fpr: 0.012,
+    latencyMs: { p50: 24.4, p99: 131.6 },
     scorerUp: true,
     adapterUp: true,
   };
   const lines = renderLive(state, 'p');
-  assert.equal(lines.length, 6);
+  assert.equal(lines.length, 7);
+  assert.match(lines[3]!, /latency {5}p50 24 ms {3}p99 132 ms/);
+  assert.match(renderLive({ ...state, latencyMs: null }, 'p')[3]!, /latency {5}–$/);
   assert.match(lines[1]!, /\[############\.{12}\] 500 \/ 1,000 {2}400\/s/);
   assert.match(
-    lines[4]!,
+    lines[5]!,
     /v2 \(threshold 0\.123\) {3}adaptations 1 published, 2 refused \(last: threshold-step\)/,
   );
   assert.ok(lines.every((l) => !l.includes('\x1b')));
