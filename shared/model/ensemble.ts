@@ -10,7 +10,7 @@
  * - `mse` (the report): the row's mean squared reconstruction error (a single member);
  * - `robust-residual`: per member, residuals r = x − x̂ in units of their per-feature median and spread
  *   on the calibration rows (MAD; the standard deviation for two-valued columns such as one-hot slots;
- *   see `residualSpreads`), z = (r − median) / (1.4826·MAD), the row's mean z²; that member score is put on
+ *   see `residualSpreads`), z = (r − median) / spread, the row's mean z²; that member score is put on
  *   a common scale by its own median and (90th percentile − median) on the calibration rows, and the
  *   members' normalised scores are averaged. One noisy column cannot dominate (its residuals are in its
  *   own units) and a member with a larger error scale does not outvote the others.
