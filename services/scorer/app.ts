@@ -21,7 +21,13 @@ import { registerOutputSchemas } from '../../shared/avro/confluent-output.js';
 import { RecordDecoder, type SchemaIdResolver } from '../../shared/avro/decoder.js';
 import { schemaIdSource } from '../../shared/avro/schema-ids.js';
 import { FLAG_SCHEMA, loadSchemaFile, SCORE_SCHEMA, type AvroType } from '../../shared/avro/schemas.js';
-import type { KafkaPort } from '../../shared/kafka/port.js';
+import type {
+  GroupConsumer,
+  GroupConsumerEvents,
+  GroupConsumerOptions,
+  KafkaAdmin,
+  KafkaPort,
+} from '../../shared/kafka/port.js';
 import { TopicSizeLimits } from '../../shared/kafka/record-size.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import type { ModelArtifact } from '../../shared/model/artifact.js';
@@ -32,7 +38,7 @@ import type { ScoringModel } from '../../shared/scoring/model.js';
 import { PartitionProgress } from '../../shared/scoring/progress.js';
 import { windowStreamKey } from '../../shared/scoring/window.js';
 import type { ScorerConfig } from './config.js';
-import { createDelivery, type Delivery } from './delivery.js';
+import { createDelivery, type Delivery, type OutputTopics } from './delivery.js';
 import { handleBatch, type BatchDeps, type BatchInfo } from './handle-batch.js';
 import { createScorerMetrics, type ScorerMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
@@ -93,100 +99,33 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     deps.metricsRegistry ?? createMetricsRegistry({ service: 'scorer', pipeline: config.pipeline });
   const progress = new PartitionProgress(config.stallTimeoutMs);
   const metrics = createScorerMetrics(metricsRegistry, progress);
-  const readerSchema = deps.readerSchema ?? loadSchemaFile(config.recordSchema);
-  recordFieldNames(readerSchema); // refuses a schema that is not a record
-  const resolveSchemaId = deps.resolveSchemaId ?? schemaIdSource(config);
-  const decoder = new RecordDecoder({
-    readerSchema,
-    wireFormat: config.wireFormat,
-    ...(resolveSchemaId ? { resolveSchemaId } : {}),
-  });
-  const batchScorer = new BatchScorer({
-    pipeline: config.pipeline,
-    decoder,
-    topK: config.topK,
-    emitScores: config.emitScores,
-    windowSampleRate: config.windowSampleRate,
-    maxRecordBytes: config.maxRecordBytes,
-    ...(config.keyField ? { keyField: config.keyField } : {}),
-    ...(config.eventTimeField ? { eventTimeField: config.eventTimeField } : {}),
-  });
+  const { readerSchema, batchScorer } = scoringFor(config, deps);
+  const window = windowWriterFor(config, deps.redis, metrics, log);
   const slot = new ModelSlot();
-  const window =
-    deps.redis && config.windowMaxLen > 0
-      ? new WindowWriter({
-          redis: deps.redis,
-          key: windowStreamKey(config.names.redisPrefix),
-          maxLen: config.windowMaxLen,
-          logger: log,
-          onWritten: (n) => metrics.windowEntries.inc(n),
-          onDropped: (n) => metrics.windowDropped.inc(n),
-          onError: () => metrics.windowErrors.inc(),
-        })
-      : null;
-
-  const consumer = deps.kafka.groupConsumer(
-    {
-      groupId: config.group,
-      sessionTimeoutMs: config.sessionTimeoutMs,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      maxBytesPerPartition: config.maxBytesPerPartition,
-      maxBytes: config.fetchMaxBytes,
-      maxWaitTimeMs: config.fetchMaxWaitMs,
-      readCommitted: true,
-    },
-    {
-      onAssignment: (assignment) => {
-        assigned = assignment;
-        joined = true;
-        metrics.consumerLag.reset(); // partitions may have moved to other members
-        progress.assigned(assigned);
-        crashed = null;
-        log.info({ assignment: assigned }, 'joined the consumer group');
-        void delivery
-          .onAssignment(assigned)
-          .catch((err: unknown) => log.warn({ err }, 'releasing revoked partitions failed'));
-      },
-      onCrash: (error, restart) => {
-        joined = false;
-        log.error({ err: error?.message, restart }, 'consumer crashed');
-        if (!restart && !stopping) {
-          crashed = error;
-          deps.onFatal?.(error);
-        }
-      },
-      onStop: () => {
-        joined = false;
-      },
-    },
-  );
+  const startAbort = new AbortController();
+  let stopping: Promise<void> | null = null;
+  const group = new GroupMembership(log, metrics, progress, {
+    onAssignment: (a) => delivery.onAssignment(a),
+    onFatal: (err) => deps.onFatal?.(err),
+    isStopping: () => stopping !== null,
+  });
+  const consumer = deps.kafka.groupConsumer(consumerOptions(config), group.events);
   const admin = deps.kafka.admin();
   const outputTopics = {
     flags: config.topics.flags,
     deadLetters: config.topics.deadLetters,
     scores: config.topics.scores,
   };
-  const deliveryEvents = {
-    onTransaction: (outcome: 'committed' | 'aborted') => metrics.transactions.inc({ outcome }),
-    onFenced: () => metrics.fenced.inc(),
-    onStage: (stage: 'send' | 'send_offsets' | 'commit', s: number) =>
-      metrics.stageSeconds.observe({ stage }, s),
-  };
   // Output sends stay under each output topic's max.message.bytes (read at start) and maxSendBytes.
   const limits = new TopicSizeLimits(undefined, config.maxSendBytes);
-
-  const delivery: Delivery = createDelivery(config.delivery, {
+  const delivery = deliveryFor(config, {
     kafka: deps.kafka,
     admin,
     consumer,
-    groupId: config.group,
-    topics: outputTopics,
-    transactionalIdPrefix: config.names.transactionalIdPrefix,
-    transactionTimeoutMs: config.transactionTimeoutMs,
-    logger: log,
-    events: deliveryEvents,
+    outputTopics,
     limits,
-    retry: { initialRetryTimeMs: config.producerRetryInitialMs, maxRetryTimeMs: config.producerRetryMaxMs },
+    metrics,
+    log,
   });
   const models = new ModelInstaller({
     slot,
@@ -211,31 +150,15 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     onBatch: deps.onBatch,
   };
 
-  let assigned: Record<string, number[]> = {};
-  let joined = false;
-  let crashed: Error | null = null;
   let running = false;
-  let stopping: Promise<void> | null = null;
   let loadingChain: Promise<void> = Promise.resolve();
   let watchHandle: { close(): Promise<void> } | null = null;
   const inFlight = new Set<Promise<unknown>>();
-  const startAbort = new AbortController();
 
   async function start(): Promise<void> {
     if (running || stopping) throw new Error('scorer already started or stopped');
     running = true;
-    if (config.schemaRegistryUrl) {
-      // Outputs a Confluent consumer can read: the flag and score schemas under `<topic>-value`.
-      const ids = await registerOutputSchemas(
-        { url: config.schemaRegistryUrl },
-        {
-          flags: { topic: config.topics.flags, type: FLAG_SCHEMA },
-          scores: { topic: config.topics.scores, type: SCORE_SCHEMA },
-        },
-      );
-      batchScorer.useOutputSchemaIds(ids);
-      log.info({ schemaIds: ids }, 'flags and scores framed in the Confluent wire format');
-    }
+    if (config.schemaRegistryUrl) await frameOutputs(config, batchScorer, log);
     watchHandle = deps.models.watch(
       (m) => {
         // Loading can take a while (weights, backend): chain it so versions install in order.
@@ -298,24 +221,197 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     start,
     stop,
     health: () =>
-      crashed ? { ok: false, detail: { reason: `consumer crashed: ${crashed.message}` } } : { ok: true },
-    ready: () => {
-      const detail = { modelVersion: slot.version, joined, assignment: assigned, delivery: delivery.mode };
-      if (stopping) return { ok: false, detail: { ...detail, reason: 'stopping' } };
-      if (slot.version === null && slot.model === null)
-        return { ok: false, detail: { ...detail, reason: 'no model yet' } };
-      if (!joined) return { ok: false, detail: { ...detail, reason: 'not in the consumer group' } };
-      const stalled = progress.stalled();
-      if (stalled.length > 0) {
-        const names = stalled.map((p) => `${p.topic}/${p.partition} (${Math.round(p.sinceMs / 1000)} s)`);
-        return {
-          ok: false,
-          detail: { ...detail, stalled, reason: `partitions not advancing: ${names.join(', ')}` },
-        };
-      }
-      return { ok: true, detail };
-    },
-    assignment: () => assigned,
+      group.crashed
+        ? { ok: false, detail: { reason: `consumer crashed: ${group.crashed.message}` } }
+        : { ok: true },
+    ready: () =>
+      readiness({
+        modelVersion: slot.version,
+        hasModel: slot.version !== null || slot.model !== null,
+        group,
+        delivery: delivery.mode,
+        stopping: stopping !== null,
+        stalled: progress.stalled(),
+      }),
+    assignment: () => group.assigned,
     modelVersion: () => slot.version,
   };
+}
+
+/** The record decoder and the batch scorer the configuration asks for; refuses a non-record schema. */
+function scoringFor(
+  config: ScorerConfig,
+  deps: Pick<ScorerDeps, 'readerSchema' | 'resolveSchemaId'>,
+): { readerSchema: AvroType; batchScorer: BatchScorer } {
+  const readerSchema = deps.readerSchema ?? loadSchemaFile(config.recordSchema);
+  recordFieldNames(readerSchema); // refuses a schema that is not a record
+  const resolveSchemaId = deps.resolveSchemaId ?? schemaIdSource(config);
+  const decoder = new RecordDecoder({
+    readerSchema,
+    wireFormat: config.wireFormat,
+    ...(resolveSchemaId ? { resolveSchemaId } : {}),
+  });
+  const batchScorer = new BatchScorer({
+    pipeline: config.pipeline,
+    decoder,
+    topK: config.topK,
+    emitScores: config.emitScores,
+    windowSampleRate: config.windowSampleRate,
+    maxRecordBytes: config.maxRecordBytes,
+    ...(config.keyField ? { keyField: config.keyField } : {}),
+    ...(config.eventTimeField ? { eventTimeField: config.eventTimeField } : {}),
+  });
+  return { readerSchema, batchScorer };
+}
+
+/** The writer of sampled window entries to Redis; null without Redis or with the window off. */
+function windowWriterFor(
+  config: ScorerConfig,
+  redis: Redis | null | undefined,
+  metrics: ScorerMetrics,
+  log: Logger,
+): WindowWriter | null {
+  if (!redis || config.windowMaxLen <= 0) return null;
+  return new WindowWriter({
+    redis,
+    key: windowStreamKey(config.names.redisPrefix),
+    maxLen: config.windowMaxLen,
+    logger: log,
+    onWritten: (n) => metrics.windowEntries.inc(n),
+    onDropped: (n) => metrics.windowDropped.inc(n),
+    onError: () => metrics.windowErrors.inc(),
+  });
+}
+
+function consumerOptions(config: ScorerConfig): GroupConsumerOptions {
+  return {
+    groupId: config.group,
+    sessionTimeoutMs: config.sessionTimeoutMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    maxBytesPerPartition: config.maxBytesPerPartition,
+    maxBytes: config.fetchMaxBytes,
+    maxWaitTimeMs: config.fetchMaxWaitMs,
+    readCommitted: true,
+  };
+}
+
+/** The scorer's membership of its consumer group, as the consumer's events tell it. */
+class GroupMembership {
+  assigned: Record<string, number[]> = {};
+  joined = false;
+  /** The error the consumer stopped for good with, if it did. */
+  crashed: Error | null = null;
+  readonly events: GroupConsumerEvents;
+
+  constructor(
+    log: Logger,
+    metrics: ScorerMetrics,
+    progress: PartitionProgress,
+    on: {
+      onAssignment(a: Record<string, number[]>): Promise<void>;
+      /** The consumer stopped for good (not while the scorer stops). */
+      onFatal(err: Error): void;
+      isStopping(): boolean;
+    },
+  ) {
+    this.events = {
+      onAssignment: (assignment) => {
+        this.assigned = assignment;
+        this.joined = true;
+        metrics.consumerLag.reset(); // partitions may have moved to other members
+        progress.assigned(assignment);
+        this.crashed = null;
+        log.info({ assignment }, 'joined the consumer group');
+        void on
+          .onAssignment(assignment)
+          .catch((err: unknown) => log.warn({ err }, 'releasing revoked partitions failed'));
+      },
+      onCrash: (error, restart) => {
+        this.joined = false;
+        log.error({ err: error?.message, restart }, 'consumer crashed');
+        if (!restart && !on.isStopping()) {
+          this.crashed = error;
+          on.onFatal(error);
+        }
+      },
+      onStop: () => {
+        this.joined = false;
+      },
+    };
+  }
+}
+
+/** The delivery the configuration asks for, with its metrics wired. */
+function deliveryFor(
+  config: ScorerConfig,
+  d: {
+    kafka: KafkaPort;
+    admin: KafkaAdmin;
+    consumer: GroupConsumer;
+    outputTopics: OutputTopics;
+    limits: TopicSizeLimits;
+    metrics: ScorerMetrics;
+    log: Logger;
+  },
+): Delivery {
+  const { metrics } = d;
+  return createDelivery(config.delivery, {
+    kafka: d.kafka,
+    admin: d.admin,
+    consumer: d.consumer,
+    groupId: config.group,
+    topics: d.outputTopics,
+    transactionalIdPrefix: config.names.transactionalIdPrefix,
+    transactionTimeoutMs: config.transactionTimeoutMs,
+    logger: d.log,
+    events: {
+      onTransaction: (outcome: 'committed' | 'aborted') => metrics.transactions.inc({ outcome }),
+      onFenced: () => metrics.fenced.inc(),
+      onStage: (stage: 'send' | 'send_offsets' | 'commit', s: number) =>
+        metrics.stageSeconds.observe({ stage }, s),
+    },
+    limits: d.limits,
+    retry: { initialRetryTimeMs: config.producerRetryInitialMs, maxRetryTimeMs: config.producerRetryMaxMs },
+  });
+}
+
+/** Outputs a Confluent consumer can read: the flag and score schemas registered under `<topic>-value`. */
+async function frameOutputs(config: ScorerConfig, batchScorer: BatchScorer, log: Logger): Promise<void> {
+  const ids = await registerOutputSchemas(
+    { url: config.schemaRegistryUrl! },
+    {
+      flags: { topic: config.topics.flags, type: FLAG_SCHEMA },
+      scores: { topic: config.topics.scores, type: SCORE_SCHEMA },
+    },
+  );
+  batchScorer.useOutputSchemaIds(ids);
+  log.info({ schemaIds: ids }, 'flags and scores framed in the Confluent wire format');
+}
+
+/** Ready: a model, a place in the group, every assigned partition advancing, not stopping. */
+function readiness(s: {
+  modelVersion: number | null;
+  hasModel: boolean;
+  group: GroupMembership;
+  delivery: string;
+  stopping: boolean;
+  stalled: ReturnType<PartitionProgress['stalled']>;
+}): ProbeResult {
+  const detail = {
+    modelVersion: s.modelVersion,
+    joined: s.group.joined,
+    assignment: s.group.assigned,
+    delivery: s.delivery,
+  };
+  if (s.stopping) return { ok: false, detail: { ...detail, reason: 'stopping' } };
+  if (!s.hasModel) return { ok: false, detail: { ...detail, reason: 'no model yet' } };
+  if (!s.group.joined) return { ok: false, detail: { ...detail, reason: 'not in the consumer group' } };
+  if (s.stalled.length > 0) {
+    const names = s.stalled.map((p) => `${p.topic}/${p.partition} (${Math.round(p.sinceMs / 1000)} s)`);
+    return {
+      ok: false,
+      detail: { ...detail, stalled: s.stalled, reason: `partitions not advancing: ${names.join(', ')}` },
+    };
+  }
+  return { ok: true, detail };
 }

@@ -110,9 +110,9 @@ export async function computeAdaptation(input: ComputeInput): Promise<ComputeRes
         steps: settings.steps,
         learningRate: settings.learningRate,
         policy: o.policy,
-        reference: base.policy.setsAsideAnomalies
-          ? 'window: every row, likely anomalies set aside by the policy'
-          : `window-clean: window rows the parent scored ≤ ${o.reference.margin}× its threshold`,
+        reference: `window-clean: window rows the parent scored ≤ ${
+          base.policy.setsAsideAnomalies ? o.reference.anomalyPolicyMargin : o.reference.margin
+        }× its threshold`,
         pipeline: input.pipeline,
         ...(o.threshold !== null ? { threshold: o.threshold } : {}),
       },
@@ -181,7 +181,7 @@ function selectRows(
   input: ComputeInput,
   scored: ScoredWindow,
   thresholdBefore: number,
-  wholeWindow: boolean,
+  anomalyPolicy: boolean,
 ): SelectedRows {
   const o = input.options;
   const seed = cycleSeed(o.seed, input.cycleId);
@@ -190,10 +190,9 @@ function selectRows(
     o.policy === 'report'
       ? selectReportSupport(candidates, thresholdBefore, o.report, seed)
       : selectDefaultSupport(candidates, thresholdBefore, o.default, seed);
-  // A policy that sets aside anomalies itself is refitted on the whole window: a margin over the parent's
-  // threshold would cut off the rows a drift moved furthest, which are the new normal, and bias the refit
-  // threshold low. Otherwise the margin keeps the window's anomalies out of the refit.
-  const referenceLimit = wholeWindow ? Number.POSITIVE_INFINITY : o.reference.margin * thresholdBefore;
+  // A policy that sets aside anomalies itself gets the wider margin (see ThresholdReferenceOptions).
+  const margin = anomalyPolicy ? o.reference.anomalyPolicyMargin : o.reference.margin;
+  const referenceLimit = margin * thresholdBefore;
   const referenceIdx: number[] = [];
   scored.scores.forEach((s, i) => {
     if (!Number.isNaN(s) && s <= referenceLimit) referenceIdx.push(i);

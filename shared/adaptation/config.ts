@@ -55,6 +55,13 @@ export interface ThresholdReferenceOptions {
    * do not raise it.
    */
   margin: number;
+  /**
+   * The margin instead, for a policy that sets aside likely anomalies itself (`conformal`). Wider, because
+   * a margin cuts off the rows a drift moved furthest, which are the new normal, and biases the refitted
+   * threshold low; not unbounded, because an incident can fill more of a window than the policy's fence
+   * is built for (it holds up to 10 % of anomalies), and far-out rows are left out here first.
+   */
+  anomalyPolicyMargin: number;
   /** Fewer reference rows than this refuses the cycle (`too-few-rows`). */
   minRows: number;
 }
@@ -131,7 +138,7 @@ export const ADAPTATION_DEFAULTS: Readonly<AdaptationOptions> = Object.freeze({
     maxKeyShare: 0.1,
     sampling: 'recent',
   },
-  reference: { margin: 2, minRows: 100 },
+  reference: { margin: 2, anomalyPolicyMargin: 10, minRows: 100 },
   golden: { size: 256, variants: ['A', 'B'], seed: 7 },
   guardrails: {
     minWindowRows: 200,
@@ -236,6 +243,7 @@ export function validateAdaptationOptions(o: AdaptationOptions): void {
     });
   }
   pos('reference.margin', o.reference.margin);
+  pos('reference.anomalyPolicyMargin', o.reference.anomalyPolicyMargin);
   int('reference.minRows', o.reference.minRows, 1);
   int('golden.size', o.golden.size, 1);
   int('golden.seed', o.golden.seed, 0);

@@ -55,8 +55,8 @@ export interface ThresholdPolicy<K extends PolicyKind = PolicyKind, P = unknown,
   readonly targetFpr: number;
   /**
    * Whether fitting sets aside likely anomalies among the calibration scores itself (`conformal`:
-   * `withoutContamination`). The adapter then refits it on every window row; otherwise only on rows the
-   * parent model scores below a margin over its threshold.
+   * `withoutContamination`). The adapter then refits it over a wider margin of the parent's threshold
+   * (`reference.anomalyPolicyMargin`).
    */
   readonly setsAsideAnomalies: boolean;
   classify(score: number): Classification;
