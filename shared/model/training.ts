@@ -207,10 +207,7 @@ export async function adaptDetector(
     const result = await network.adapt(s.matrix, s.rows, a);
     const referenceScores = network.reconstructionErrors(r.matrix, r.rows).mse;
     const referenceName = opts.reference ?? 'reference-window';
-    const threshold: AnyPolicy =
-      opts.threshold !== undefined
-        ? fitPolicy(opts.threshold, referenceScores, referenceName)
-        : base.policy.refit(referenceScores, referenceName);
+    const threshold = adaptedPolicy(base, opts, referenceScores, referenceName);
     const adaptation: AdaptationStats = {
       ...opts.stats,
       supportRows: s.rows,
@@ -233,6 +230,18 @@ export async function adaptDetector(
     network.dispose();
     throw err;
   }
+}
+
+/** The adapted model's threshold policy: the one asked for, else the base's own, fitted on the reference scores. */
+function adaptedPolicy(
+  base: Detector,
+  opts: AdaptDetectorOptions,
+  referenceScores: ArrayLike<number>,
+  referenceName: string,
+): AnyPolicy {
+  return opts.threshold !== undefined
+    ? fitPolicy(opts.threshold, referenceScores, referenceName)
+    : base.policy.refit(referenceScores, referenceName);
 }
 
 /**
@@ -352,10 +361,7 @@ async function adaptProfileDetector(
     const referenceName = opts.reference ?? 'reference-window';
     const scoring = fitScoring(networks, ensemble.scoring.kind, r.matrix, r.rows, referenceName);
     const referenceScores = new EnsembleScorer(networks, scoring).score(r.matrix, r.rows).score;
-    const threshold: AnyPolicy =
-      opts.threshold !== undefined
-        ? fitPolicy(opts.threshold, referenceScores, referenceName)
-        : base.policy.refit(referenceScores, referenceName);
+    const threshold = adaptedPolicy(base, opts, referenceScores, referenceName);
     const adaptation: AdaptationStats = {
       ...opts.stats,
       supportRows: s.rows,
