@@ -556,16 +556,9 @@ export class SparseAutoencoder {
     const n = Math.min(rows, 4096);
     const maxima = tf.tidy(() => {
       const layers = this.unflatten(this.params);
-      let h: tf.Tensor2D = tf.tensor2d(x.subarray(0, n * d), [n, d]);
       const out: tf.Tensor[] = [];
-      this.architecture.layers.forEach((layer, i) => {
-        h = tf.fused.matMul({
-          a: h,
-          b: layers[2 * i] as tf.Tensor2D,
-          bias: layers[2 * i + 1],
-          activation: layer.activation,
-        }) as tf.Tensor2D;
-        if (layer.activation === 'relu') out.push(tf.max(h, 0));
+      this.predictWith(tf.tensor2d(x.subarray(0, n * d), [n, d]), layers, (h, activation) => {
+        if (activation === 'relu') out.push(tf.max(h, 0));
       });
       return out;
     });
@@ -611,7 +604,12 @@ export class SparseAutoencoder {
     }
   }
 
-  private predictWith(x: tf.Tensor2D, layers: tf.Tensor[]): tf.Tensor2D {
+  /** The forward pass with `layers`; `onLayer` sees each layer's output (inside the caller's tidy). */
+  private predictWith(
+    x: tf.Tensor2D,
+    layers: tf.Tensor[],
+    onLayer?: (h: tf.Tensor2D, activation: string) => void,
+  ): tf.Tensor2D {
     let h: tf.Tensor2D = x;
     this.architecture.layers.forEach((layer, i) => {
       h = tf.fused.matMul({
@@ -620,6 +618,7 @@ export class SparseAutoencoder {
         bias: layers[2 * i + 1],
         activation: layer.activation,
       }) as tf.Tensor2D;
+      onLayer?.(h, layer.activation);
     });
     return h;
   }

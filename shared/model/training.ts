@@ -20,7 +20,7 @@ import type { FeatureSpec } from '../preprocessing/spec.js';
 import { calibrationSplit, DEFAULT_CALIBRATION_FRACTION } from '../threshold/holdout.js';
 import { thresholdInfoOf } from '../threshold/manifest.js';
 import { fitPolicy, REPORT_POLICY, type AnyPolicy, type PolicySpec } from '../threshold/policy.js';
-import { ARTIFACT_FORMAT, type AdaptationStats, type ModelManifest } from './artifact.js';
+import { ARTIFACT_FORMAT, type AdaptationStats, type ModelManifest, type TrainingStats } from './artifact.js';
 import { architectureFor, DEFAULT_L1_ACTIVITY } from './architecture.js';
 import {
   DEFAULT_ADAPT_OPTIONS,
@@ -153,18 +153,15 @@ export async function trainDetector(
       architecture: network.architecture,
       weightShapes: network.weightShapes,
       threshold: thresholdInfoOf(threshold),
-      training: {
+      training: trainingStats(f, {
         rows: rows.length,
         epochs: fit.epochs,
-        batchSize: f.batchSize,
-        learningRate: f.learningRate,
         finalLoss: fit.finalLoss,
         lossHistory: fit.lossHistory,
-        wallSeconds: (performance.now() - started) / 1000,
+        started,
         seed,
         source: opts.source,
-        ...optimizerStats(f),
-      },
+      }),
       adaptation,
     };
     logger.info(
@@ -304,18 +301,15 @@ async function trainProfileDetector(
       architecture: arch,
       weightShapes: trained.networks.flatMap((n) => n.weightShapes),
       threshold: thresholdInfoOf(threshold),
-      training: {
+      training: trainingStats(f, {
         rows: rows.length,
         epochs: first.epochs,
-        batchSize: f.batchSize,
-        learningRate: f.learningRate,
         finalLoss: first.finalLoss,
         lossHistory: trained.lossHistory,
-        wallSeconds: (performance.now() - started) / 1000,
+        started,
         seed,
         source: opts.source,
-        ...optimizerStats(f),
-      },
+      }),
       adaptation: null,
       ensemble: { profile: { ...profile }, scoring, members: trained.members },
     };
@@ -475,15 +469,45 @@ function adaptedManifest(
   };
 }
 
-/** How the network(s) were optimised, as the manifest records it (Keras' Adam: ε on the uncorrected √v). */
-function optimizerStats(f: { beta1: number; beta2: number; epsilon: number; shuffle: boolean }) {
+/**
+ * The manifest's training record: what was fitted and how (Keras' Adam: ε on the uncorrected √v), with the
+ * wall time since `started`.
+ */
+function trainingStats(
+  f: {
+    batchSize: number;
+    learningRate: number;
+    beta1: number;
+    beta2: number;
+    epsilon: number;
+    shuffle: boolean;
+  },
+  run: {
+    rows: number;
+    epochs: number;
+    finalLoss: number;
+    lossHistory: number[];
+    started: number;
+    seed: number;
+    source: string;
+  },
+): TrainingStats {
   return {
+    rows: run.rows,
+    epochs: run.epochs,
+    batchSize: f.batchSize,
+    learningRate: f.learningRate,
+    finalLoss: run.finalLoss,
+    lossHistory: run.lossHistory,
+    wallSeconds: (performance.now() - run.started) / 1000,
+    seed: run.seed,
+    source: run.source,
     optimizer: {
-      name: 'adam' as const,
+      name: 'adam',
       beta1: f.beta1,
       beta2: f.beta2,
       epsilon: f.epsilon,
-      epsilonOn: 'uncorrected-sqrt-v' as const,
+      epsilonOn: 'uncorrected-sqrt-v',
     },
     shuffle: f.shuffle,
   };
