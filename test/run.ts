@@ -8,6 +8,7 @@
  *                  needs it runs (`npm run registry:up`), and Redis (REDIS_URL, or a private
  *                  redis-server on a free port when nothing answers there and one is installed)
  *   5. integration node --test --test-concurrency=1 over test/integration/**\/*.test.ts
+ *   6. the scorer's integration tests again with KAFKA_CLIENT=confluent (librdkafka), when built
  *
  * Flags: --unit or --integration run only that part (no typecheck/lint); --checks adds typecheck and
  * lint to them; --down stops a Kafka broker this run started (default: left running for the next run;
@@ -24,6 +25,7 @@ import { createServer } from 'node:net';
 import { join, relative, resolve, sep } from 'node:path';
 import { ensureKafka, REPO_ROOT, stopKafka, type BrokerUpResult } from '../tools/infra/kafka/broker.js';
 import { localBrokerOptionsFromEnv } from '../tools/infra/kafka/options.js';
+import { CONFLUENT_PACKAGE, confluentAvailable } from '../shared/kafka/confluent-adapter.js';
 import {
   ensureRegistry,
   registryOptionsFromEnv,
@@ -126,7 +128,7 @@ function addCounts(tapFile: string): TestCounts | undefined {
 }
 
 async function nodeTests(
-  part: 'unit' | 'integration',
+  part: 'unit' | 'integration' | 'integration-librdkafka',
   files: string[],
   extraArgs: string[],
   env: NodeJS.ProcessEnv,
@@ -160,6 +162,31 @@ async function nodeTests(
       ? `exit ${code}, no summary`
       : `${counts.pass} passed, ${counts.fail + counts.cancelled} failed, ${counts.skipped + counts.todo} skipped`;
   return { ok: code === 0, note };
+}
+
+/**
+ * The scorer's integration tests again on the second Kafka client (librdkafka, KAFKA_CLIENT=confluent),
+ * when its optional package is built here (`.ci/run` builds it) and no client was chosen by hand.
+ */
+async function librdkafkaPass(files: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const scorerFiles = files.filter((f) => /integration[\\/]scorer/.test(f));
+  if (scorerFiles.length === 0 || process.env.KAFKA_CLIENT !== undefined) return;
+  await step('integration tests, librdkafka client', async () => {
+    if (!confluentAvailable()) {
+      const note = `skipped: ${CONFLUENT_PACKAGE} is not built here (see README, Kafka clients)`;
+      say(note);
+      return { ok: true, skipped: true, note };
+    }
+    return nodeTests(
+      'integration-librdkafka',
+      scorerFiles,
+      ['--test-concurrency=1', '--test-timeout=300000'],
+      {
+        ...env,
+        KAFKA_CLIENT: 'confluent',
+      },
+    );
+  });
 }
 
 /** Integration test files that need the schema registry (it starts only when one of them runs). */
@@ -318,6 +345,7 @@ async function main(): Promise<number> {
         await step('integration tests', () =>
           nodeTests('integration', files, ['--test-concurrency=1', '--test-timeout=300000'], childEnv),
         );
+        await librdkafkaPass(files, childEnv);
       }
     }
   }

@@ -13,7 +13,7 @@
 import { buildScorer } from './app.js';
 import { describeSettings, loadScorerConfig } from './config.js';
 import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
-import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
+import { createKafkaPort } from '../../shared/kafka/ports.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { requireTopics } from '../../shared/kafka/preflight.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
@@ -29,7 +29,7 @@ const USAGE = `smae scorer: scores the pipeline's input topic and writes flags, 
 Settings (flag / environment variable), flags win:
 ${describeSettings()}
 
-Kafka: KAFKA_BROKERS, KAFKA_SSL*, KAFKA_SASL_* ; Redis: REDIS_URL.
+Kafka: KAFKA_BROKERS, KAFKA_CLIENT (kafkajs or confluent), KAFKA_SSL*, KAFKA_SASL_* ; Redis: REDIS_URL.
 `;
 
 const CLOSE_GRACE_MS = 10_000;
@@ -54,7 +54,8 @@ runMain('scorer', async ({ createLogger }) => {
       let onRetry: (errorType: string) => void = () => undefined;
       const kafkaConn = kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` });
       await checkKafkaTls(kafkaConn);
-      const kafka = createKafka(kafkaConn, logger, { onRetry: (type) => onRetry(type) });
+      // Topic set-up stays on kafkajs's admin (librdkafka's cannot read topic configurations).
+      const kafka = createKafka(kafkaConn, logger);
       const redis = createRedis(redisUrlFromEnv(process.env), {
         logger,
         connectionName: `smae-scorer-${config.pipeline}`,
@@ -84,7 +85,7 @@ runMain('scorer', async ({ createLogger }) => {
       }
 
       const scorer = buildScorer(config, {
-        kafka: kafkajsPort(kafka),
+        kafka: createKafkaPort(kafkaConn, logger, { onRetry: (type) => onRetry(type) }),
         redis,
         models: registry,
         loadModel: (artifact) => Detector.fromArtifact(artifact),
@@ -111,6 +112,7 @@ runMain('scorer', async ({ createLogger }) => {
       logger.info(
         {
           backend,
+          kafkaClient: kafkaConn.client ?? 'kafkajs',
           delivery: config.delivery,
           input: config.topics.input,
           ops: ops.url,

@@ -23,8 +23,13 @@ import { classifyRetry } from './retries.js';
 
 export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
 
+/** Which client library talks to Kafka (`shared/kafka/ports.ts` builds the port for it). */
+export type KafkaClientName = 'kafkajs' | 'confluent';
+
 export interface KafkaConnection {
   brokers: string[];
+  /** Absent: kafkajs. */
+  client?: KafkaClientName;
   clientId: string;
   ssl?: boolean | tls.ConnectionOptions;
   sasl?: SASLOptions;
@@ -75,6 +80,7 @@ const brokerList = z
 const envSchema = z.object({
   KAFKA_BROKERS: brokerList,
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  KAFKA_CLIENT: z.enum(['kafkajs', 'confluent']).optional(),
   KAFKA_SSL: booleanString.optional(),
   KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
   KAFKA_SSL_CERT_FILE: z.string().min(1).optional(),
@@ -91,6 +97,7 @@ const envSchema = z.object({
 /**
  * Reads the connection from the environment:
  * - `KAFKA_BROKERS` comma-separated host:port list (default 127.0.0.1:9092), `KAFKA_CLIENT_ID`;
+ * - `KAFKA_CLIENT`: `kafkajs` (default) or `confluent` (@confluentinc/kafka-javascript, optional);
  * - `KAFKA_SSL=true`, optionally `KAFKA_SSL_CA_FILE`, `KAFKA_SSL_CERT_FILE`, `KAFKA_SSL_KEY_FILE`
  *   (PEM files) and `KAFKA_SSL_REJECT_UNAUTHORIZED=false` (self-signed test clusters only);
  * - `KAFKA_SASL_MECHANISM` (plain, scram-sha-256, scram-sha-512) with `KAFKA_SASL_USERNAME` and
@@ -169,6 +176,7 @@ export function kafkaConnectionFromEnv(
   if (e.KAFKA_CONNECTION_TIMEOUT_MS !== undefined) conn.connectionTimeout = e.KAFKA_CONNECTION_TIMEOUT_MS;
   if (e.KAFKA_REQUEST_TIMEOUT_MS !== undefined) conn.requestTimeout = e.KAFKA_REQUEST_TIMEOUT_MS;
   if (e.KAFKA_LOG_LEVEL !== undefined) conn.logLevel = e.KAFKA_LOG_LEVEL;
+  if (e.KAFKA_CLIENT !== undefined) conn.client = e.KAFKA_CLIENT;
   return conn;
 }
 

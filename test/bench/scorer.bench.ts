@@ -21,7 +21,8 @@
  * Environment: SMAE_BENCH_RECORDS (default 200000), SMAE_BENCH_PARTITIONS (4),
  * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 4: the
  * scorer's default), SMAE_BENCH_LOAD_PROCESSES (load generator processes, 2), SMAE_BENCH_LOAD_PRODUCERS
- * (producers per load generator process, 2).
+ * (producers per load generator process, 2), SMAE_BENCH_CLIENTS (the Kafka clients measured in turn: kafkajs,
+ * and confluent when @confluentinc/kafka-javascript is installed).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -37,6 +38,10 @@ import {
 import { createCommittedReader, isFlushRecord } from '../../shared/scoring/committed-reader.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
+import { confluentAvailable } from '../../shared/kafka/confluent-adapter.js';
+import { createKafkaPort } from '../../shared/kafka/ports.js';
+import type { KafkaClientName } from '../../shared/kafka/client.js';
+import type { KafkaPort } from '../../shared/kafka/port.js';
 import { ensureTopics } from '../../shared/kafka/topics.js';
 import { silentLogger } from '../../shared/log.js';
 import { Detector } from '../../shared/model/index.js';
@@ -68,6 +73,20 @@ const PARTITIONS = Number(process.env.SMAE_BENCH_PARTITIONS ?? 4);
 const LATENCY_SECONDS = Number(process.env.SMAE_BENCH_LATENCY_SECONDS ?? 15);
 const CONCURRENCY = Number(process.env.SMAE_BENCH_CONCURRENCY ?? 4);
 
+const CLIENTS = (process.env.SMAE_BENCH_CLIENTS ?? (confluentAvailable() ? 'kafkajs,confluent' : 'kafkajs'))
+  .split(',')
+  .map((c) => c.trim()) as KafkaClientName[];
+/** The client being measured (the outer loop of main). */
+let client: KafkaClientName = 'kafkajs';
+/** The port of the client being measured; kafkajs's `kafka` serves admin and load either way. */
+function portOf(kafka: Kafka): KafkaPort {
+  return client === 'confluent'
+    ? createKafkaPort({
+        ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-scorer' }),
+        client: 'confluent',
+      })
+    : kafkajsPort(kafka);
+}
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
 interface Throughput {
@@ -112,9 +131,9 @@ class RateMeter {
   }
 }
 
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -149,7 +168,7 @@ async function baseline(
   mode: DeliveryMode,
 ): Promise<Throughput> {
   const groupId = `${names.name}.baseline.${mode}.${randomUUID().slice(0, 8)}`;
-  const port = kafkajsPort(kafka);
+  const port = portOf(kafka);
   const consumer = port.groupConsumer({
     groupId,
     sessionTimeoutMs: 30_000,
@@ -234,7 +253,7 @@ function scorerFor(
     partitionsConcurrently: CONCURRENCY,
   });
   return buildScorer(config, {
-    kafka: kafkajsPort(kafka),
+    kafka: portOf(kafka),
     redis: null,
     models: registry,
     loadModel: (a) => Detector.fromArtifact(a),
@@ -290,7 +309,7 @@ async function scorerLatency(
   mode: DeliveryMode,
   rate: number,
 ): Promise<Latency> {
-  const topic = `${names.name}.latency-${mode}-${Math.round(rate)}`;
+  const topic = `${names.name}.latency-${client}-${mode}-${Math.round(rate)}`;
   const scoresTopic = `${topic}.scores`;
   await ensureTopics(admin, [
     { topic, numPartitions: PARTITIONS },
@@ -408,6 +427,17 @@ async function loadGenerator(
     ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-load' }),
     logLevel: 'nothing',
   });
+  // The topic was just created: wait until this broker's metadata serves it (under load it may lag).
+  const admin = kafka.admin();
+  await admin.connect();
+  await until(
+    async () =>
+      (await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null))?.topics[0]?.partitions
+        .length === PARTITIONS,
+    30_000,
+    `metadata of ${topic}`,
+  );
+  await admin.disconnect();
   const r = rng(2);
   const values = Array.from({ length: 4096 }, (_, k) => encodeTransaction(normalTransaction(k, r)));
   const res = await generateLoad({
@@ -456,8 +486,13 @@ async function main(): Promise<void> {
 
     const rows: string[] = [];
     const latencyRows: string[] = [];
-    for (const mode of ['exactly-once', 'at-least-once'] as const) {
-      say(`\n[${mode}]`);
+    const runs = CLIENTS.flatMap((c) =>
+      (['exactly-once', 'at-least-once'] as const).map((m) => [c, m] as const),
+    );
+    for (const [c, mode] of runs) {
+      client = c;
+      const who = `${mode} (${c})`;
+      say(`\n[${who}]`);
       const base = await baseline(kafka, admin, names, mode);
       say(`  baseline: ${Math.round(base.recordsPerSecond)} records/s`);
       const scored = await scorerThroughput(kafka, admin, names, registry, mode, false);
@@ -481,16 +516,16 @@ async function main(): Promise<void> {
             ` (${((100 * lat.achieved) / Math.max(1, lat.offered)).toFixed(1)} % of offered; most queued in the generator: ${lat.maxQueued})`,
         );
         say(
-          `  latency ${mode} at ${label} (${lat.achieved} records/s achieved), produce → score readable (read_committed): ` +
+          `  latency ${who} at ${label} (${lat.achieved} records/s achieved), produce → score readable (read_committed): ` +
             `p50 ${lat.p50.toFixed(0)} ms, p99 ${lat.p99.toFixed(0)} ms (${lat.samples} records); ` +
             `produce → scorer commit: p50 ${lat.commitP50.toFixed(0)} ms, p99 ${lat.commitP99.toFixed(0)} ms`,
         );
         latencyRows.push(
-          `| ${mode} | ${label} | ${lat.offered} | ${lat.achieved} | ${lat.p50.toFixed(0)} | ${lat.p99.toFixed(0)} | ${lat.samples} |`,
+          `| ${who} | ${label} | ${lat.offered} | ${lat.achieved} | ${lat.p50.toFixed(0)} | ${lat.p99.toFixed(0)} | ${lat.samples} |`,
         );
       }
       rows.push(
-        `| ${mode} | ${Math.round(base.recordsPerSecond)} | ${Math.round(scored.recordsPerSecond)} | ` +
+        `| ${who} | ${Math.round(base.recordsPerSecond)} | ${Math.round(scored.recordsPerSecond)} | ` +
           `${(scored.recordsPerSecond / base.recordsPerSecond).toFixed(2)} | ${Math.round(withScores.recordsPerSecond)} | ` +
           `${(withScores.recordsPerSecond / base.recordsPerSecond).toFixed(2)} |`,
       );

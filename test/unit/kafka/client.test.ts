@@ -24,6 +24,16 @@ describe('kafkaConnectionFromEnv', () => {
     assert.deepEqual(conn, { brokers: ['127.0.0.1:9092'], clientId: 'smae' });
   });
 
+  test('KAFKA_CLIENT chooses the client library: kafkajs or confluent, nothing else', () => {
+    assert.equal(kafkaConnectionFromEnv({ KAFKA_CLIENT: 'confluent' }).client, 'confluent');
+    assert.equal(kafkaConnectionFromEnv({ KAFKA_CLIENT: 'kafkajs' }).client, 'kafkajs');
+    assert.equal(kafkaConnectionFromEnv({ KAFKA_CLIENT: '' }).client, undefined);
+    assert.deepEqual(
+      configIssues(() => kafkaConnectionFromEnv({ KAFKA_CLIENT: 'rdkafka' })),
+      ['KAFKA_CLIENT'],
+    );
+  });
+
   test('parses a broker list, client id, timeouts and log level; empty values count as unset', () => {
     const conn = kafkaConnectionFromEnv(
       {

@@ -1,0 +1,419 @@
+/**
+ * The Kafka port (`port.ts`) on `@confluentinc/kafka-javascript` (librdkafka), through its KafkaJS-like
+ * API. An optional dependency whose native part npm does not build by itself (npm 11 runs no install
+ * scripts it was not told to): `CKJS_LINKING=dynamic npm_config_nodedir=/usr npm rebuild
+ * @confluentinc/kafka-javascript` builds librdkafka from source (about 2 minutes on 2 cores); `confluentPort`
+ * says so when it is missing. What is specific to this client lives here:
+ *
+ * - librdkafka retries transactional requests itself (CONCURRENT_TRANSACTIONS after a commit included),
+ *   batches produce requests per broker, and runs the group heartbeat on its own thread: no retry policy
+ *   to set, and `heartbeat()` is a no-op.
+ * - `sendOffsets` takes the consumer itself, not a group id (librdkafka sends the group's generation with
+ *   the offsets, KIP-447): the port keeps the consumer it built for each group id.
+ * - Batches come from librdkafka's local queue (`js.consumer.max.batch.size`, unlimited here): what has
+ *   arrived for a partition, bounded by the fetch sizes.
+ * - The transactional id is initialised on `connect()` (InitTransactions): `open()` is just that.
+ * - Error kinds by librdkafka's codes: fencing (PRODUCER_FENCED 90, INVALID_PRODUCER_EPOCH 47, its local
+ *   `_FENCED` −144), records refused (MSG_SIZE_TOO_LARGE 10, INVALID_RECORD 87, CORRUPT_MESSAGE 2,
+ *   INVALID_TIMESTAMP 32, its local `_MSG_SIZE_TOO_LARGE` −141 is not a code: librdkafka says 10).
+ * - Its admin client cannot read topic configurations: `maxMessageBytes` is read by the function the
+ *   caller passes (`ports.ts` passes kafkajs's admin), else it answers nothing.
+ */
+import { createRequire } from 'node:module';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { ConfigError } from '../errors.js';
+import type { KafkaConnection } from './client.js';
+import type {
+  BatchControl,
+  GroupConsumer,
+  GroupConsumerEvents,
+  GroupConsumerOptions,
+  InBatch,
+  KafkaAdmin,
+  KafkaPort,
+  Producer,
+  RunOptions,
+  TopicRecords,
+  Transaction,
+  TransactionalOptions,
+  TransactionalProducer,
+} from './port.js';
+
+/** The package's name: an optional dependency. */
+export const CONFLUENT_PACKAGE = '@confluentinc/kafka-javascript';
+
+// The few shapes used of the package's KafkaJS-like API (its own types need the package installed).
+type Config = Record<string, unknown>;
+interface CMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+}
+interface CBatch {
+  topic: string;
+  partition: number;
+  messages: CMessage[];
+  isEmpty(): boolean;
+  lastOffset(): string;
+  offsetLag(): string;
+}
+interface CBatchPayload {
+  batch: CBatch;
+  resolveOffset(offset: string): void;
+  isRunning(): boolean;
+  isStale(): boolean;
+}
+interface CConsumer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  subscribe(s: { topics: string[] }): Promise<void>;
+  run(r: Config): Promise<void>;
+  commitOffsets(o: { topic: string; partition: number; offset: string }[]): Promise<void>;
+  seek(s: { topic: string; partition: number; offset: string }): void;
+}
+interface CTopicMessages {
+  topic: string;
+  messages: TopicRecords['records'];
+}
+interface CProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  sendBatch(b: { topicMessages: CTopicMessages[] }): Promise<unknown>;
+  transaction(): Promise<CProducer>;
+  sendOffsets(o: {
+    consumer: CConsumer;
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+  }): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+  isActive(): boolean;
+}
+interface CAdmin {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  fetchOffsets(o: {
+    groupId: string;
+    topics: string[];
+  }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+interface CKafka {
+  consumer(c: Config): CConsumer;
+  producer(c: Config): CProducer;
+  admin(c?: Config): CAdmin;
+}
+interface CModule {
+  KafkaJS: { Kafka: new (c: Config) => CKafka; logLevel: Record<string, number> };
+}
+
+/** Loads the optional package, or says how to install it. */
+function loadPackage(): CModule {
+  try {
+    return createRequire(import.meta.url)(CONFLUENT_PACKAGE) as CModule;
+  } catch (err) {
+    throw new ConfigError(
+      `KAFKA_CLIENT=confluent needs the optional package ${CONFLUENT_PACKAGE}, which is not installed or not built ` +
+        `(${(err as Error).message.split('\n')[0]}); install it with ` +
+        `CKJS_LINKING=dynamic npm_config_nodedir=/usr npm rebuild ${CONFLUENT_PACKAGE} (builds librdkafka, about 2 minutes), ` +
+        'or use KAFKA_CLIENT=kafkajs',
+      [{ path: 'KAFKA_CLIENT', message: `${CONFLUENT_PACKAGE} is not installed` }],
+    );
+  }
+}
+
+/** True when the optional package and its native library load here (installed and built). */
+export function confluentAvailable(): boolean {
+  try {
+    loadPackage();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** librdkafka properties for the connection's TLS and SASL settings. */
+export function librdkafkaSecurity(conn: KafkaConnection): Config {
+  const out: Config = {};
+  const tls = conn.ssl !== undefined && conn.ssl !== false;
+  if (conn.sasl !== undefined) {
+    const sasl = conn.sasl as { mechanism: string; username?: string; password?: string };
+    out['security.protocol'] = tls ? 'sasl_ssl' : 'sasl_plaintext';
+    out['sasl.mechanisms'] = sasl.mechanism.toUpperCase();
+    if (sasl.username !== undefined) out['sasl.username'] = sasl.username;
+    if (sasl.password !== undefined) out['sasl.password'] = sasl.password;
+  } else if (tls) {
+    out['security.protocol'] = 'ssl';
+  }
+  if (typeof conn.ssl === 'object') {
+    const pem = (v: unknown): string | undefined =>
+      v === undefined ? undefined : Array.isArray(v) ? v.map(String).join('\n') : String(v);
+    const ca = pem(conn.ssl.ca);
+    if (ca !== undefined) out['ssl.ca.pem'] = ca;
+    const cert = pem(conn.ssl.cert);
+    if (cert !== undefined) out['ssl.certificate.pem'] = cert;
+    const key = pem(conn.ssl.key);
+    if (key !== undefined) out['ssl.key.pem'] = key;
+    if (conn.ssl.rejectUnauthorized === false) out['enable.ssl.certificate.verification'] = false;
+  }
+  return out;
+}
+
+/** librdkafka's log lines through the process's pino logger. */
+function pinoLogger(log: Logger): Config {
+  const logger = {
+    info: (message: string, extra?: object) => log.debug(extra ?? {}, message),
+    warn: (message: string, extra?: object) => log.warn(extra ?? {}, message),
+    error: (message: string, extra?: object) => log.error(extra ?? {}, message),
+    debug: (message: string, extra?: object) => log.trace(extra ?? {}, message),
+    namespace: () => logger,
+    setLogLevel: () => undefined,
+  };
+  return logger;
+}
+
+export interface ConfluentPortOptions {
+  /**
+   * Reads topics' `max.message.bytes` (librdkafka's admin client here cannot describe configurations);
+   * without it the port answers nothing and the scorer assumes Kafka's default limit.
+   */
+  maxMessageBytes?: (topics: readonly string[]) => Promise<Map<string, number>>;
+}
+
+export function confluentPort(
+  conn: KafkaConnection,
+  logger: Logger = silentLogger,
+  opts: ConfluentPortOptions = {},
+): KafkaPort {
+  const { KafkaJS } = loadPackage();
+  const log = logger.child({ component: 'librdkafka' });
+  const kafka = new KafkaJS.Kafka({
+    kafkaJS: {
+      brokers: conn.brokers,
+      clientId: conn.clientId,
+      logLevel: KafkaJS.logLevel.WARN,
+      logger: pinoLogger(log),
+      ...(conn.connectionTimeout !== undefined ? { connectionTimeout: conn.connectionTimeout } : {}),
+      ...(conn.requestTimeout !== undefined ? { requestTimeout: conn.requestTimeout } : {}),
+    },
+    ...librdkafkaSecurity(conn),
+  });
+  // sendOffsets needs the group's consumer (its generation goes with the offsets).
+  const consumers = new Map<string, CConsumer>();
+  return {
+    groupConsumer: (opts, events) => groupConsumer(kafka, consumers, opts, events),
+    transactionalProducer: (opts) => transactionalProducer(kafka, consumers, opts),
+    producer: () => idempotentProducer(kafka),
+    admin: () => admin(kafka, opts.maxMessageBytes),
+    isFencingError,
+    isRecordRejection,
+  };
+}
+
+function codesOf(err: unknown): number[] {
+  const out: number[] = [];
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') out.push(code);
+  }
+  return out;
+}
+
+export function isFencingError(err: unknown): boolean {
+  return codesOf(err).some((c) => c === 90 || c === 47 || c === -144);
+}
+
+export function isRecordRejection(err: unknown): boolean {
+  return codesOf(err).some((c) => c === 10 || c === 87 || c === 2 || c === 32 || c === 18);
+}
+
+function toTopicMessages(records: readonly TopicRecords[]): CTopicMessages[] {
+  return records.filter((r) => r.records.length > 0).map((r) => ({ topic: r.topic, messages: r.records }));
+}
+
+function groupConsumer(
+  kafka: CKafka,
+  consumers: Map<string, CConsumer>,
+  o: GroupConsumerOptions,
+  events: GroupConsumerEvents = {},
+): GroupConsumer {
+  let fromBeginning = false;
+  let consumer: CConsumer | null = null;
+  const build = (): CConsumer =>
+    kafka.consumer({
+      kafkaJS: {
+        groupId: o.groupId,
+        sessionTimeout: o.sessionTimeoutMs,
+        heartbeatInterval: o.heartbeatIntervalMs,
+        maxBytesPerPartition: o.maxBytesPerPartition,
+        maxBytes: o.maxBytes,
+        maxWaitTimeInMs: o.maxWaitTimeMs,
+        readUncommitted: !o.readCommitted,
+        fromBeginning,
+        autoCommit: false,
+      },
+      'allow.auto.create.topics': false,
+      'js.consumer.max.batch.size': -1,
+      rebalance_cb: (err: { code: number }, assignment: { topic: string; partition: number }[]) => {
+        if (err.code !== -175) return; // ERR__ASSIGN_PARTITIONS; revocations need nothing here
+        const byTopic: Record<string, number[]> = {};
+        for (const a of assignment) (byTopic[a.topic] ??= []).push(a.partition);
+        events.onAssignment?.(byTopic);
+      },
+    });
+  const the = (): CConsumer => {
+    if (consumer === null) throw new Error(`the consumer of group ${o.groupId} is not running`);
+    return consumer;
+  };
+
+  async function handle(run: RunOptions, payload: CBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.isEmpty()) return;
+    const { topic, partition } = batch;
+    const inBatch: InBatch = {
+      topic,
+      partition,
+      records: batch.messages.map((m) => ({
+        offset: m.offset,
+        key: m.key ?? null,
+        value: m.value ?? null,
+        timestamp: m.timestamp,
+        headers: (m.headers ?? {}) as InBatch['records'][number]['headers'],
+      })),
+      nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
+      lag: () => Number(batch.offsetLag()),
+    };
+    const control: BatchControl = {
+      resolveOffset: (offset) => payload.resolveOffset(offset),
+      heartbeat: async () => undefined,
+      isRunning: () => payload.isRunning(),
+      isStale: () => payload.isStale(),
+      seek: (offset) => the().seek({ topic, partition, offset }),
+    };
+    await run.eachBatch(inBatch, control);
+  }
+
+  return {
+    // The consumer is built at run(): where a new group starts (fromBeginning) is part of its config here.
+    connect: async () => undefined,
+    async run(run) {
+      fromBeginning = run.fromBeginning;
+      consumer = build();
+      consumers.set(o.groupId, consumer);
+      await consumer.connect();
+      await consumer.subscribe({ topics: run.topics });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: run.concurrency,
+        // A batch that throws is fetched again from its last resolved offset (the client seeks back).
+        eachBatch: (payload: CBatchPayload) => handle(run, payload),
+      });
+    },
+    commitOffsets: (offsets) => the().commitOffsets(offsets),
+    // librdkafka's consumer has no stop(): disconnecting waits for the batches in flight.
+    stop: async () => {
+      const c = consumer;
+      consumer = null;
+      if (c !== null) {
+        consumers.delete(o.groupId);
+        await c.disconnect();
+        events.onStop?.();
+      }
+    },
+    disconnect: async () => {
+      const c = consumer;
+      consumer = null;
+      if (c !== null) {
+        consumers.delete(o.groupId);
+        await c.disconnect();
+      }
+    },
+  };
+}
+
+function transactionalProducer(
+  kafka: CKafka,
+  consumers: Map<string, CConsumer>,
+  o: TransactionalOptions,
+): TransactionalProducer {
+  const producer = kafka.producer({
+    kafkaJS: {
+      transactionalId: o.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: o.transactionTimeoutMs,
+      allowAutoTopicCreation: false,
+      acks: -1,
+    },
+    'linger.ms': 0,
+  });
+  return {
+    transactionalId: o.transactionalId,
+    // connect() runs InitTransactions: it bumps the epoch and fences any other holder of the id.
+    open: () => producer.connect(),
+    async transaction(): Promise<Transaction> {
+      const tx = await producer.transaction();
+      return {
+        async send(records) {
+          const topicMessages = toTopicMessages(records);
+          if (topicMessages.length > 0) await tx.sendBatch({ topicMessages });
+        },
+        async sendOffsets(s) {
+          const consumer = consumers.get(s.groupId);
+          if (consumer === undefined) {
+            throw new Error(`no running consumer of group ${s.groupId} to send offsets with`);
+          }
+          await tx.sendOffsets({
+            consumer,
+            topics: [{ topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] }],
+          });
+        },
+        commit: () => tx.commit(),
+        abort: () => tx.abort(),
+        isActive: () => tx.isActive(),
+      };
+    },
+    close: () => producer.disconnect(),
+  };
+}
+
+function idempotentProducer(kafka: CKafka): Producer {
+  const producer = kafka.producer({
+    kafkaJS: { idempotent: true, allowAutoTopicCreation: false, acks: -1 },
+    'linger.ms': 0,
+  });
+  let connected: Promise<void> | null = null;
+  return {
+    async send(records) {
+      connected ??= producer.connect().catch((err: unknown) => {
+        connected = null;
+        throw err;
+      });
+      await connected;
+      const topicMessages = toTopicMessages(records);
+      if (topicMessages.length > 0) await producer.sendBatch({ topicMessages });
+    },
+    async close() {
+      if (connected) await producer.disconnect();
+      connected = null;
+    },
+  };
+}
+
+function admin(kafka: CKafka, maxMessageBytes: ConfluentPortOptions['maxMessageBytes']): KafkaAdmin {
+  const a = kafka.admin();
+  return {
+    connect: () => a.connect(),
+    disconnect: () => a.disconnect(),
+    async committedOffsets(groupId, topic) {
+      const res = await a.fetchOffsets({ groupId, topics: [topic] });
+      const out = new Map<number, string>();
+      for (const p of res.find((t) => t.topic === topic)?.partitions ?? []) {
+        if (p.offset !== '-1' && p.offset !== '') out.set(p.partition, p.offset);
+      }
+      return out;
+    },
+    maxMessageBytes: (topics) => maxMessageBytes?.(topics) ?? Promise.resolve(new Map<string, number>()),
+  };
+}
