@@ -309,7 +309,7 @@ async function scorerLatency(
   mode: DeliveryMode,
   rate: number,
 ): Promise<Latency> {
-  const topic = `${names.name}.latency-${client}-${mode}-${Math.round(rate)}`;
+  const topic = `${names.name}.latency-${client}-${mode}-${Math.round(rate)}-${++phaseRuns}`;
   const scoresTopic = `${topic}.scores`;
   await ensureTopics(admin, [
     { topic, numPartitions: PARTITIONS },
@@ -354,6 +354,40 @@ async function scorerLatency(
       }
     },
   });
+  try {
+    return await measurePhase(
+      scorer,
+      reader,
+      lags,
+      commitLags,
+      admin,
+      topic,
+      mode,
+      rate,
+      (t) => (measureFrom = t),
+    );
+  } finally {
+    await scorer.stop();
+    await consumer.disconnect();
+    await flushProducer.disconnect();
+    await admin.deleteGroups([scorer.config.group, readerGroup]).catch(() => undefined);
+  }
+}
+
+/** Phase runs so far: each gets topics of its own (a phase may be run again, see `main`). */
+let phaseRuns = 0;
+
+async function measurePhase(
+  scorer: ReturnType<typeof scorerFor>,
+  reader: { run(): Promise<void> },
+  lags: number[],
+  commitLags: number[],
+  admin: Admin,
+  topic: string,
+  mode: DeliveryMode,
+  rate: number,
+  setMeasureFrom: (t: number) => void,
+): Promise<Latency> {
   await reader.run();
   await scorer.start();
   await until(() => scorer.ready().ok, 60_000, 'the scorer to join');
@@ -362,7 +396,7 @@ async function scorerLatency(
   // each owns a share of the partitions and of the rate, and all start on the same clock tick.
   const procs = Math.max(1, Math.min(LOAD_PROCESSES, PARTITIONS));
   const startAt = Date.now() + 3000;
-  measureFrom = startAt + WARMUP_MS + 1;
+  setMeasureFrom(startAt + WARMUP_MS + 1);
   const reports = await Promise.all(
     Array.from({ length: procs }, async (_, i) => {
       const parts = Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % procs === i);
@@ -394,10 +428,6 @@ async function scorerLatency(
   await until(() => lags.length >= measured, 30_000, 'the reader to see every score').catch(() => undefined);
   const held = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
   if (held !== sent) say(`  note: ${sent} records sent, the topic holds ${held} (producer retries)`);
-  await scorer.stop();
-  await consumer.disconnect();
-  await flushProducer.disconnect();
-  await admin.deleteGroups([scorer.config.group, readerGroup]).catch(() => undefined);
   return {
     p50: percentile(lags, 50),
     p99: percentile(lags, 99),
@@ -510,7 +540,17 @@ async function main(): Promise<void> {
         ['half max', half],
       ];
       for (const [label, rate] of phases) {
-        const lat = await scorerLatency(kafka, admin, names, registry, mode, rate);
+        // A load generator's client sometimes fails to start on the busy broker (its metadata request is
+        // refused); the phase then runs again on fresh topics, at most twice more.
+        let lat: Latency | undefined;
+        for (let attempt = 1; lat === undefined; attempt++) {
+          try {
+            lat = await scorerLatency(kafka, admin, names, registry, mode, rate);
+          } catch (err) {
+            if (attempt >= 3) throw err;
+            say(`  the phase failed (${(err as Error).message}); running it again`);
+          }
+        }
         say(
           `  load: offered ${lat.offered} records/s, generated ${lat.generated}, achieved (acknowledged) ${lat.achieved}` +
             ` (${((100 * lat.achieved) / Math.max(1, lat.offered)).toFixed(1)} % of offered; most queued in the generator: ${lat.maxQueued})`,
