@@ -2,6 +2,7 @@
 import { sealArtifact, type ModelArtifact } from '../../shared/model/artifact.js';
 import { initBackend, trainDetector } from '../../shared/model/index.js';
 import type { PolicySpec } from '../../shared/threshold/policy.js';
+import type { ProfileSettings } from '../../shared/model/profile.js';
 import { DriftStream } from './drift-stream.js';
 
 export interface SimModelOptions {
@@ -20,6 +21,8 @@ export interface SimModelOptions {
   restarts?: number;
   /** A threshold policy fitted on held-out calibration rows (default: the report's percentile rule). */
   threshold?: PolicySpec;
+  /** A model profile (default: the report's single network). */
+  profile?: ProfileSettings;
 }
 
 /** Trains on `stream.trainingRows(rows)` with the report's settings; best of `restarts` by final loss. */
@@ -34,6 +37,7 @@ export async function trainSimModel(stream: DriftStream, opts: SimModelOptions =
       source: `sim:drift-stream seed ${stream.opts.seed}`,
       pipeline: opts.pipeline ?? null,
       ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+      ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
     });
     try {
       const a = det.toArtifact();

@@ -75,6 +75,8 @@ export interface PreparedExperiment {
   test: Float32Array;
   testRows: number;
   testLabels: Uint8Array;
+  /** Labels of the training rows (the labels protocol only; never used to fit, only to diagnose). */
+  trainLabels: Uint8Array | null;
   /** Rows of `test` used as the adaptation support set, in draw order. */
   supportIndex: number[];
   support: Float32Array;
@@ -239,6 +241,8 @@ export function prepareExperiment(data: ExperimentData, opts: PrepareOptions): P
     test,
     testRows: split.test.length,
     testLabels,
+    trainLabels:
+      opts.protocol.kind === 'labels' ? Uint8Array.from(split.train, (i) => data.labels![i]!) : null,
     supportIndex,
     support,
     injectedRows,
