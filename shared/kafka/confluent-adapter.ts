@@ -24,17 +24,23 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { ConfigError } from '../errors.js';
 import type { KafkaConnection } from './client.js';
+import {
+  committedOffsetsOf,
+  lazyProducer,
+  toInBatch,
+  toTransaction,
+  type KafkaJsBatch,
+  type KafkaJsTopicMessages,
+} from './kafkajs-shapes.js';
 import type {
   BatchControl,
   GroupConsumer,
   GroupConsumerEvents,
   GroupConsumerOptions,
-  InBatch,
   KafkaAdmin,
   KafkaPort,
   Producer,
   RunOptions,
-  TopicRecords,
   Transaction,
   TransactionalOptions,
   TransactionalProducer,
@@ -45,20 +51,8 @@ export const CONFLUENT_PACKAGE = '@confluentinc/kafka-javascript';
 
 // The few shapes used of the package's KafkaJS-like API (its own types need the package installed).
 type Config = Record<string, unknown>;
-interface CMessage {
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: string;
-  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
-}
-interface CBatch {
-  topic: string;
-  partition: number;
-  messages: CMessage[];
+interface CBatch extends KafkaJsBatch {
   isEmpty(): boolean;
-  lastOffset(): string;
-  offsetLag(): string;
 }
 interface CBatchPayload {
   batch: CBatch;
@@ -74,14 +68,10 @@ interface CConsumer {
   commitOffsets(o: { topic: string; partition: number; offset: string }[]): Promise<void>;
   seek(s: { topic: string; partition: number; offset: string }): void;
 }
-interface CTopicMessages {
-  topic: string;
-  messages: TopicRecords['records'];
-}
 interface CProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  sendBatch(b: { topicMessages: CTopicMessages[] }): Promise<unknown>;
+  sendBatch(b: { topicMessages: KafkaJsTopicMessages[] }): Promise<unknown>;
   transaction(): Promise<CProducer>;
   sendOffsets(o: {
     consumer: CConsumer;
@@ -228,10 +218,6 @@ export function isRecordRejection(err: unknown): boolean {
   return codesOf(err).some((c) => c === 10 || c === 87 || c === 2 || c === 32 || c === 18);
 }
 
-function toTopicMessages(records: readonly TopicRecords[]): CTopicMessages[] {
-  return records.filter((r) => r.records.length > 0).map((r) => ({ topic: r.topic, messages: r.records }));
-}
-
 function groupConsumer(
   kafka: CKafka,
   consumers: Map<string, CConsumer>,
@@ -271,19 +257,7 @@ function groupConsumer(
     const { batch } = payload;
     if (batch.isEmpty()) return;
     const { topic, partition } = batch;
-    const inBatch: InBatch = {
-      topic,
-      partition,
-      records: batch.messages.map((m) => ({
-        offset: m.offset,
-        key: m.key ?? null,
-        value: m.value ?? null,
-        timestamp: m.timestamp,
-        headers: (m.headers ?? {}) as InBatch['records'][number]['headers'],
-      })),
-      nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
-      lag: () => Number(batch.offsetLag()),
-    };
+    const inBatch = toInBatch(batch);
     const control: BatchControl = {
       resolveOffset: (offset) => payload.resolveOffset(offset),
       heartbeat: async () => undefined,
@@ -354,51 +328,28 @@ function transactionalProducer(
     open: () => producer.connect(),
     async transaction(): Promise<Transaction> {
       const tx = await producer.transaction();
-      return {
-        async send(records) {
-          const topicMessages = toTopicMessages(records);
-          if (topicMessages.length > 0) await tx.sendBatch({ topicMessages });
-        },
-        async sendOffsets(s) {
-          const consumer = consumers.get(s.groupId);
-          if (consumer === undefined) {
-            throw new Error(`no running consumer of group ${s.groupId} to send offsets with`);
-          }
-          await tx.sendOffsets({
-            consumer,
-            topics: [{ topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] }],
-          });
-        },
-        commit: () => tx.commit(),
-        abort: () => tx.abort(),
-        isActive: () => tx.isActive(),
-      };
+      return toTransaction(tx, async (s) => {
+        const consumer = consumers.get(s.groupId);
+        if (consumer === undefined) {
+          throw new Error(`no running consumer of group ${s.groupId} to send offsets with`);
+        }
+        await tx.sendOffsets({
+          consumer,
+          topics: [{ topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] }],
+        });
+      });
     },
     close: () => producer.disconnect(),
   };
 }
 
 function idempotentProducer(kafka: CKafka): Producer {
-  const producer = kafka.producer({
-    kafkaJS: { idempotent: true, allowAutoTopicCreation: false, acks: -1 },
-    'linger.ms': 0,
-  });
-  let connected: Promise<void> | null = null;
-  return {
-    async send(records) {
-      connected ??= producer.connect().catch((err: unknown) => {
-        connected = null;
-        throw err;
-      });
-      await connected;
-      const topicMessages = toTopicMessages(records);
-      if (topicMessages.length > 0) await producer.sendBatch({ topicMessages });
-    },
-    async close() {
-      if (connected) await producer.disconnect();
-      connected = null;
-    },
-  };
+  return lazyProducer(
+    kafka.producer({
+      kafkaJS: { idempotent: true, allowAutoTopicCreation: false, acks: -1 },
+      'linger.ms': 0,
+    }),
+  );
 }
 
 function admin(kafka: CKafka, maxMessageBytes: ConfluentPortOptions['maxMessageBytes']): KafkaAdmin {
@@ -406,14 +357,8 @@ function admin(kafka: CKafka, maxMessageBytes: ConfluentPortOptions['maxMessageB
   return {
     connect: () => a.connect(),
     disconnect: () => a.disconnect(),
-    async committedOffsets(groupId, topic) {
-      const res = await a.fetchOffsets({ groupId, topics: [topic] });
-      const out = new Map<number, string>();
-      for (const p of res.find((t) => t.topic === topic)?.partitions ?? []) {
-        if (p.offset !== '-1' && p.offset !== '') out.set(p.partition, p.offset);
-      }
-      return out;
-    },
+    committedOffsets: async (groupId, topic) =>
+      committedOffsetsOf(await a.fetchOffsets({ groupId, topics: [topic] }), topic),
     maxMessageBytes: (topics) => maxMessageBytes?.(topics) ?? Promise.resolve(new Map<string, number>()),
   };
 }

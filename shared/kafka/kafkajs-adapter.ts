@@ -18,29 +18,21 @@
  * kafkajs's own read_committed filter can pass records of aborted transactions when several transactional
  * producers write one partition; readers of the scorer's outputs use `shared/scoring/read-committed.ts`.
  */
-import {
-  Partitioners,
-  type Consumer,
-  type EachBatchPayload,
-  type Kafka,
-  type Message,
-  type TopicMessages,
-} from 'kafkajs';
+import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type {
   BatchControl,
   GroupConsumer,
   GroupConsumerEvents,
   GroupConsumerOptions,
-  InBatch,
   KafkaAdmin,
   KafkaPort,
   Producer,
   RunOptions,
-  TopicRecords,
   Transaction,
   TransactionalOptions,
   TransactionalProducer,
 } from './port.js';
+import { committedOffsetsOf, lazyProducer, toInBatch, toTransaction } from './kafkajs-shapes.js';
 
 /** The transactional producers' retry policy unless configured. */
 export const DEFAULT_TRANSACTIONAL_RETRY = { initialRetryTimeMs: 5, maxRetryTimeMs: 1000 };
@@ -115,12 +107,6 @@ class BatchFailedError extends Error {
   }
 }
 
-function toTopicMessages(records: readonly TopicRecords[]): TopicMessages[] {
-  return records
-    .filter((r) => r.records.length > 0)
-    .map((r) => ({ topic: r.topic, messages: r.records as Message[] }));
-}
-
 function groupConsumer(
   kafka: Kafka,
   o: GroupConsumerOptions,
@@ -145,19 +131,7 @@ function groupConsumer(
     const { batch } = payload;
     if (batch.isEmpty()) return;
     const { topic, partition } = batch;
-    const inBatch: InBatch = {
-      topic,
-      partition,
-      records: batch.messages.map((m) => ({
-        offset: m.offset,
-        key: m.key ?? null,
-        value: m.value ?? null,
-        timestamp: m.timestamp,
-        headers: m.headers ?? {},
-      })),
-      nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
-      lag: () => Number(batch.offsetLag()),
-    };
+    const inBatch = toInBatch(batch);
     const control: BatchControl = {
       resolveOffset: (offset) => payload.resolveOffset(offset),
       heartbeat: () => payload.heartbeat(),
@@ -220,49 +194,30 @@ function transactionalProducer(kafka: Kafka, o: TransactionalOptions): Transacti
     },
     async transaction(): Promise<Transaction> {
       const tx = await producer.transaction();
-      return {
-        async send(records) {
-          const topicMessages = toTopicMessages(records);
-          if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
-        },
-        async sendOffsets(s) {
-          await tx.sendOffsets({
+      return toTransaction(
+        tx,
+        (s) =>
+          tx.sendOffsets({
             consumerGroupId: s.groupId,
             topics: [{ topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] }],
-          });
-        },
-        commit: () => tx.commit(),
-        abort: () => tx.abort(),
-        isActive: () => tx.isActive(),
-      };
+          }),
+        -1,
+      );
     },
     close: () => producer.disconnect(),
   };
 }
 
 function idempotentProducer(kafka: Kafka): Producer {
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  let connected: Promise<void> | null = null;
-  return {
-    async send(records) {
-      connected ??= producer.connect().catch((err: unknown) => {
-        connected = null;
-        throw err;
-      });
-      await connected;
-      const topicMessages = toTopicMessages(records);
-      if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
-    },
-    async close() {
-      if (connected) await producer.disconnect();
-      connected = null;
-    },
-  };
+  return lazyProducer(
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    }),
+    -1,
+  );
 }
 
 function admin(kafka: Kafka): KafkaAdmin {
@@ -270,14 +225,8 @@ function admin(kafka: Kafka): KafkaAdmin {
   return {
     connect: () => a.connect(),
     disconnect: () => a.disconnect(),
-    async committedOffsets(groupId, topic) {
-      const res = await a.fetchOffsets({ groupId, topics: [topic] });
-      const out = new Map<number, string>();
-      for (const p of res.find((t) => t.topic === topic)?.partitions ?? []) {
-        if (p.offset !== '-1' && p.offset !== '') out.set(p.partition, p.offset);
-      }
-      return out;
-    },
+    committedOffsets: async (groupId, topic) =>
+      committedOffsetsOf(await a.fetchOffsets({ groupId, topics: [topic] }), topic),
     async maxMessageBytes(topics) {
       const res = await a.describeConfigs({
         includeSynonyms: false,

@@ -70,10 +70,16 @@ export class ConformalPolicy implements ThresholdPolicy<'conformal', ConformalPa
     });
   }
 
-  static fit(params: unknown, scores: ArrayLike<number>, reference: string): ConformalPolicy {
+  /** `clean`: the scores are known to hold no anomalies (labelled rows), so none are set aside. */
+  static fit(
+    params: unknown,
+    scores: ArrayLike<number>,
+    reference: string,
+    opts: { clean?: boolean } = {},
+  ): ConformalPolicy {
     const p = parseParams('conformal', conformalParamsSchema, params);
     const sorted = sortedCalibration(
-      withoutContamination(scores),
+      opts.clean === true ? scores : withoutContamination(scores),
       minConformalRows(p.alpha),
       `a conformal p-value ≤ α = ${p.alpha}`,
     );

@@ -34,15 +34,24 @@ export const REPORT_POLICY: PolicySpec = Object.freeze({
   params: Object.freeze({ percentile: 95 }),
 }) as PolicySpec;
 
-/** Fits a policy on calibration scores. Bad parameters: `ConfigError`; unusable scores: `CALIBRATION_FAILED`. */
-export function fitPolicy(spec: PolicySpec, scores: ArrayLike<number>, reference: string): AnyPolicy {
+/**
+ * Fits the policy `spec` names on calibration `scores`. Bad parameters: `ConfigError`; unusable scores:
+ * `CALIBRATION_FAILED`. `clean`: the scores are known to hold no anomalies (labelled rows), so a policy
+ * that sets likely anomalies aside (conformal) keeps them all.
+ */
+export function fitPolicy(
+  spec: PolicySpec,
+  scores: ArrayLike<number>,
+  reference: string,
+  opts: { clean?: boolean } = {},
+): AnyPolicy {
   switch (spec.kind) {
     case 'percentile':
       return PercentilePolicy.fit(spec.params, scores, reference);
     case 'spot':
       return SpotPolicy.fit(spec.params, scores, reference);
     case 'conformal':
-      return ConformalPolicy.fit(spec.params, scores, reference);
+      return ConformalPolicy.fit(spec.params, scores, reference, opts);
     default:
       throw new ConfigError('unknown threshold policy', [
         { path: 'kind', message: `expected one of ${POLICY_KINDS.join(', ')}` },

@@ -134,6 +134,7 @@ function cleanCalibrationFpr(
     profile.threshold,
     clean.filter((v): v is number => v !== null),
     'calibration',
+    { clean: true },
   );
   let fp = 0;
   let neg = 0;

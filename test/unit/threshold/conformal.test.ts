@@ -49,6 +49,17 @@ describe('conformal policy (split-conformal p-values)', () => {
     assert.equal(ConformalPolicy.fit({ alpha: 0.01 }, uniform(150, 1), 'c').targetFpr, 1 / 151);
   });
 
+  test('sets far scores aside as likely anomalies, unless the scores are known clean', () => {
+    // 98 scores 1..98 and two far ones; with α = 0.1, k = ⌊α(n + 1)⌋ − 1 scores lie above the threshold.
+    const scores = [...Array.from({ length: 98 }, (_, i) => i + 1), 5000, 9000];
+    const guarded = ConformalPolicy.fit({ alpha: 0.1 }, scores, 'c');
+    assert.equal(guarded.state.referenceRows, 98); // the two far ones set aside
+    assert.equal(guarded.threshold, 90); // ⌊0.1 · 99⌋ − 1 = 8 above it: 91..98
+    const clean = ConformalPolicy.fit({ alpha: 0.1 }, scores, 'c', { clean: true });
+    assert.equal(clean.state.referenceRows, 100);
+    assert.equal(clean.threshold, 91); // 9 above: 92..98, 5000, 9000
+  });
+
   test('needs ⌈1/α⌉ − 1 calibration scores: fewer is CALIBRATION_FAILED', () => {
     assert.equal(minConformalRows(0.01), 99);
     ConformalPolicy.fit({ alpha: 0.01 }, uniform(99, 1), 'c');
