@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { committedOffsetsOf, toInBatch, toTopicMessages } from '../../../shared/kafka/kafkajs-shapes.js';
+
+test('a client batch becomes the port’s: records in order, the next offset past the last one, its lag', () => {
+  const batch = toInBatch({
+    topic: 't',
+    partition: 3,
+    messages: [
+      {
+        offset: '41',
+        key: Buffer.from('k'),
+        value: Buffer.from('a'),
+        timestamp: '1000',
+        headers: { h: 'v' },
+      },
+      { offset: '42', value: null, timestamp: '1001' },
+    ],
+    lastOffset: () => '43', // a trailing control record
+    offsetLag: () => '7',
+  });
+  assert.equal(batch.topic, 't');
+  assert.equal(batch.partition, 3);
+  assert.deepEqual(
+    batch.records.map((r) => [r.offset, r.key?.toString() ?? null, r.value?.toString() ?? null, r.headers]),
+    [
+      ['41', 'k', 'a', { h: 'v' }],
+      ['42', null, null, {}],
+    ],
+  );
+  assert.equal(batch.nextOffset, '44');
+  assert.equal(batch.lag(), 7);
+});
+
+test('offsets past 2^53 stay exact', () => {
+  const batch = toInBatch({
+    topic: 't',
+    partition: 0,
+    messages: [{ offset: '9007199254740993', value: null, timestamp: '0' }],
+    lastOffset: () => '9007199254740993',
+    offsetLag: () => '0',
+  });
+  assert.equal(batch.nextOffset, '9007199254740994');
+});
+
+test('empty topics are not sent', () => {
+  const out = toTopicMessages([
+    { topic: 'a', records: [] },
+    { topic: 'b', records: [{ key: null, value: Buffer.from('x') }] },
+  ]);
+  assert.deepEqual(
+    out.map((t) => [t.topic, t.messages.length]),
+    [['b', 1]],
+  );
+});
+
+test('committed offsets: −1 and empty mean nothing committed', () => {
+  const m = committedOffsetsOf(
+    [
+      { topic: 'other', partitions: [{ partition: 0, offset: '5' }] },
+      {
+        topic: 't',
+        partitions: [
+          { partition: 0, offset: '10' },
+          { partition: 1, offset: '-1' },
+          { partition: 2, offset: '' },
+        ],
+      },
+    ],
+    't',
+  );
+  assert.deepEqual([...m], [[0, '10']]);
+});
