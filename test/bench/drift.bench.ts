@@ -54,6 +54,8 @@ function progress(msg: string): void {
 }
 
 const pct = (v: number): string => (Number.isNaN(v) ? '  - ' : (100 * v).toFixed(0).padStart(3) + '%');
+/** One decimal, for rates near a 1 % target. */
+const pct1 = (v: number): string => (Number.isNaN(v) ? '   - ' : (100 * v).toFixed(1).padStart(4) + '%');
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 function phase(stream: DriftStream, w: number): string {
@@ -178,7 +180,7 @@ async function defaultProfilePart(): Promise<void> {
       const inPhase = (p: string): WindowResult[] => res.filter((r) => phase(stream, r.window) === p);
       const drift = res.slice(stream.opts.abruptAt);
       console.log(
-        `   seed ${seed}  ${arm.name.padEnd(8)} FPR ${['stable', 'abrupt', 'gradual'].map((p) => pct(mean(inPhase(p).map((r) => r.fpr)))).join(' /')}` +
+        `   seed ${seed}  ${arm.name.padEnd(8)} FPR ${['stable', 'abrupt', 'gradual'].map((p) => pct1(mean(inPhase(p).map((r) => r.fpr)))).join(' /')}` +
           `  recall ${pct(mean(drift.map((r) => r.recall)))}  subtle ${pct(mean(drift.map((r) => r.subtleRecall)))}` +
           `  threshold ×${(res.at(-1)!.threshold / anchorThr).toFixed(2)}` +
           (arm.options ? `  refused ${res.filter((r) => r.published === false).length}/${res.length}` : ''),
