@@ -9,6 +9,7 @@
  *                  redis-server on a free port when nothing answers there and one is installed)
  *   5. integration node --test --test-concurrency=1 over test/integration/**\/*.test.ts
  *   6. the scorer's integration tests again with KAFKA_CLIENT=confluent (librdkafka), when built
+ *                  (`npm run setup:librdkafka`)
  *
  * Flags: --unit or --integration run only that part (no typecheck/lint); --checks adds typecheck and
  * lint to them; --down stops a Kafka broker this run started (default: left running for the next run;
@@ -173,7 +174,7 @@ async function librdkafkaPass(files: string[], env: NodeJS.ProcessEnv): Promise<
   if (scorerFiles.length === 0 || process.env.KAFKA_CLIENT !== undefined) return;
   await step('integration tests, librdkafka client', async () => {
     if (!confluentAvailable()) {
-      const note = `skipped: ${CONFLUENT_PACKAGE} is not built here (see README, Kafka clients)`;
+      const note = `skipped: ${CONFLUENT_PACKAGE} is not built here (npm run setup:librdkafka)`;
       say(note);
       return { ok: true, skipped: true, note };
     }

@@ -1,9 +1,9 @@
 /**
  * The Kafka port (`port.ts`) on `@confluentinc/kafka-javascript` (librdkafka), through its KafkaJS-like
- * API. An optional dependency whose native part npm does not build by itself (npm 11 runs no install
- * scripts it was not told to): `CKJS_LINKING=dynamic npm_config_nodedir=/usr npm rebuild
- * @confluentinc/kafka-javascript` builds librdkafka from source (about 2 minutes on 2 cores); `confluentPort`
- * says so when it is missing. What is specific to this client lives here:
+ * API. An optional dependency that npm leaves out (its install script is not approved):
+ * `npm run setup:librdkafka` (tools/infra/librdkafka.sh) installs it and builds librdkafka from source, about
+ * 2 minutes on 2 cores; `confluentPort` says so when it is missing. What is specific to this client lives
+ * here:
  *
  * - librdkafka retries transactional requests itself (CONCURRENT_TRANSACTIONS after a commit included),
  *   batches produce requests per broker, and runs the group heartbeat on its own thread: no retry policy
@@ -106,8 +106,7 @@ function loadPackage(): CModule {
     throw new ConfigError(
       `KAFKA_CLIENT=confluent needs the optional package ${CONFLUENT_PACKAGE}, which is not installed or not built ` +
         `(${(err as Error).message.split('\n')[0]}); install it with ` +
-        `CKJS_LINKING=dynamic npm_config_nodedir=/usr npm rebuild ${CONFLUENT_PACKAGE} (builds librdkafka, about 2 minutes), ` +
-        'or use KAFKA_CLIENT=kafkajs',
+        '`npm run setup:librdkafka` (builds librdkafka, about 2 minutes), or use KAFKA_CLIENT=kafkajs',
       [{ path: 'KAFKA_CLIENT', message: `${CONFLUENT_PACKAGE} is not installed` }],
     );
   }
