@@ -247,6 +247,15 @@ function groupConsumer(
         events.onAssignment?.(byTopic);
       },
     });
+  /** Disconnects the running consumer, if any (once); `stopped` tells the events. */
+  const release = async (stopped: boolean): Promise<void> => {
+    const c = consumer;
+    consumer = null;
+    if (c === null) return;
+    consumers.delete(o.groupId);
+    await c.disconnect();
+    if (stopped) events.onStop?.();
+  };
   const the = (): CConsumer => {
     if (consumer === null) throw new Error(`the consumer of group ${o.groupId} is not running`);
     return consumer;
@@ -285,23 +294,8 @@ function groupConsumer(
     },
     commitOffsets: (offsets) => the().commitOffsets(offsets),
     // librdkafka's consumer has no stop(): disconnecting waits for the batches in flight.
-    stop: async () => {
-      const c = consumer;
-      consumer = null;
-      if (c !== null) {
-        consumers.delete(o.groupId);
-        await c.disconnect();
-        events.onStop?.();
-      }
-    },
-    disconnect: async () => {
-      const c = consumer;
-      consumer = null;
-      if (c !== null) {
-        consumers.delete(o.groupId);
-        await c.disconnect();
-      }
-    },
+    stop: () => release(true),
+    disconnect: () => release(false),
   };
 }
 
