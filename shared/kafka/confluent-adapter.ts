@@ -14,8 +14,8 @@
  *   arrived for a partition, bounded by the fetch sizes.
  * - The transactional id is initialised on `connect()` (InitTransactions): `open()` is just that.
  * - Error kinds by librdkafka's codes: fencing (PRODUCER_FENCED 90, INVALID_PRODUCER_EPOCH 47, its local
- *   `_FENCED` −144), records refused (MSG_SIZE_TOO_LARGE 10, INVALID_RECORD 87, CORRUPT_MESSAGE 2,
- *   INVALID_TIMESTAMP 32, its local `_MSG_SIZE_TOO_LARGE` −141 is not a code: librdkafka says 10).
+ *   `_FENCED` −144), records refused (MSG_SIZE_TOO_LARGE 10, RECORD_LIST_TOO_LARGE 18, INVALID_RECORD 87,
+ *   CORRUPT_MESSAGE 2, INVALID_TIMESTAMP 32).
  * - Its admin client cannot read topic configurations: `maxMessageBytes` is read by the function the
  *   caller passes (`ports.ts` passes kafkajs's admin), else it answers nothing.
  */
