@@ -24,9 +24,10 @@ async function child(
   return { stdout, stderr, result: JSON.parse(stdout) as Record<string, unknown> };
 }
 
+/** tfjs-node loads here (installed with its native library: `npm install` alone leaves it out). */
 function tfjsNodeInstalled(): boolean {
   try {
-    createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+    createRequire(import.meta.url)('@tensorflow/tfjs-node');
     return true;
   } catch {
     return false;
