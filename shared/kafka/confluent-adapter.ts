@@ -27,13 +27,14 @@ import type { KafkaConnection } from './client.js';
 import {
   committedOffsetsOf,
   lazyProducer,
+  toControl,
   toInBatch,
   toTransaction,
   type KafkaJsBatch,
+  type KafkaJsBatchPayload,
   type KafkaJsTopicMessages,
 } from './kafkajs-shapes.js';
 import type {
-  BatchControl,
   GroupConsumer,
   GroupConsumerEvents,
   GroupConsumerOptions,
@@ -54,11 +55,8 @@ type Config = Record<string, unknown>;
 interface CBatch extends KafkaJsBatch {
   isEmpty(): boolean;
 }
-interface CBatchPayload {
+interface CBatchPayload extends KafkaJsBatchPayload {
   batch: CBatch;
-  resolveOffset(offset: string): void;
-  isRunning(): boolean;
-  isStale(): boolean;
 }
 interface CConsumer {
   connect(): Promise<void>;
@@ -266,13 +264,8 @@ function groupConsumer(
     if (batch.isEmpty()) return;
     const { topic, partition } = batch;
     const inBatch = toInBatch(batch);
-    const control: BatchControl = {
-      resolveOffset: (offset) => payload.resolveOffset(offset),
-      heartbeat: async () => undefined,
-      isRunning: () => payload.isRunning(),
-      isStale: () => payload.isStale(),
-      seek: (offset) => the().seek({ topic, partition, offset }),
-    };
+    // heartbeat() is a no-op here: librdkafka heartbeats on its own thread.
+    const control = toControl(payload, (offset) => the().seek({ topic, partition, offset }));
     await run.eachBatch(inBatch, control);
   }
 

@@ -20,7 +20,6 @@
  */
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import type {
-  BatchControl,
   GroupConsumer,
   GroupConsumerEvents,
   GroupConsumerOptions,
@@ -32,7 +31,7 @@ import type {
   TransactionalOptions,
   TransactionalProducer,
 } from './port.js';
-import { committedOffsetsOf, lazyProducer, toInBatch, toTransaction } from './kafkajs-shapes.js';
+import { committedOffsetsOf, lazyProducer, toControl, toInBatch, toTransaction } from './kafkajs-shapes.js';
 
 /** The transactional producers' retry policy unless configured. */
 export const DEFAULT_TRANSACTIONAL_RETRY = { initialRetryTimeMs: 5, maxRetryTimeMs: 1000 };
@@ -132,13 +131,7 @@ function groupConsumer(
     if (batch.isEmpty()) return;
     const { topic, partition } = batch;
     const inBatch = toInBatch(batch);
-    const control: BatchControl = {
-      resolveOffset: (offset) => payload.resolveOffset(offset),
-      heartbeat: () => payload.heartbeat(),
-      isRunning: () => payload.isRunning(),
-      isStale: () => payload.isStale(),
-      seek: (offset) => consumer.seek({ topic, partition, offset }),
-    };
+    const control = toControl(payload, (offset) => consumer.seek({ topic, partition, offset }));
     try {
       await run.eachBatch(inBatch, control);
     } catch (err) {

@@ -4,7 +4,7 @@
  * producers into the port's types is written once, here, against those shapes.
  */
 import type { Headers } from '../scoring/messages.js';
-import type { InBatch, OutRecord, Producer, TopicRecords, Transaction } from './port.js';
+import type { BatchControl, InBatch, OutRecord, Producer, TopicRecords, Transaction } from './port.js';
 
 /** A fetched batch as both clients hand it to `eachBatch`. */
 export interface KafkaJsBatch {
@@ -35,6 +35,25 @@ export function toInBatch(batch: KafkaJsBatch): InBatch {
     })),
     nextOffset: (BigInt(batch.lastOffset()) + 1n).toString(),
     lag: () => Number(batch.offsetLag()),
+  };
+}
+
+/** What both clients pass `eachBatch` besides the batch. */
+export interface KafkaJsBatchPayload {
+  resolveOffset(offset: string): void;
+  heartbeat(): Promise<void>;
+  isRunning(): boolean;
+  isStale(): boolean;
+}
+
+/** The port's control over the batch being handled; `seek` moves the partition's next fetch. */
+export function toControl(payload: KafkaJsBatchPayload, seek: (offset: string) => void): BatchControl {
+  return {
+    resolveOffset: (offset) => payload.resolveOffset(offset),
+    heartbeat: () => payload.heartbeat(),
+    isRunning: () => payload.isRunning(),
+    isStale: () => payload.isStale(),
+    seek,
   };
 }
 

@@ -71,3 +71,22 @@ test('committed offsets: −1 and empty mean nothing committed', () => {
   );
   assert.deepEqual([...m], [[0, '10']]);
 });
+
+test('batch control passes through to the client’s payload; seek goes where the adapter says', async () => {
+  const calls: string[] = [];
+  const control = toControl(
+    {
+      resolveOffset: (o) => void calls.push(`resolve ${o}`),
+      heartbeat: async () => void calls.push('heartbeat'),
+      isRunning: () => true,
+      isStale: () => false,
+    },
+    (o) => void calls.push(`seek ${o}`),
+  );
+  control.resolveOffset('5');
+  await control.heartbeat();
+  control.seek('3');
+  assert.deepEqual(calls, ['resolve 5', 'heartbeat', 'seek 3']);
+  assert.equal(control.isRunning(), true);
+  assert.equal(control.isStale(), false);
+});
