@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { committedOffsetsOf, toInBatch, toTopicMessages } from '../../../shared/kafka/kafkajs-shapes.js';
+import {
+  committedOffsetsOf,
+  toControl,
+  toInBatch,
+  toTopicMessages,
+} from '../../../shared/kafka/kafkajs-shapes.js';
 
 test('a client batch becomes the port’s: records in order, the next offset past the last one, its lag', () => {
   const batch = toInBatch({
