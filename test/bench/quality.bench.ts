@@ -11,10 +11,10 @@
  *
  * IsolationForest needs Python 3 with scikit-learn (Debian: `apt-get install -y python3-sklearn`); without
  * it that column is skipped with a note. Options: `--seeds 1,2,3`, `--sets thyroid,cardio`,
- * `--profiles report,default`. Data directory: env SMAE_DATA_DIR, else ../shared/data.
+ * `--profiles report,default`, `--dump-scores DIR` (the scores behind the table, for offline study). Data directory: env SMAE_DATA_DIR, else ../shared/data.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCsv } from '../../shared/data/csv.js';
@@ -146,6 +146,35 @@ function cleanCalibrationFpr(
   return neg > 0 ? fp / neg : Number.NaN;
 }
 
+/**
+ * `--dump-scores DIR`: one JSON file per set and seed with the calibration scores (and those rows' labels,
+ * which the product never sees) and the test scores with their labels, so threshold policies can be
+ * compared offline on exactly what this run scored.
+ */
+function dumpScores(
+  dir: string,
+  set: string,
+  seed: number,
+  prep: PreparedExperiment,
+  profile: ProfileSettings,
+  r: TrialResult,
+): void {
+  const held = calibrationSplit(prep.trainRows, profile.calibrationFraction, seed).calibration;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, `${set}-${profile.name}-${seed}.json`),
+    JSON.stringify({
+      set,
+      seed,
+      profile: profile.name,
+      calibration: Array.from(r.calibrationScores ?? []),
+      calibrationLabels: prep.trainLabels === null ? null : Array.from(held, (row) => prep.trainLabels![row]),
+      test: Array.from(r.testScores ?? []),
+      testLabels: Array.from(prep.testLabels),
+    }),
+  );
+}
+
 const cpuNow = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -160,6 +189,7 @@ async function main(): Promise<void> {
   const seeds = arg('seeds', '1,2,3').split(',').map(Number);
   const sets = arg('sets', '') ? arg('sets', '').split(',') : labelledSets();
   const profiles = arg('profiles', PROFILE_NAMES.join(',')).split(',').reverse();
+  const dump = arg('dump-scores', '');
   const backend = await initBackend({ prefer: 'cpu' });
   const py = findSklearnPython();
   if (py === null) {
@@ -220,6 +250,7 @@ async function main(): Promise<void> {
           cpuSeconds: cpuNow() - c0,
         };
         results[set]![name]!.push(f);
+        if (dump !== '' && name !== 'report') dumpScores(dump, set, seed, prep, profile, r);
         process.stderr.write(
           `  ${name.padEnd(9)} seed ${seed}: ROC-AUC ${f.auc.toFixed(4)}, AP ${f.ap.toFixed(4)}, FPR ${f.fpr.toFixed(4)} ` +
             `(clean calibration ${f.cleanFpr.toFixed(4)}), ` +
