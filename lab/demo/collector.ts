@@ -1,16 +1,15 @@
 /**
  * Reads what the pipeline produced — scores, flags and dead letters of committed scorer transactions only
- * (`shared/scoring/committed-reader.ts`) — and joins each back to the record the demo sent, by input partition and offset.
+ * (the port's committed reader) — and joins each back to the record the demo sent, by input partition and offset.
  *
  * A score's arrival time is the record's end-to-end latency as a consumer sees it: produced by the demo,
  * consumed, scored and committed by the scorer, then visible after the transaction's commit.
  */
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { RecordDecoder } from '../../shared/avro/decoder.js';
 import { FLAG_SCHEMA, SCORE_SCHEMA, type FlagRecord, type ScoreRecord } from '../../shared/avro/schemas.js';
 import type { PipelineNames } from '../../shared/pipeline.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
-import { createCommittedReader } from '../../shared/scoring/committed-reader.js';
+import type { CommittedReader, InRecord, KafkaPort } from '../../shared/kafka/port.js';
 import type { Observations } from '../report/evaluate.js';
 import type { OffsetIndex } from './stream.js';
 
@@ -40,7 +39,7 @@ export interface Collector {
 }
 
 export function createCollector(o: {
-  kafka: Kafka;
+  kafka: KafkaPort;
   names: PipelineNames;
   obs: Observations;
   offsets: OffsetIndex;
@@ -59,8 +58,7 @@ export function createCollector(o: {
   const scores = new RecordDecoder({ readerSchema: SCORE_SCHEMA, resolveSchemaId: () => SCORE_SCHEMA });
   const flags = new RecordDecoder({ readerSchema: FLAG_SCHEMA, resolveSchemaId: () => FLAG_SCHEMA });
   const t = o.names.topics;
-  let consumer: Consumer | null = null;
-  let flushProducer: Producer | null = null;
+  let reader: CommittedReader | null = null;
 
   type Apply = (i: number) => void;
   let pending: { partition: number; offset: number; apply: Apply }[] = [];
@@ -84,6 +82,32 @@ export function createCollector(o: {
       if (Number.isNaN(o.obs.score[i]!)) o.obs.score[i] = f.score;
     };
 
+  /** Decodes one output and joins it to the input it names. */
+  const collect = async (topic: string, m: InRecord, now: number): Promise<void> => {
+    try {
+      if (topic === t.scores) {
+        const s = (await scores.decodeAsync(m.value)).value as unknown as ScoreRecord;
+        stats.scores++;
+        join(s.partition, Number(s.offset), applyScore(s, now));
+      } else if (topic === t.flags) {
+        const f = (await flags.decodeAsync(m.value)).value as unknown as FlagRecord;
+        stats.flags++;
+        join(f.partition, Number(f.offset), applyFlag(f));
+      } else {
+        stats.deadLetters++;
+        const h = m.headers;
+        const code = String(h[DLQ_CODE] ?? 'unknown');
+        stats.deadLettersByCode[code] = (stats.deadLettersByCode[code] ?? 0) + 1;
+        join(Number(String(h[DLQ_PARTITION])), Number(String(h[DLQ_OFFSET])), (i) => {
+          o.obs.deadLettered[i] = 1;
+        });
+      }
+    } catch (err) {
+      stats.undecodable++;
+      log.warn({ topic, offset: m.offset, err: (err as Error).message }, 'cannot decode output');
+    }
+  };
+
   return {
     stats,
     reconcile() {
@@ -97,67 +121,36 @@ export function createCollector(o: {
       stats.unmatched = pending.length;
     },
     async start() {
-      // Read uncommitted and keep only records of committed transactions ourselves: kafkajs's
-      // read_committed lets records of aborted scorer transactions through when several scorer
-      // producers write one partition, which would count aborted scores and flags.
-      consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: true, maxWaitTimeInMs: 100 });
-      flushProducer = o.kafka.producer({
-        allowAutoTopicCreation: false,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
-      await flushProducer.connect();
-      await consumer.connect();
-      await consumer.subscribe({ topics: [t.scores, t.flags, t.deadLetters], fromBeginning: true });
+      // Only records of committed transactions: kafkajs's read_committed lets records of aborted scorer
+      // transactions through when several scorer producers write one partition, which would count
+      // aborted scores and flags (the port's committed reader filters them itself).
       // Latency is measured on arrival here, so the group must be joined before the first record is sent.
-      const joined = new Promise<void>((resolve) => {
-        const off = consumer!.on(consumer!.events.GROUP_JOIN, () => {
-          off();
-          resolve();
-        });
-      });
-      const reader = createCommittedReader({
-        consumer,
-        // A fresh group per run that is deleted afterwards: nothing to commit.
-        commit: false,
-        flushProducer,
-        partitionsConsumedConcurrently: 3,
-        logger: log,
-        onRecords: async (topic, _partition, records) => {
-          const now = Date.now();
-          for (const m of records) {
-            try {
-              if (topic === t.scores) {
-                const s = (await scores.decodeAsync(m.value)).value as unknown as ScoreRecord;
-                stats.scores++;
-                join(s.partition, Number(s.offset), applyScore(s, now));
-              } else if (topic === t.flags) {
-                const f = (await flags.decodeAsync(m.value)).value as unknown as FlagRecord;
-                stats.flags++;
-                join(f.partition, Number(f.offset), applyFlag(f));
-              } else {
-                stats.deadLetters++;
-                const h = m.headers ?? {};
-                const code = String(h[DLQ_CODE] ?? 'unknown');
-                stats.deadLettersByCode[code] = (stats.deadLettersByCode[code] ?? 0) + 1;
-                join(Number(String(h[DLQ_PARTITION])), Number(String(h[DLQ_OFFSET])), (i) => {
-                  o.obs.deadLettered[i] = 1;
-                });
-              }
-            } catch (err) {
-              stats.undecodable++;
-              log.warn({ topic, offset: m.offset, err: (err as Error).message }, 'cannot decode output');
-            }
-          }
+      let joined!: () => void;
+      const groupJoined = new Promise<void>((resolve) => (joined = resolve));
+      reader = o.kafka.committedReader(
+        {
+          groupId: o.groupId,
+          topics: [t.scores, t.flags, t.deadLetters],
+          fromBeginning: true,
+          // A fresh group per run that is deleted afterwards: nothing to commit.
+          commit: false,
+          maxWaitTimeMs: 100,
+          concurrency: 3,
+          logger: log,
+          onRecords: async (topic, _partition, records) => {
+            const now = Date.now();
+            for (const m of records) await collect(topic, m, now);
+          },
         },
-      });
+        { onAssignment: () => joined() },
+      );
+      await reader.connect();
       await reader.run();
-      await Promise.race([joined, new Promise((r) => setTimeout(r, 30_000))]);
+      await Promise.race([groupJoined, new Promise((r) => setTimeout(r, 30_000))]);
     },
     async stop() {
-      if (consumer) await consumer.disconnect();
-      consumer = null;
-      if (flushProducer) await flushProducer.disconnect();
-      flushProducer = null;
+      if (reader) await reader.disconnect();
+      reader = null;
     },
   };
 }

@@ -17,13 +17,14 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { Partitioners, type Admin, type Producer } from 'kafkajs';
 import { ensureKafka } from '../../tools/infra/kafka/broker.js';
 import { localBrokerOptionsFromEnv } from '../../tools/infra/kafka/options.js';
 import { parseSchema } from '../../shared/avro/schemas.js';
 import { describeError } from '../../shared/errors.js';
 import { csvSource, syntheticSource, type EventSource, type LabelledEvent } from '../generator/index.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import type { KafkaAdmin, Producer } from '../../shared/kafka/port.js';
+import { createKafkaPort } from '../../shared/kafka/ports.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { createLogger } from '../../shared/log.js';
 import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
@@ -138,7 +139,7 @@ async function main(): Promise<number> {
     REDIS_URL: redisUp.url,
     ...signing,
   };
-  const kafka = createKafka(
+  const kafka = createKafkaPort(
     kafkaConnectionFromEnv({ ...process.env, ...childEnv }, { clientId: `smae-demo-${pipeline}` }),
     logger,
   );
@@ -149,7 +150,7 @@ async function main(): Promise<number> {
     logger,
     trust: modelTrustFromEnv({ ...process.env, ...signing }),
   });
-  let admin: Admin | null = null;
+  let admin: KafkaAdmin | null = null;
   let producer: Producer | null = null;
   /** Stops the outputs collector (its consumer must leave the group before the group can be deleted). */
   let stopCollector: (() => Promise<void>) | null = null;
@@ -162,9 +163,9 @@ async function main(): Promise<number> {
       const code = await stopService(s);
       if (code !== 0 && code !== null) say(`${s.name} exited with code ${code} (log: ${shown(s.logFile)})`);
     }
-    await producer?.disconnect().catch(() => undefined);
+    await producer?.close().catch(() => undefined);
     if (opts.cleanup && admin) {
-      await admin.deleteTopics({ topics: Object.values(names.topics) }).catch(() => undefined);
+      await admin.deleteTopics(Object.values(names.topics)).catch(() => undefined);
       await admin.deleteGroups([collectorGroup, names.groups.scorer]).catch(() => undefined);
       // The pipeline's own keys (registry, window, adapter state) and the adapter's BullMQ queue.
       for (const prefix of [names.redisPrefix, `${names.queuePrefix}:`])
@@ -218,14 +219,10 @@ async function main(): Promise<number> {
     say('services ready; streaming');
 
     // 6. Stream, with the live view.
-    producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Every message names its partition (see stream.ts); this only silences kafkajs's v2 notice.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
+    // Idempotent, one request in flight: a send's records follow each other from its base offsets.
+    // Every record names its partition (see stream.ts).
+    producer = kafka.producer();
+    await producer.send([]); // connects now: the first batch's latency is not to include it
     const live = new LiveView(pipeline, jsonMode ? 'json' : 'tty');
     const adapterState = new RedisAdapterState(redis, pipeline);
     let sent = 0;

@@ -9,9 +9,9 @@
  * Pacing is a token bucket checked every tick: what is due since the start is sent as one batch (capped),
  * so the rate holds on average even when a send takes longer than a tick.
  */
-import type { Producer } from 'kafkajs';
 import { encodeRecord } from '../../shared/avro/decoder.js';
 import type { AvroType } from '../../shared/avro/schemas.js';
+import type { Producer } from '../../shared/kafka/port.js';
 import type { LabelledEvent } from '../generator/index.js';
 import type { Observations } from '../report/evaluate.js';
 
@@ -85,15 +85,16 @@ export async function streamEvents(o: StreamOptions): Promise<number> {
     if (batch.length === 0) break;
     const parts = batch.map((e) => partitionFor(e.key, o.partitions));
     const sentAt = Date.now();
-    const metadata = await o.producer.send({
-      topic: o.topic,
-      acks: -1,
-      messages: batch.map((e, j) => ({
-        key: e.key,
-        value: encodeRecord(o.type, e.record),
-        partition: parts[j]!,
-      })),
-    });
+    const metadata = await o.producer.send([
+      {
+        topic: o.topic,
+        records: batch.map((e, j) => ({
+          key: e.key,
+          value: encodeRecord(o.type, e.record),
+          partition: parts[j]!,
+        })),
+      },
+    ]);
     if (Number.isNaN(o.obs.originMs)) o.obs.originMs = sentAt;
     const base = new Map<number, number>();
     for (const m of metadata) base.set(m.partition, Number(m.baseOffset));

@@ -1,16 +1,16 @@
 /**
  * The alerts consumer: reads the pipeline's flags topic with only flags of committed scorer transactions
- * visible (`shared/scoring/committed-reader.ts`, not kafkajs's read_committed, which lets flags of aborted
- * transactions through when several scorer producers write a partition), turns each flag into an alert
+ * visible (the port's committed reader: on kafkajs `shared/kafka/committed-reader.ts`, not kafkajs's
+ * read_committed, which lets flags of aborted transactions through when several scorer producers write a
+ * partition), turns each flag into an alert
  * or groups it into an open one (`suppression.ts`, state in Redis), and hands new alerts to the
  * deliverer. Offsets are committed after a batch's flags are applied (never past an open transaction);
  * a crash before the commit re-reads them, and the store recognises them as duplicates.
  */
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { RecordDecoder } from '../../shared/avro/decoder.js';
 import { FLAG_SCHEMA, type FlagRecord } from '../../shared/avro/schemas.js';
+import type { CommittedReader, InRecord, KafkaPort } from '../../shared/kafka/port.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
-import { createCommittedReader } from '../../shared/scoring/committed-reader.js';
 import { AlertDeliverer, type AlertSink, type RetryOptions } from './delivery.js';
 import { RedisAlertStore } from './redis-store.js';
 import { alertKey, buildAlert, flagId, type AlertStore, type Outcome } from './suppression.js';
@@ -37,7 +37,7 @@ export async function applyFlag(
 }
 
 export interface AlertsAppOptions {
-  kafka: Kafka;
+  kafka: KafkaPort;
   store: RedisAlertStore;
   flagsTopic: string;
   groupId: string;
@@ -50,9 +50,9 @@ export interface AlertsAppOptions {
   leaseMs?: number;
   logger?: Logger;
   /**
-   * Append flush records to a flags partition whose commit marker kafkajs skipped, so the flags it
+   * Append flush records to a flags partition whose commit marker the reader skipped, so the flags it
    * commits are alerted without waiting for the partition's next flag (default true; needs write access
-   * to the flags topic). See shared/scoring/committed-reader.ts.
+   * to the flags topic). See `CommittedReaderOptions.flush` in shared/kafka/port.ts.
    */
   flush?: boolean;
   /**
@@ -73,10 +73,45 @@ export interface AlertsApp {
   stop(): Promise<void>;
 }
 
+/** Decodes and applies one partition's committed flags, counting outcomes; wakes the deliverer for new alerts. */
+function flagApplier(
+  o: AlertsAppOptions,
+  stats: AlertsStats,
+  deliverer: AlertDeliverer,
+  log: Logger,
+): (partition: number, records: readonly InRecord[]) => Promise<void> {
+  const decoder = new RecordDecoder({ readerSchema: FLAG_SCHEMA, resolveSchemaId: () => FLAG_SCHEMA });
+  const timeBase = o.timeBase ?? 'event';
+  return async (partition, records) => {
+    let opened = 0;
+    for (const message of records) {
+      stats.flags++;
+      let flag: FlagRecord;
+      try {
+        flag = (await decoder.decodeAsync(message.value)).value as unknown as FlagRecord;
+      } catch (err) {
+        stats.undecodable++;
+        log.warn(
+          { partition, offset: message.offset, err: (err as Error).message },
+          'skipping a flag that does not decode',
+        );
+        continue;
+      }
+      const outcome = await applyFlag(o.store, flag, { windowMs: o.windowMs, timeBase });
+      if (outcome === 'opened') {
+        stats.opened++;
+        opened++;
+      } else if (outcome === 'suppressed') stats.suppressed++;
+      else stats.duplicates++;
+      o.onOutcome?.(outcome, flag);
+    }
+    if (opened > 0) deliverer.poke();
+  };
+}
+
 export function createAlertsApp(o: AlertsAppOptions): AlertsApp {
   const log = (o.logger ?? silentLogger).child({ component: 'alerts' });
   const stats: AlertsStats = { flags: 0, opened: 0, suppressed: 0, duplicates: 0, undecodable: 0 };
-  const decoder = new RecordDecoder({ readerSchema: FLAG_SCHEMA, resolveSchemaId: () => FLAG_SCHEMA });
   const deliverer = new AlertDeliverer({
     queue: o.store,
     sinks: o.sinks,
@@ -84,81 +119,45 @@ export function createAlertsApp(o: AlertsAppOptions): AlertsApp {
     ...(o.leaseMs ? { leaseMs: o.leaseMs } : {}),
     logger: log,
   });
-  const timeBase = o.timeBase ?? 'event';
-  let consumer: Consumer | null = null;
-  let flushProducer: Producer | null = null;
-  let pendingOf = (): number => 0;
+  const applyFlags = flagApplier(o, stats, deliverer, log);
+  let reader: CommittedReader | null = null;
 
   return {
     stats,
     deliverer,
     get pendingFlags() {
-      return pendingOf();
+      return reader?.pending ?? 0;
     },
     async start() {
-      // Read uncommitted and decide by the control records ourselves: kafkajs's read_committed lets
-      // flags of aborted scorer transactions through (see shared/scoring/committed-reader.ts).
-      consumer = o.kafka.consumer({ groupId: o.groupId, readUncommitted: true });
-      if (o.flush !== false) {
-        flushProducer = o.kafka.producer({
-          allowAutoTopicCreation: false,
-          createPartitioner: Partitioners.DefaultPartitioner,
-        });
-        await flushProducer.connect();
-      }
-      consumer.on(consumer.events.CRASH, (e) => {
-        if (e.payload.restart) return;
-        log.error({ err: e.payload.error.message }, 'alerts consumer crashed and will not restart');
-        o.onFatal?.(e.payload.error);
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic: o.flagsTopic, fromBeginning: o.fromBeginning ?? false });
-      deliverer.start();
-      const reader = createCommittedReader({
-        consumer,
-        ...(flushProducer ? { flushProducer } : {}),
-        logger: log,
-        onRecords: async (_topic, partition, records) => {
-          let opened = 0;
-          for (const message of records) {
-            stats.flags++;
-            let flag: FlagRecord;
-            try {
-              flag = (await decoder.decodeAsync(message.value)).value as unknown as FlagRecord;
-            } catch (err) {
-              stats.undecodable++;
-              log.warn(
-                { partition, offset: message.offset, err: (err as Error).message },
-                'skipping a flag that does not decode',
-              );
-              continue;
-            }
-            const outcome = await applyFlag(o.store, flag, { windowMs: o.windowMs, timeBase });
-            if (outcome === 'opened') {
-              stats.opened++;
-              opened++;
-            } else if (outcome === 'suppressed') stats.suppressed++;
-            else stats.duplicates++;
-            o.onOutcome?.(outcome, flag);
-          }
-          if (opened > 0) deliverer.poke();
+      reader = o.kafka.committedReader(
+        {
+          groupId: o.groupId,
+          topics: [o.flagsTopic],
+          fromBeginning: o.fromBeginning ?? false,
+          flush: o.flush !== false,
+          logger: log,
+          onRecords: (_topic, partition, records) => applyFlags(partition, records),
         },
-      });
-      pendingOf = () => reader.pending;
+        {
+          onCrash: (err, restart) => {
+            if (restart) return;
+            log.error({ err: err.message }, 'alerts consumer crashed and will not restart');
+            o.onFatal?.(err);
+          },
+        },
+      );
+      await reader.connect();
+      deliverer.start();
       await reader.run();
       log.info(
-        { topic: o.flagsTopic, groupId: o.groupId, windowMs: o.windowMs, timeBase },
+        { topic: o.flagsTopic, groupId: o.groupId, windowMs: o.windowMs, timeBase: o.timeBase ?? 'event' },
         'alerts consumer started',
       );
     },
     async stop() {
-      if (consumer) {
-        await consumer.disconnect();
-        consumer = null;
-      }
-      if (flushProducer) {
-        await flushProducer.disconnect();
-        flushProducer = null;
+      if (reader) {
+        await reader.disconnect();
+        reader = null;
       }
       await deliverer.stop();
       log.info({ ...stats, ...deliverer.stats }, 'alerts consumer stopped');

@@ -2,7 +2,8 @@
  * Runs the alerts consumer from a validated configuration until SIGINT/SIGTERM (the `smae alerts`
  * command and `services/alerts/main.ts` both call this).
  */
-import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { checkKafkaTls, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { createKafkaPort } from '../../shared/kafka/ports.js';
 import { createRedis, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { createLogger } from '../../shared/log.js';
 import { Gauge, type Registry } from 'prom-client';
@@ -67,7 +68,7 @@ export async function runAlerts(config: AlertsConfig, env: NodeJS.ProcessEnv): P
     start: async (control) => {
       const kafkaConn = kafkaConnectionFromEnv(env, { clientId: `smae-alerts-${config.pipeline}` });
       await checkKafkaTls(kafkaConn);
-      const kafka = createKafka(kafkaConn, logger);
+      const kafka = createKafkaPort(kafkaConn, logger);
       const redis = createRedis(redisUrlFromEnv(env), {
         logger,
         connectionName: `smae-alerts-${config.pipeline}`,

@@ -12,7 +12,7 @@
  */
 import { buildScorer } from './app.js';
 import { describeSettings, loadScorerConfig } from './config.js';
-import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { checkKafkaTls, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { createKafkaPort } from '../../shared/kafka/ports.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
 import { requireTopics } from '../../shared/kafka/preflight.js';
@@ -54,8 +54,7 @@ runMain('scorer', async ({ createLogger }) => {
       let onRetry: (errorType: string) => void = () => undefined;
       const kafkaConn = kafkaConnectionFromEnv(process.env, { clientId: `smae-scorer-${config.pipeline}` });
       await checkKafkaTls(kafkaConn);
-      // Topic set-up stays on kafkajs's admin (librdkafka's cannot read topic configurations).
-      const kafka = createKafka(kafkaConn, logger);
+      const kafka = createKafkaPort(kafkaConn, logger, { onRetry: (type) => onRetry(type) });
       const redis = createRedis(redisUrlFromEnv(process.env), {
         logger,
         connectionName: `smae-scorer-${config.pipeline}`,
@@ -85,7 +84,7 @@ runMain('scorer', async ({ createLogger }) => {
       }
 
       const scorer = buildScorer(config, {
-        kafka: createKafkaPort(kafkaConn, logger, { onRetry: (type) => onRetry(type) }),
+        kafka,
         redis,
         models: registry,
         loadModel: (artifact) => Detector.fromArtifact(artifact),

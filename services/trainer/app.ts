@@ -13,7 +13,7 @@
  * terminated — nothing is published, the registry is untouched); a publish in progress completes (it is
  * one atomic script); then the lease is released and the ops server closed.
  */
-import type { Kafka } from 'kafkajs';
+import type { KafkaPort } from '../../shared/kafka/port.js';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createTrainerMetrics } from './metrics.js';
@@ -59,7 +59,7 @@ export const TRAINER_DEFAULTS = {
 export interface TrainerDeps {
   redis: Redis;
   /** Required for a topic source. */
-  kafka?: Kafka;
+  kafka?: KafkaPort;
   decoder?: RecordDecoder;
   logger?: Logger;
   metrics?: Registry;

@@ -13,7 +13,8 @@
  */
 import { buildTrainer } from './app.js';
 import { describeSettings, loadTrainerConfig } from './config.js';
-import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { checkKafkaTls, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
+import { createKafkaPort } from '../../shared/kafka/ports.js';
 import { requireTopics } from '../../shared/kafka/preflight.js';
 import { describeFitIssue, featureFitIssues } from '../../shared/avro/feature-fit.js';
 import { ConfigError } from '../../shared/errors.js';
@@ -56,7 +57,7 @@ runMain('trainer', async ({ createLogger }) => {
           clientId: `smae-trainer-${settings.pipeline}`,
         });
         await checkKafkaTls(kafkaConn);
-        const kafka = createKafka(kafkaConn, logger);
+        const kafka = createKafkaPort(kafkaConn, logger);
         const resolveSchemaId = schemaIdSource(settings);
         const readerSchema = loadSchemaFile(settings.recordSchema!);
         if (service.training.spec) {

@@ -16,8 +16,13 @@
  * - Error kinds by librdkafka's codes: fencing (PRODUCER_FENCED 90, INVALID_PRODUCER_EPOCH 47, its local
  *   `_FENCED` −144), records refused (MSG_SIZE_TOO_LARGE 10, RECORD_LIST_TOO_LARGE 18, INVALID_RECORD 87,
  *   CORRUPT_MESSAGE 2, INVALID_TIMESTAMP 32).
- * - Its admin client cannot read topic configurations: `maxMessageBytes` is read by the function the
- *   caller passes (`ports.ts` passes kafkajs's admin), else it answers nothing.
+ * - What it leaves to the kafkajs port the caller passes (`ports.ts`, same connection):
+ *   - topic administration (`maxMessageBytes`, `ensureTopics`, listing, offsets, deletions): librdkafka's
+ *     admin client here cannot read topic configurations, and one client for all of it keeps the
+ *     topic set-up in one place (`topics.ts`); only `committedOffsets` is read with librdkafka's admin;
+ *   - `committedReader`: kafkajs's reader with its own control-record filter. A librdkafka consumer with
+ *     isolation.level=read_committed would be correct by itself, but the reader's callers only read the
+ *     scorer's outputs (alerts, the CLI, the demo), not its hot path, and one implementation is kept.
  */
 import { createRequire } from 'node:module';
 import type { Logger } from '../log.js';
@@ -32,6 +37,7 @@ import {
   toTransaction,
   type KafkaJsBatch,
   type KafkaJsBatchPayload,
+  type KafkaJsRecordMetadata,
   type KafkaJsTopicMessages,
 } from './kafkajs-shapes.js';
 import type {
@@ -69,7 +75,7 @@ interface CConsumer {
 interface CProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
-  sendBatch(b: { topicMessages: KafkaJsTopicMessages[] }): Promise<unknown>;
+  sendBatch(b: { topicMessages: KafkaJsTopicMessages[] }): Promise<KafkaJsRecordMetadata[]>;
   transaction(): Promise<CProducer>;
   sendOffsets(o: {
     consumer: CConsumer;
@@ -161,17 +167,14 @@ function pinoLogger(log: Logger): Config {
 }
 
 export interface ConfluentPortOptions {
-  /**
-   * Reads topics' `max.message.bytes` (librdkafka's admin client here cannot describe configurations);
-   * without it the port answers nothing and the scorer assumes Kafka's default limit.
-   */
-  maxMessageBytes?: (topics: readonly string[]) => Promise<Map<string, number>>;
+  /** A kafkajs port on the same connection, for what this adapter leaves to kafkajs (module comment). */
+  kafkajs: KafkaPort;
 }
 
 export function confluentPort(
   conn: KafkaConnection,
   logger: Logger = silentLogger,
-  opts: ConfluentPortOptions = {},
+  opts: ConfluentPortOptions,
 ): KafkaPort {
   const { KafkaJS } = loadPackage();
   const log = logger.child({ component: 'librdkafka' });
@@ -190,9 +193,10 @@ export function confluentPort(
   const consumers = new Map<string, CConsumer>();
   return {
     groupConsumer: (opts, events) => groupConsumer(kafka, consumers, opts, events),
+    committedReader: (o, events) => opts.kafkajs.committedReader(o, events),
     transactionalProducer: (opts) => transactionalProducer(kafka, consumers, opts),
     producer: () => idempotentProducer(kafka),
-    admin: () => admin(kafka, opts.maxMessageBytes),
+    admin: () => admin(kafka, opts.kafkajs.admin()),
     isFencingError,
     isRecordRejection,
   };
@@ -285,6 +289,8 @@ function groupConsumer(
         eachBatch: (payload: CBatchPayload) => handle(run, payload),
       });
     },
+    // Before the partition is assigned, the client keeps the seek until it is.
+    seek: (s) => the().seek(s),
     commitOffsets: (offsets) => the().commitOffsets(offsets),
     // librdkafka's consumer has no stop(): disconnecting waits for the batches in flight.
     stop: () => release(true),
@@ -338,13 +344,18 @@ function idempotentProducer(kafka: CKafka): Producer {
   );
 }
 
-function admin(kafka: CKafka, maxMessageBytes: ConfluentPortOptions['maxMessageBytes']): KafkaAdmin {
+/** Committed offsets from librdkafka's admin; the rest from kafkajs's (`topics`), connected alongside. */
+function admin(kafka: CKafka, topics: KafkaAdmin): KafkaAdmin {
   const a = kafka.admin();
   return {
-    connect: () => a.connect(),
-    disconnect: () => a.disconnect(),
+    ...topics,
+    connect: async () => {
+      await Promise.all([a.connect(), topics.connect()]);
+    },
+    disconnect: async () => {
+      await Promise.all([a.disconnect(), topics.disconnect()]);
+    },
     committedOffsets: async (groupId, topic) =>
       committedOffsetsOf(await a.fetchOffsets({ groupId, topics: [topic] }), topic),
-    maxMessageBytes: (topics) => maxMessageBytes?.(topics) ?? Promise.resolve(new Map<string, number>()),
   };
 }

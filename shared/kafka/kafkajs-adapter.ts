@@ -15,15 +15,18 @@
  * - Error kinds: fencing (the transactional id was taken over), records refused by the broker (size,
  *   content), group changes.
  *
- * kafkajs's own read_committed filter can pass records of aborted transactions when several transactional
- * producers write one partition; readers of the scorer's outputs use `shared/scoring/read-committed.ts`.
+ * - kafkajs's own read_committed filter can pass records of aborted transactions when several
+ *   transactional producers write one partition: `committedReader` reads uncommitted and filters by the
+ *   control records itself (`committed-reader.ts`, `read-committed.ts`).
+ * - The admin (`kafkajs-admin.ts`) also serves the librdkafka adapter for topic administration.
  */
 import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
+import { createCommittedReader } from './committed-reader.js';
+import { kafkajsAdmin } from './kafkajs-admin.js';
 import type {
   GroupConsumer,
   GroupConsumerEvents,
   GroupConsumerOptions,
-  KafkaAdmin,
   KafkaPort,
   Producer,
   RunOptions,
@@ -31,7 +34,7 @@ import type {
   TransactionalOptions,
   TransactionalProducer,
 } from './port.js';
-import { committedOffsetsOf, lazyProducer, toControl, toInBatch, toTransaction } from './kafkajs-shapes.js';
+import { lazyProducer, toControl, toInBatch, toTransaction } from './kafkajs-shapes.js';
 
 /** The transactional producers' retry policy unless configured. */
 export const DEFAULT_TRANSACTIONAL_RETRY = { initialRetryTimeMs: 5, maxRetryTimeMs: 1000 };
@@ -39,9 +42,10 @@ export const DEFAULT_TRANSACTIONAL_RETRY = { initialRetryTimeMs: 5, maxRetryTime
 export function kafkajsPort(kafka: Kafka): KafkaPort {
   return {
     groupConsumer: (opts, events) => groupConsumer(kafka, opts, events),
+    committedReader: (opts, events) => createCommittedReader(kafka, opts, events),
     transactionalProducer: (opts) => transactionalProducer(kafka, opts),
     producer: () => idempotentProducer(kafka),
-    admin: () => admin(kafka),
+    admin: () => kafkajsAdmin(kafka.admin()),
     isFencingError,
     isRecordRejection,
   };
@@ -150,6 +154,7 @@ function groupConsumer(
         eachBatch: (payload) => handle(run, payload),
       });
     },
+    seek: (s) => consumer.seek(s),
     commitOffsets: (offsets) => consumer.commitOffsets(offsets),
     stop: () => consumer.stop(),
     disconnect: () => consumer.disconnect(),
@@ -211,30 +216,4 @@ function idempotentProducer(kafka: Kafka): Producer {
     }),
     -1,
   );
-}
-
-function admin(kafka: Kafka): KafkaAdmin {
-  const a = kafka.admin();
-  return {
-    connect: () => a.connect(),
-    disconnect: () => a.disconnect(),
-    committedOffsets: async (groupId, topic) =>
-      committedOffsetsOf(await a.fetchOffsets({ groupId, topics: [topic] }), topic),
-    async maxMessageBytes(topics) {
-      const res = await a.describeConfigs({
-        includeSynonyms: false,
-        resources: [...new Set(topics)].map((name) => ({
-          type: 2, // ConfigResourceTypes.TOPIC
-          name,
-          configNames: ['max.message.bytes'],
-        })),
-      });
-      const out = new Map<string, number>();
-      for (const r of res.resources) {
-        const n = Number(r.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
-        if (r.errorCode === 0 && Number.isFinite(n) && n > 0) out.set(r.resourceName, n);
-      }
-      return out;
-    },
-  };
 }

@@ -4,7 +4,15 @@
  * producers into the port's types is written once, here, against those shapes.
  */
 import type { Headers } from '../scoring/messages.js';
-import type { BatchControl, InBatch, OutRecord, Producer, TopicRecords, Transaction } from './port.js';
+import type {
+  BatchControl,
+  InBatch,
+  OutRecord,
+  Producer,
+  SentOffsets,
+  TopicRecords,
+  Transaction,
+} from './port.js';
 
 /** A fetched batch as both clients hand it to `eachBatch`. */
 export interface KafkaJsBatch {
@@ -97,12 +105,24 @@ export function toTransaction(
   };
 }
 
+/** What both clients' `send` and `sendBatch` answer: per topic-partition, where the records begin. */
+export interface KafkaJsRecordMetadata {
+  topicName: string;
+  partition: number;
+  baseOffset?: string;
+}
+
+/** The port's view of a send's answer (`-1` where the client reported no offset). */
+export function toSentOffsets(meta: readonly KafkaJsRecordMetadata[]): SentOffsets[] {
+  return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: m.baseOffset ?? '-1' }));
+}
+
 /** A producer that connects on its first send (and again after a failed connect). */
 export function lazyProducer(
   producer: {
     connect(): Promise<void>;
     disconnect(): Promise<void>;
-    sendBatch(b: { topicMessages: KafkaJsTopicMessages[]; acks?: number }): Promise<unknown>;
+    sendBatch(b: { topicMessages: KafkaJsTopicMessages[]; acks?: number }): Promise<KafkaJsRecordMetadata[]>;
   },
   acks?: number,
 ): Producer {
@@ -115,9 +135,10 @@ export function lazyProducer(
       });
       await connected;
       const topicMessages = toTopicMessages(records);
-      if (topicMessages.length > 0) {
-        await producer.sendBatch({ topicMessages, ...(acks !== undefined ? { acks } : {}) });
-      }
+      if (topicMessages.length === 0) return [];
+      return toSentOffsets(
+        await producer.sendBatch({ topicMessages, ...(acks !== undefined ? { acks } : {}) }),
+      );
     },
     async close() {
       if (connected) await producer.disconnect();

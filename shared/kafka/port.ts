@@ -1,11 +1,13 @@
 /**
- * The Kafka port: the little the scorer needs of a Kafka client, with no client library's types in it.
- * `kafkajs-adapter.ts` implements it on kafkajs and holds everything that is specific to that client
- * (its retry policy, the explicit partitioner, how a transactional id is taken over, how offsets and
- * topic configurations are read). Another client (librdkafka) would be a second adapter.
+ * The Kafka port: the little the project needs of a Kafka client, with no client library's types in it.
+ * Everything outside `shared/kafka/` talks to Kafka through it (`ports.ts` builds one). `kafkajs-adapter.ts`
+ * implements it on kafkajs and holds everything that is specific to that client (its retry policy, the
+ * explicit partitioner, how a transactional id is taken over, how offsets and topic configurations are
+ * read, the committed-records reader); `confluent-adapter.ts` implements it on librdkafka.
  *
  * Shapes: offsets are decimal strings (64-bit), byte fields are Buffers, headers a record of values.
  */
+import type { Logger } from '../log.js';
 import type { Headers } from '../scoring/messages.js';
 
 /** A record to produce. */
@@ -91,6 +93,8 @@ export interface RunOptions {
 export interface GroupConsumer {
   connect(): Promise<void>;
   run(opts: RunOptions): Promise<void>;
+  /** The next fetch of the partition starts at `offset` (once assigned, when it is not yet); after `run`. */
+  seek(s: { topic: string; partition: number; offset: string }): void;
   /** Commits offsets outside a transaction (at-least-once). */
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
   /** Stops fetching and waits for the batches in flight. */
@@ -119,10 +123,39 @@ export interface TransactionalProducer {
   close(): Promise<void>;
 }
 
+/** Where the records one send wrote to a partition begin (they follow each other from there). */
+export interface SentOffsets {
+  topic: string;
+  partition: number;
+  baseOffset: string;
+}
+
 export interface Producer {
-  /** Idempotent, acknowledged by all in-sync replicas. */
-  send(records: readonly TopicRecords[]): Promise<void>;
+  /** Idempotent, acknowledged by all in-sync replicas; records without a partition go by key hash. */
+  send(records: readonly TopicRecords[]): Promise<SentOffsets[]>;
   close(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  /** Default: the broker's default.replication.factor. */
+  replicationFactor?: number;
+  configEntries?: { name: string; value: string }[];
+}
+
+export interface EnsureTopicsResult {
+  created: string[];
+  existing: string[];
+  /** Existing topics that differ from their spec (fewer partitions, another cleanup policy). */
+  mismatches: { topic: string; issue: string }[];
+}
+
+/** A partition's first offset and its last stable offset (the end a read_committed reader sees). */
+export interface PartitionOffsets {
+  partition: number;
+  low: string;
+  high: string;
 }
 
 export interface KafkaAdmin {
@@ -132,6 +165,16 @@ export interface KafkaAdmin {
   committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>;
   /** `max.message.bytes` of each topic whose configuration could be read. */
   maxMessageBytes(topics: readonly string[]): Promise<Map<string, number>>;
+  listTopics(): Promise<string[]>;
+  /**
+   * Creates the topics of `specs` that do not exist (waiting for their leaders; one created meanwhile by
+   * another caller counts as present) and checks the others, never altering them (`topics.ts`).
+   */
+  ensureTopics(specs: readonly TopicSpec[], logger?: Logger): Promise<EnsureTopicsResult>;
+  /** Every partition of `topic`, in no particular order. */
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  deleteTopics(topics: readonly string[]): Promise<void>;
+  deleteGroups(groupIds: readonly string[]): Promise<void>;
 }
 
 export interface TransactionalOptions {
@@ -141,8 +184,46 @@ export interface TransactionalOptions {
   retry?: { initialRetryTimeMs: number; maxRetryTimeMs: number };
 }
 
+export interface CommittedReaderOptions {
+  groupId: string;
+  topics: string[];
+  /** For a group with no committed offset: start at the topics' beginning (else their end). */
+  fromBeginning: boolean;
+  /** Commit the group's offsets after each batch, never past an open transaction (default true). */
+  commit?: boolean;
+  /**
+   * Append flush records (key `FLUSH_KEY`, no value) behind commit markers a fetch skipped, so committed
+   * records of a quiet partition are not held until its next record (default true; needs write access).
+   */
+  flush?: boolean;
+  /** Longest wait of a fetch for data (ms); the adapter's default when absent. */
+  maxWaitTimeMs?: number;
+  /** Partitions handled at once (default 1). */
+  concurrency?: number;
+  logger?: Logger;
+  /**
+   * Receives the records of committed transactions (and non-transactional ones) of one partition, in
+   * the order their commits release them, flush records left out. Records after the last committed
+   * offset may come again after a restart or a rebalance: de-duplicate by position.
+   */
+  onRecords(topic: string, partition: number, records: readonly InRecord[]): Promise<void>;
+}
+
+/** A consumer group member that sees only records of committed transactions. */
+export interface CommittedReader {
+  /** Records of open transactions held back, over all topics. */
+  readonly pending: number;
+  connect(): Promise<void>;
+  /** Subscribes and starts reading (after `connect`). */
+  run(): Promise<void>;
+  /** Leaves the group and closes what the reader opened. */
+  disconnect(): Promise<void>;
+}
+
 export interface KafkaPort {
   groupConsumer(opts: GroupConsumerOptions, events?: GroupConsumerEvents): GroupConsumer;
+  /** A reader of transactional topics (the scorer's outputs) that passes only committed records. */
+  committedReader(opts: CommittedReaderOptions, events?: GroupConsumerEvents): CommittedReader;
   transactionalProducer(opts: TransactionalOptions): TransactionalProducer;
   producer(): Producer;
   admin(): KafkaAdmin;

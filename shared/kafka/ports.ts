@@ -1,7 +1,7 @@
 /**
  * The Kafka port for a connection: kafkajs unless `KAFKA_CLIENT=confluent` chose librdkafka
- * (`@confluentinc/kafka-javascript`, an optional dependency). Services build their port here and nowhere
- * else; README "Kafka clients" says which to use and why.
+ * (`@confluentinc/kafka-javascript`, an optional dependency). Services, the CLI and the demo build their
+ * port here and nowhere else; README "Kafka clients" says which to use and why.
  */
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
@@ -16,16 +16,6 @@ export function createKafkaPort(
   hooks: KafkaClientHooks = {},
 ): KafkaPort {
   if (conn.client !== 'confluent') return kafkajsPort(createKafka(conn, logger, hooks));
-  // Topic configurations are read with kafkajs's admin: librdkafka's cannot describe them here.
-  const configs = kafkajsPort(createKafka(conn, logger)).admin();
-  return confluentPort(conn, logger, {
-    maxMessageBytes: async (topics) => {
-      await configs.connect();
-      try {
-        return await configs.maxMessageBytes(topics);
-      } finally {
-        await configs.disconnect();
-      }
-    },
-  });
+  // Topic administration and the committed-records reader stay on kafkajs (confluent-adapter.ts says why).
+  return confluentPort(conn, logger, { kafkajs: kafkajsPort(createKafka(conn, logger)) });
 }

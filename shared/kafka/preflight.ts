@@ -3,8 +3,11 @@
  * does not exist stops at once naming the topic and the two fixes (create it, or let the service
  * create the pipeline's topics), instead of kafkajs's "This server does not host this topic-partition".
  */
-import type { Admin } from 'kafkajs';
 import { ConfigError } from '../errors.js';
+import type { KafkaAdmin } from './port.js';
+
+/** What the checks need of an admin client (the port's, or kafkajs's own, which has the same call). */
+export type TopicLister = Pick<KafkaAdmin, 'listTopics'>;
 
 export interface TopicCheckOptions {
   /** The setting that makes the service create its topics, e.g. `SMAE_ENSURE_TOPICS=true`. */
@@ -16,7 +19,7 @@ export interface TopicCheckOptions {
 }
 
 /** Names of `topics` the cluster does not have (an empty list when all exist). */
-export async function missingTopics(admin: Admin, topics: readonly string[]): Promise<string[]> {
+export async function missingTopics(admin: TopicLister, topics: readonly string[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
   return [...new Set(topics)].filter((t) => !existing.has(t));
 }
@@ -35,7 +38,7 @@ export function missingTopicsError(missing: readonly string[], opts: TopicCheckO
 
 /** Throws `missingTopicsError` unless every topic exists. */
 export async function requireTopics(
-  admin: Admin,
+  admin: TopicLister,
   topics: readonly string[],
   opts: TopicCheckOptions,
 ): Promise<void> {

@@ -10,18 +10,14 @@
  *
  * Existing topics are never altered (partition counts cannot shrink and growing them re-maps keys);
  * differences from the wanted layout are reported in the result and logged as warnings.
+ *
+ * Callers go through the port (`KafkaAdmin.ensureTopics`, or `ensurePipelineTopics` here); `ensureTopics`
+ * is its implementation on kafkajs's admin, which both adapters use (`ports.ts`).
  */
 import type { Admin, ITopicConfig } from 'kafkajs';
 import { silentLogger, type Logger } from '../log.js';
 import type { PipelineNames } from '../pipeline.js';
-
-export interface TopicSpec {
-  topic: string;
-  numPartitions: number;
-  /** Default: the broker's default.replication.factor. */
-  replicationFactor?: number;
-  configEntries?: { name: string; value: string }[];
-}
+import type { EnsureTopicsResult, KafkaAdmin, TopicSpec } from './port.js';
 
 export interface PipelineTopicOptions {
   /** Partitions of the records, flags, scores and dead-letter topics. */
@@ -30,13 +26,6 @@ export interface PipelineTopicOptions {
   replicationFactor?: number;
   /** retention.ms of the records/flags/scores/dlq topics; default: the broker's. */
   retentionMs?: number;
-}
-
-export interface EnsureTopicsResult {
-  created: string[];
-  existing: string[];
-  /** Existing topics that differ from their spec (fewer partitions, another cleanup policy). */
-  mismatches: { topic: string; issue: string }[];
 }
 
 /** The topic specs of a pipeline (pure: what `ensurePipelineTopics` creates). */
@@ -69,17 +58,17 @@ export function pipelineTopicSpecs(names: PipelineNames, opts: PipelineTopicOpti
 
 /** Creates the pipeline's topics that do not exist yet; see the module comment. */
 export async function ensurePipelineTopics(
-  admin: Admin,
+  admin: Pick<KafkaAdmin, 'ensureTopics'>,
   names: PipelineNames,
   opts: PipelineTopicOptions & { logger?: Logger },
 ): Promise<EnsureTopicsResult> {
-  return ensureTopics(admin, pipelineTopicSpecs(names, opts), opts.logger);
+  return admin.ensureTopics(pipelineTopicSpecs(names, opts), opts.logger);
 }
 
 /** Creates the topics of `specs` that do not exist (waiting for their leaders); checks the others. */
 export async function ensureTopics(
   admin: Admin,
-  specs: TopicSpec[],
+  specs: readonly TopicSpec[],
   logger: Logger = silentLogger,
 ): Promise<EnsureTopicsResult> {
   const log = logger.child({ component: 'topics' });

@@ -4,4 +4,3 @@ export * from './dead-letter.js';
 export * from './messages.js';
 export * from './model.js';
 export * from './window.js';
-export * from './read-committed.js';

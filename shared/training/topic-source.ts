@@ -19,10 +19,16 @@
  * model a CSV file with those rows in that order gives.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
 import { InputError, SmaeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { RecordDecoder } from '../avro/decoder.js';
+import type {
+  BatchControl,
+  GroupConsumerOptions,
+  InBatch,
+  KafkaPort,
+  PartitionOffsets,
+} from '../kafka/port.js';
 
 export interface PartitionPlan {
   partition: number;
@@ -47,7 +53,7 @@ export interface SkippedRecord {
 }
 
 export interface ReadLastOptions {
-  kafka: Kafka;
+  kafka: KafkaPort;
   topic: string;
   /** How many records in total, across partitions. */
   last: number;
@@ -100,13 +106,13 @@ export async function readLastRecords(opts: ReadLastOptions): Promise<ReadLastRe
   }
   const admin = opts.kafka.admin();
   await admin.connect();
-  let offsets: { partition: number; low: string; high: string }[];
+  let offsets: PartitionOffsets[];
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(opts.topic)) {
       throw new SmaeError('BAD_DATA_FILE', `Kafka topic "${opts.topic}" does not exist`, { field: 'topic' });
     }
-    offsets = await admin.fetchTopicOffsets(opts.topic);
+    offsets = await admin.topicOffsets(opts.topic);
   } finally {
     await admin.disconnect();
   }
@@ -126,9 +132,8 @@ export async function readLastRecords(opts: ReadLastOptions): Promise<ReadLastRe
   );
 
   const pending = plan.filter((p) => p.take > 0);
-  const records: TopicRecord[] = [];
-  const skipped: SkippedRecord[] = [];
-  if (pending.length > 0) await consume(opts, pending, records, skipped, log);
+  const { records, skipped } =
+    pending.length > 0 ? await consume(opts, pending, log) : { records: [], skipped: [] };
 
   records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   if (skipped.length > 0) {
@@ -140,92 +145,131 @@ export async function readLastRecords(opts: ReadLastOptions): Promise<ReadLastRe
   return { records, skipped, plan };
 }
 
+/** The consumer settings of a one-off read (kafkajs's defaults, fetches waiting at most 500 ms). */
+const REPLAY_CONSUMER: Omit<GroupConsumerOptions, 'groupId'> = {
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3_000,
+  maxBytesPerPartition: 1_048_576,
+  maxBytes: 10_485_760,
+  maxWaitTimeMs: 500,
+  readCommitted: true,
+};
+
+/** Decodes the records of each planned partition's [start, high); `done` resolves once all are read. */
+class ReplayCollector {
+  readonly records: TopicRecord[] = [];
+  readonly skipped: SkippedRecord[] = [];
+  /** Partitions not read to their end yet. */
+  readonly open: Set<number>;
+  readonly done: Promise<void>;
+  private finish!: () => void;
+  private readonly ends: Map<number, number>;
+  /** A batch redelivered after a retried failure must not add its records twice. */
+  private readonly next: Map<number, number>;
+
+  constructor(
+    private readonly decoder: RecordDecoder,
+    pending: readonly PartitionPlan[],
+  ) {
+    this.ends = new Map(pending.map((p) => [p.partition, p.high]));
+    this.open = new Set(pending.map((p) => p.partition));
+    this.next = new Map(pending.map((p) => [p.partition, p.start]));
+    this.done = new Promise<void>((resolve) => (this.finish = resolve));
+  }
+
+  async take(batch: InBatch, control: BatchControl): Promise<void> {
+    const end = this.ends.get(batch.partition);
+    if (end !== undefined && this.open.has(batch.partition)) await this.decode(batch, end);
+    control.resolveOffset((BigInt(batch.nextOffset) - 1n).toString());
+  }
+
+  private async decode(batch: InBatch, end: number): Promise<void> {
+    const { partition } = batch;
+    for (const message of batch.records) {
+      const offset = Number(message.offset);
+      if (offset >= end) break;
+      if (offset < this.next.get(partition)!) continue;
+      try {
+        const decoded = await this.decoder.decode(message.value);
+        this.records.push({ partition, offset, value: decoded.value });
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err; // infrastructure (schema lookup): the batch is retried
+        this.skipped.push({ partition, offset, code: err.code, message: err.message });
+      }
+      this.next.set(partition, offset + 1);
+    }
+    if (Number(batch.nextOffset) >= end) {
+      this.open.delete(partition);
+      if (this.open.size === 0) this.finish();
+    }
+  }
+}
+
+/** `work`, or the error `timedOut` makes once `ms` have passed. */
+async function within<T>(work: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function deleteGroup(kafka: KafkaPort, groupId: string, log: Logger): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([groupId]);
+  } catch (err) {
+    log.debug({ err: (err as Error).message, groupId }, 'could not delete the throwaway group');
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 async function consume(
   opts: ReadLastOptions,
   pending: PartitionPlan[],
-  records: TopicRecord[],
-  skipped: SkippedRecord[],
   log: Logger,
-): Promise<void> {
+): Promise<ReplayCollector> {
   const groupId = `${opts.groupPrefix ?? 'smae.trainer.replay'}.${randomUUID()}`;
-  const consumer = opts.kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
-  const ends = new Map(pending.map((p) => [p.partition, p.high]));
-  const open = new Set(pending.map((p) => p.partition));
-  // A batch redelivered after a retried failure must not add its records twice.
-  const next = new Map(pending.map((p) => [p.partition, p.start]));
-  let finish!: () => void;
+  const collector = new ReplayCollector(opts.decoder, pending);
   let fail!: (err: unknown) => void;
-  const done = new Promise<void>((resolve, reject) => {
-    finish = resolve;
-    fail = reject;
-  });
-  done.catch(() => undefined); // observed by the race below; never an unhandled rejection
-
+  const crashed = new Promise<never>((_, reject) => (fail = reject));
+  crashed.catch(() => undefined); // observed by the race below; never an unhandled rejection
+  const consumer = opts.kafka.groupConsumer(
+    { groupId, ...REPLAY_CONSUMER },
+    { onCrash: (err, restart) => (restart ? undefined : fail(err)) },
+  );
   await consumer.connect();
   try {
-    consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart) fail(e.payload.error);
-    });
-    await consumer.subscribe({ topics: [opts.topic], fromBeginning: false });
     await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      eachBatch: async ({ batch }) => {
-        const end = ends.get(batch.partition);
-        if (end === undefined || !open.has(batch.partition)) return;
-        for (const message of batch.messages) {
-          const offset = Number(message.offset);
-          if (offset >= end) break;
-          if (offset < next.get(batch.partition)!) continue;
-          try {
-            const decoded = await opts.decoder.decode(message.value);
-            records.push({ partition: batch.partition, offset, value: decoded.value });
-          } catch (err) {
-            if (!(err instanceof InputError)) throw err; // infrastructure (schema lookup): retried by kafkajs
-            skipped.push({ partition: batch.partition, offset, code: err.code, message: err.message });
-          }
-          next.set(batch.partition, offset + 1);
-        }
-        if (Number(batch.lastOffset()) + 1 >= end) {
-          open.delete(batch.partition);
-          if (open.size === 0) finish();
-        }
-      },
+      topics: [opts.topic],
+      fromBeginning: false,
+      concurrency: 1,
+      eachBatch: (batch, control) => collector.take(batch, control),
     });
     for (const p of pending)
       consumer.seek({ topic: opts.topic, partition: p.partition, offset: String(p.start) });
     const timeoutMs = opts.timeoutMs ?? 120_000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new SmaeError(
-              'INFRA_UNAVAILABLE',
-              `reading the last ${opts.last} records of "${opts.topic}" did not finish within ${timeoutMs} ms ` +
-                `(${records.length} read, partitions still open: ${[...open].join(', ')})`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([done, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await within(
+      Promise.race([collector.done, crashed]),
+      timeoutMs,
+      () =>
+        new SmaeError(
+          'INFRA_UNAVAILABLE',
+          `reading the last ${opts.last} records of "${opts.topic}" did not finish within ${timeoutMs} ms ` +
+            `(${collector.records.length} read, partitions still open: ${[...collector.open].join(', ')})`,
+        ),
+    );
   } finally {
     await consumer
       .disconnect()
       .catch((err: Error) => log.warn({ err: err.message }, 'consumer disconnect failed'));
-    const admin = opts.kafka.admin();
-    try {
-      await admin.connect();
-      await admin.deleteGroups([groupId]);
-    } catch (err) {
-      log.debug({ err: (err as Error).message, groupId }, 'could not delete the throwaway group');
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    await deleteGroup(opts.kafka, groupId, log);
   }
+  return collector;
 }

@@ -7,13 +7,13 @@
  * epoch, wall time, seed, source; `threshold`: value and fitted policy; `backend`), so `smae models list`
  * shows them for every version and the digest covers them.
  */
-import type { Kafka } from 'kafkajs';
 import { SmaeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { saveArtifact, type ModelArtifact } from '../model/artifact.js';
 import type { EpochProgress } from '../model/autoencoder.js';
 import type { BackendName } from '../model/backend.js';
 import type { RecordDecoder } from '../avro/decoder.js';
+import type { KafkaPort } from '../kafka/port.js';
 import type { ModelRegistry, PublishResult } from '../registry/index.js';
 import { runTrainJob, type TrainJob, type TrainJobOptions } from './job.js';
 import { rowsFromCsv, rowsFromRecords, type ColumnFilter, type TrainingData } from './rows.js';
@@ -28,7 +28,7 @@ export type TrainingSource =
       topic: string;
       /** Records to read in total, across partitions. */
       last: number;
-      kafka: Kafka;
+      kafka: KafkaPort;
       decoder: RecordDecoder;
       /** Prefix of the throwaway consumer group. */
       groupPrefix?: string;

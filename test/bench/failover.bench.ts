@@ -37,6 +37,7 @@ import {
 } from '../../shared/avro/index.js';
 import { createKafka } from '../../shared/kafka/client.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
+import { kafkajsAdmin } from '../../shared/kafka/kafkajs-admin.js';
 import type { ModelArtifact } from '../../shared/model/index.js';
 import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
 import { createRedis, deleteKeysByPrefix, redisUrlFromEnv } from '../../shared/redis/client.js';
@@ -122,7 +123,7 @@ async function runScenario(
     `failover-${scenario === 'partition-leader' ? 'leader' : 'coord'}-${randomBytes(3).toString('hex')}`,
   );
   say(`--- ${scenario}: pipeline ${names.name}, ${RECORDS} records on ${PARTITIONS} partitions (RF 3)`);
-  await ensurePipelineTopics(admin, names, { partitions: PARTITIONS, replicationFactor: 3 });
+  await ensurePipelineTopics(kafkajsAdmin(admin), names, { partitions: PARTITIONS, replicationFactor: 3 });
   await new ModelRegistry({ redis, pipeline: names.name }).publish(artifact, {
     publishedBy: 'bench',
     reason: 'failover benchmark',

@@ -12,6 +12,7 @@ import { bundledSchemaPath, staticSchemaIds, TRANSACTION_SCHEMA } from '../../sh
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
+import { kafkajsAdmin } from '../../shared/kafka/kafkajs-admin.js';
 import { silentLogger } from '../../shared/log.js';
 import { Detector } from '../../shared/model/index.js';
 import { pipelineNames } from '../../shared/pipeline.js';
@@ -46,7 +47,7 @@ async function runMode(mode: Mode): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensurePipelineTopics(admin, names, { partitions: 1, replicationFactor: 1 });
+    await ensurePipelineTopics(kafkajsAdmin(admin), names, { partitions: 1, replicationFactor: 1 });
     const registry = new ModelRegistry({ redis, pipeline: names.name });
     await registry.publish(await tinyModelArtifact({ seed: 3 }), { publishedBy: 'bench', reason: 'memory' });
 

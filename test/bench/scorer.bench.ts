@@ -13,7 +13,7 @@
  *   measured maximum with one output per record (scores topic on), onto an empty topic, by a paced load
  *   generator in child processes (./load-generator.ts: token bucket per 10 ms tick, several producers,
  *   pre-encoded values); offered and achieved (broker-acknowledged) rates are printed side by side. An
- *   independent consumer (its own group, committed records only: shared/scoring/committed-reader.ts)
+ *   independent consumer (its own group, committed records only: shared/kafka/committed-reader.ts)
  *   reads the scores; latency = when it could read a score − the input record's Kafka timestamp (when the
  *   generator released it; the scorer copies it into the score's event time). The scorer's own view
  *   (commit completed − timestamp) is printed beside it.
@@ -27,7 +27,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Partitioners, type Admin, type Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import {
   bundledSchemaPath,
   SCORE_SCHEMA,
@@ -35,7 +35,6 @@ import {
   TRANSACTION_SCHEMA,
   type ScoreRecord,
 } from '../../shared/avro/index.js';
-import { createCommittedReader, isFlushRecord } from '../../shared/scoring/committed-reader.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { confluentAvailable } from '../../shared/kafka/confluent-adapter.js';
@@ -331,29 +330,25 @@ async function scorerLatency(
     scoresTopic,
   );
   // The downstream user: its own group, reading the scores as soon as their transaction commits
-  // (committed-record filter over a read_uncommitted fetch; see shared/scoring/committed-reader.ts).
+  // (committed-record filter over a read_uncommitted fetch; see shared/kafka/committed-reader.ts).
   const readerGroup = `${topic}.reader`;
-  const consumer = kafka.consumer({ groupId: readerGroup, readUncommitted: true, maxWaitTimeInMs: 100 });
-  const flushProducer = kafka.producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await Promise.all([consumer.connect(), flushProducer.connect()]);
-  await consumer.subscribe({ topics: [scoresTopic], fromBeginning: true });
-  const reader = createCommittedReader({
-    consumer,
+  const reader = kafkajsPort(kafka).committedReader({
+    groupId: readerGroup,
+    topics: [scoresTopic],
+    fromBeginning: true,
     commit: false,
-    flushProducer,
-    partitionsConsumedConcurrently: PARTITIONS,
+    maxWaitTimeMs: 100,
+    concurrency: PARTITIONS,
     onRecords: async (_topic, _partition, records) => {
       const now = Date.now();
       for (const m of records) {
-        if (isFlushRecord(m) || !m.value) continue;
+        if (!m.value) continue;
         const produced = (SCORE_SCHEMA.fromBuffer(m.value) as ScoreRecord).eventTime;
         if (produced >= measureFrom) lags.push(now - produced);
       }
     },
   });
+  await reader.connect();
   try {
     return await measurePhase(
       scorer,
@@ -368,8 +363,7 @@ async function scorerLatency(
     );
   } finally {
     await scorer.stop();
-    await consumer.disconnect();
-    await flushProducer.disconnect();
+    await reader.disconnect();
     await admin.deleteGroups([scorer.config.group, readerGroup]).catch(() => undefined);
   }
 }

@@ -2,7 +2,7 @@
  * Raw Kafka records for the read_committed filter's unit tests: plain records, transactional records
  * and the control records (commit/abort markers) that end a producer's transaction.
  */
-import type { RawRecord } from '../../shared/scoring/read-committed.js';
+import type { RawRecord } from '../../shared/kafka/read-committed.js';
 
 /** A control record's key: the transaction committed. */
 export const COMMIT = Buffer.from([0, 0, 0, 1]);

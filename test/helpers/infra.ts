@@ -22,6 +22,8 @@ import type {
 } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import { createKafka, kafkaConnectionFromEnv, type KafkaConnection } from '../../shared/kafka/client.js';
+import type { KafkaPort } from '../../shared/kafka/port.js';
+import { createKafkaPort } from '../../shared/kafka/ports.js';
 import { createRedis, deleteKeysByPrefix, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
 import { waitFor } from './wait.js';
@@ -64,6 +66,11 @@ export function testKafkaConnection(clientId = 'smae-test'): KafkaConnection {
 /** A kafkajs client for tests (quiet: failures surface as thrown errors, not log lines). */
 export function testKafka(clientId?: string): Kafka {
   return createKafka(testKafkaConnection(clientId));
+}
+
+/** The Kafka port as services build it (`createKafkaPort`: kafkajs unless KAFKA_CLIENT says otherwise). */
+export function testPort(clientId?: string): KafkaPort {
+  return createKafkaPort(testKafkaConnection(clientId));
 }
 
 /** A connected admin client, disconnected when the test ends. */

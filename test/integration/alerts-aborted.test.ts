@@ -16,7 +16,7 @@ import { flagId, type Alert } from '../../services/alerts/suppression.js';
 import {
   onCleanup,
   testAdmin,
-  testKafka,
+  testPort,
   testProducer,
   testRedis,
   uniqueGroup,
@@ -91,7 +91,7 @@ test('flags of aborted transactions interleaved on one partition never become al
   const printed: Alert[] = [];
   const start = async (fromBeginning = true): Promise<AlertsApp> => {
     const app = createAlertsApp({
-      kafka: testKafka('smae-test-alerts-aborted'),
+      kafka: testPort('smae-test-alerts-aborted'),
       store: new RedisAlertStore({ redis, keys: alertKeys(names.redisPrefix) }),
       flagsTopic: topic,
       groupId,

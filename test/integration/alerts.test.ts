@@ -17,7 +17,7 @@ import { applyFlag } from '../../services/alerts/app.js';
 import {
   onCleanup,
   testAdmin,
-  testKafka,
+  testPort,
   testProducer,
   testRedis,
   uniqueGroup,
@@ -147,7 +147,7 @@ test('flags from the topic become alerts once, across a restart that re-reads ev
   const printed: Alert[] = [];
   const start = async () => {
     const app = createAlertsApp({
-      kafka: testKafka('smae-test-alerts'),
+      kafka: testPort('smae-test-alerts'),
       store: new RedisAlertStore({ redis, keys: alertKeys(names.redisPrefix) }),
       flagsTopic: topic,
       groupId,

@@ -24,6 +24,7 @@ import { makeCertificateAuthority, makeTestCertificates } from '../../tools/infr
 import { TRANSACTION_SCHEMA, bundledSchemaPath } from '../../shared/avro/index.js';
 import { createKafka, kafkaConnectionFromEnv } from '../../shared/kafka/client.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
+import { kafkajsAdmin } from '../../shared/kafka/kafkajs-admin.js';
 import { pipelineNames } from '../../shared/pipeline.js';
 import { createRedis, deleteKeysByPrefix, redisUrlFromEnv } from '../../shared/redis/client.js';
 import { ModelRegistry } from '../../shared/registry/index.js';
@@ -144,7 +145,7 @@ describe(
       const admin = kafka.admin();
       await admin.connect();
       t.after(() => admin.disconnect());
-      await ensurePipelineTopics(admin, names, { partitions: 2 });
+      await ensurePipelineTopics(kafkajsAdmin(admin), names, { partitions: 2 });
       const redis = createRedis(redisUrlFromEnv(process.env));
       t.after(async () => {
         await deleteKeysByPrefix(redis, names.redisPrefix);

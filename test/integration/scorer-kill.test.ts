@@ -266,7 +266,7 @@ async function runKillScenario(t: TestContext, delivery: 'exactly-once' | 'at-le
     });
     t.diagnostic(
       `${delivery}: kafkajs's own read_committed filter delivers ${viaKafkajs.length} score records ` +
-        `(${viaKafkajs.length - scores.length} from aborted transactions; see shared/scoring/read-committed.ts)`,
+        `(${viaKafkajs.length - scores.length} from aborted transactions; see shared/kafka/read-committed.ts)`,
     );
     assert.equal(dup, 0, 'every record scored exactly once');
     assert.equal(seen.size, RECORDS, 'every record scored');

@@ -16,6 +16,7 @@ import { ModelRegistry } from '../../shared/registry/index.js';
 import { initBackend } from '../../shared/model/backend.js';
 import { trainDetector } from '../../shared/model/training.js';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
+import { kafkajsAdmin } from '../../shared/kafka/kafkajs-admin.js';
 import { EXIT_CODES } from '../../shared/ops/lifecycle.js';
 import { onCleanup, testAdmin, testRedis, uniquePipeline } from '../helpers/infra.js';
 
@@ -180,7 +181,7 @@ describe('service start-up checks', () => {
 
     const schema = await schemaFile(t, NUMERIC_SCHEMA);
     const admin = await testAdmin(t);
-    await ensurePipelineTopics(admin, names, { partitions: 1 });
+    await ensurePipelineTopics(kafkajsAdmin(admin), names, { partitions: 1 });
     const trainer = await runService(
       'trainer',
       { SMAE_PIPELINE: names.name, SMAE_RECORD_SCHEMA: schema, SMAE_METRICS_PORT: String(port) },

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Admin } from 'kafkajs';
 import { ensurePipelineTopics } from '../../shared/kafka/topics.js';
+import { kafkajsAdmin } from '../../shared/kafka/kafkajs-admin.js';
 import { testAdmin, uniquePipeline } from '../helpers/infra.js';
 
 async function partitionCounts(admin: Admin, topics: string[]): Promise<Record<string, number>> {
@@ -27,7 +28,7 @@ test('creates every pipeline topic with its layout, then is a no-op', async (t) 
   const admin = await testAdmin(t);
   const all = Object.values(names.topics);
 
-  const first = await ensurePipelineTopics(admin, names, { partitions: 3 });
+  const first = await ensurePipelineTopics(kafkajsAdmin(admin), names, { partitions: 3 });
   assert.deepEqual([...first.created].sort(), [...all].sort());
   assert.deepEqual(first.existing, []);
 
@@ -41,7 +42,7 @@ test('creates every pipeline topic with its layout, then is a no-op', async (t) 
   assert.equal(await cleanupPolicy(admin, names.topics.modelUpdates), 'compact');
   assert.equal(await cleanupPolicy(admin, names.topics.records), 'delete');
 
-  const second = await ensurePipelineTopics(admin, names, { partitions: 3 });
+  const second = await ensurePipelineTopics(kafkajsAdmin(admin), names, { partitions: 3 });
   assert.deepEqual(second.created, []);
   assert.deepEqual([...second.existing].sort(), [...all].sort());
   assert.deepEqual(second.mismatches, []);
@@ -53,8 +54,8 @@ test('concurrent callers both succeed and the topics exist once', async (t) => {
   const other = await testAdmin(t);
 
   const results = await Promise.all([
-    ensurePipelineTopics(admin, names, { partitions: 2 }),
-    ensurePipelineTopics(other, names, { partitions: 2 }),
+    ensurePipelineTopics(kafkajsAdmin(admin), names, { partitions: 2 }),
+    ensurePipelineTopics(kafkajsAdmin(other), names, { partitions: 2 }),
   ]);
   const createdByEither = new Set(results.flatMap((r) => r.created));
   assert.equal(createdByEither.size, 5);
@@ -73,7 +74,7 @@ test('an existing topic with fewer partitions or another cleanup policy is repor
     ],
   });
 
-  const result = await ensurePipelineTopics(admin, names, { partitions: 4 });
+  const result = await ensurePipelineTopics(kafkajsAdmin(admin), names, { partitions: 4 });
   assert.deepEqual([...result.existing].sort(), [names.topics.records, names.topics.modelUpdates].sort());
   assert.equal(result.created.length, 3);
   assert.deepEqual(

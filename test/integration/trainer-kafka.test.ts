@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeRecord, recordSchemaForColumns, RecordDecoder } from '../../shared/avro/index.js';
 import { readLastRecords, runTraining, splitLast } from '../../shared/training/index.js';
-import { testKafka, testProducer, uniqueTopic } from '../helpers/infra.js';
+import { testPort, testProducer, uniqueTopic } from '../helpers/infra.js';
 
 const DATA_DIR = process.env['SMAE_DATA_DIR'] ?? join(import.meta.dirname, '../../../shared/data');
 
@@ -40,7 +40,7 @@ describe('training from Kafka', () => {
     });
 
     const read = await readLastRecords({
-      kafka: testKafka('trainer-test'),
+      kafka: testPort('trainer-test'),
       topic,
       last: 8,
       decoder: new RecordDecoder({ readerSchema: type, wireFormat: 'raw' }),
@@ -114,7 +114,7 @@ describe('training from Kafka', () => {
         kind: 'topic',
         topic,
         last: 240,
-        kafka: testKafka('trainer-test'),
+        kafka: testPort('trainer-test'),
         decoder: new RecordDecoder({ readerSchema: type, wireFormat: 'raw' }),
         timeoutMs: 60_000,
       },

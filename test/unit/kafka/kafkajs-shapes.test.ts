@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   committedOffsetsOf,
+  lazyProducer,
   toControl,
   toInBatch,
+  toSentOffsets,
   toTopicMessages,
 } from '../../../shared/kafka/kafkajs-shapes.js';
 
@@ -57,6 +59,38 @@ test('empty topics are not sent', () => {
     out.map((t) => [t.topic, t.messages.length]),
     [['b', 1]],
   );
+});
+
+test('a send’s answer gives each partition’s base offset (-1 when the client reported none)', () => {
+  assert.deepEqual(
+    toSentOffsets([
+      { topicName: 't', partition: 2, baseOffset: '9007199254740993' },
+      { topicName: 't', partition: 0 },
+    ]),
+    [
+      { topic: 't', partition: 2, baseOffset: '9007199254740993' },
+      { topic: 't', partition: 0, baseOffset: '-1' },
+    ],
+  );
+});
+
+test('the lazy producer connects on its first send, even an empty one, and answers the offsets', async () => {
+  const calls: string[] = [];
+  const producer = lazyProducer({
+    connect: async () => void calls.push('connect'),
+    disconnect: async () => void calls.push('disconnect'),
+    sendBatch: async (b) => {
+      calls.push(`send ${b.topicMessages.length}`);
+      return [{ topicName: 'a', partition: 1, baseOffset: '5' }];
+    },
+  });
+  assert.deepEqual(await producer.send([]), []);
+  assert.deepEqual(
+    await producer.send([{ topic: 'a', records: [{ key: 'k', value: null, partition: 1 }] }]),
+    [{ topic: 'a', partition: 1, baseOffset: '5' }],
+  );
+  await producer.close();
+  assert.deepEqual(calls, ['connect', 'send 1', 'disconnect']);
 });
 
 test('committed offsets: −1 and empty mean nothing committed', () => {

@@ -1,22 +1,21 @@
 /**
  * `smae flags`: prints a pipeline's flags as the scorer committed them (only flags of committed
- * transactions: `shared/scoring/committed-reader.ts`), one line each, and stops after `--limit` flags or
+ * transactions: the port's committed reader), one line each, and stops after `--limit` flags or
  * `--timeout`. A throwaway consumer group, nothing committed: reading changes nothing for other readers.
  * For alerting (suppression per key, webhooks) use `smae alerts`.
  */
 import { randomUUID } from 'node:crypto';
-import { Partitioners } from 'kafkajs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { RecordDecoder } from '../../../shared/avro/decoder.js';
 import { FLAG_SCHEMA, type FlagRecord } from '../../../shared/avro/schemas.js';
 import { duration, int, pipelineName } from '../../../shared/config/fields.js';
 import { parseOptions } from '../options.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { createKafkaPort } from '../../../shared/kafka/ports.js';
 import { requireTopics } from '../../../shared/kafka/preflight.js';
 import { createLogger } from '../../../shared/log.js';
 import { pipelineNames } from '../../../shared/pipeline.js';
-import { createCommittedReader } from '../../../shared/scoring/committed-reader.js';
 
 const FlagsOptionsSchema = z.object({
   pipeline: pipelineName('is required (--pipeline or SMAE_PIPELINE)'),
@@ -51,7 +50,7 @@ export function registerFlags(program: Command): void {
 async function runFlags(o: FlagsOptions): Promise<void> {
   const topic = o.topic ?? pipelineNames(o.pipeline).topics.flags;
   const logger = createLogger({ service: 'smae-flags', level: 'warn' });
-  const kafka = createKafka(kafkaConnectionFromEnv(process.env, { clientId: 'smae-flags' }), logger);
+  const kafka = createKafkaPort(kafkaConnectionFromEnv(process.env, { clientId: 'smae-flags' }), logger);
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -62,42 +61,39 @@ async function runFlags(o: FlagsOptions): Promise<void> {
   } finally {
     await admin.disconnect();
   }
-  const consumer = kafka.consumer({ groupId: `smae.flags.${randomUUID()}`, readUncommitted: true });
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   const decoder = new RecordDecoder({ readerSchema: FLAG_SCHEMA, resolveSchemaId: () => FLAG_SCHEMA });
   let printed = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const timer = setTimeout(done, o.timeout);
-  await Promise.all([consumer.connect(), producer.connect()]);
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: o.fromBeginning });
-    const reader = createCommittedReader({
-      consumer,
-      commit: false,
-      flushProducer: producer,
-      logger,
-      onRecords: async (_topic, _partition, records) => {
-        for (const m of records) {
-          if (o.limit !== undefined && printed >= o.limit) break;
-          let flag: FlagRecord;
-          try {
-            flag = (await decoder.decodeAsync(m.value)).value as unknown as FlagRecord;
-          } catch {
-            continue;
-          }
-          process.stdout.write(`${o.json ? JSON.stringify(flag, bigintToNumber) : formatFlag(flag)}\n`);
-          printed++;
+  const reader = kafka.committedReader({
+    groupId: `smae.flags.${randomUUID()}`,
+    topics: [topic],
+    fromBeginning: o.fromBeginning,
+    commit: false,
+    logger,
+    onRecords: async (_topic, _partition, records) => {
+      for (const m of records) {
+        if (o.limit !== undefined && printed >= o.limit) break;
+        let flag: FlagRecord;
+        try {
+          flag = (await decoder.decodeAsync(m.value)).value as unknown as FlagRecord;
+        } catch {
+          continue;
         }
-        if (o.limit !== undefined && printed >= o.limit) done();
-      },
-    });
+        process.stdout.write(`${o.json ? JSON.stringify(flag, bigintToNumber) : formatFlag(flag)}\n`);
+        printed++;
+      }
+      if (o.limit !== undefined && printed >= o.limit) done();
+    },
+  });
+  try {
+    await reader.connect();
     await reader.run();
     await finished;
   } finally {
     clearTimeout(timer);
-    await consumer.disconnect().catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await reader.disconnect().catch(() => undefined);
   }
   process.stderr.write(`${printed} flag(s) from ${topic}\n`);
 }

@@ -11,7 +11,8 @@ import { ConfigError, SmaeError } from '../../../shared/errors.js';
 import { parseOptions, positiveInt } from '../options.js';
 import { commaList } from '../../../shared/config/fields.js';
 import { pipelineName } from '../../../shared/config/fields.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { createKafkaPort } from '../../../shared/kafka/ports.js';
 import { redisUrlFromEnv } from '../../../shared/redis/client.js';
 import { pipelineNames } from '../../../shared/pipeline.js';
 import { createLogger } from '../../../shared/log.js';
@@ -216,7 +217,7 @@ async function topicSample(o: InitOptions): Promise<Sample> {
   }
   const resolveSchemaId = schemaIdSource({ schemaRegistryUrl: o.schemaRegistry, schemaIdsDir: o.schemaDir });
   const logger = createLogger({ service: 'smae-init', level: 'warn' });
-  const kafka = createKafka(kafkaConnectionFromEnv(process.env, { clientId: 'smae-init' }), logger);
+  const kafka = createKafkaPort(kafkaConnectionFromEnv(process.env, { clientId: 'smae-init' }), logger);
   const read = await readLastRecords({
     kafka,
     topic,

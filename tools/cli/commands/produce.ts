@@ -6,7 +6,6 @@
  * SMAE_TOPIC_PARTITIONS.
  */
 import { readFileSync } from 'node:fs';
-import { Partitioners } from 'kafkajs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { encodeRecord, loadSchemaFile } from '../../../shared/avro/index.js';
@@ -15,7 +14,8 @@ import { loadCsv } from '../../../shared/data/csv.js';
 import { rowConverter } from '../../../shared/data/to-record.js';
 import { ConfigError } from '../../../shared/errors.js';
 import { loadEnvFile, parseOptions } from '../options.js';
-import { createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { createKafkaPort } from '../../../shared/kafka/ports.js';
 import { requireTopics } from '../../../shared/kafka/preflight.js';
 import { ensurePipelineTopics } from '../../../shared/kafka/topics.js';
 import { createLogger } from '../../../shared/log.js';
@@ -93,7 +93,7 @@ async function runProduce(o: ProduceOptions): Promise<void> {
   });
 
   const logger = createLogger({ service: 'smae-produce', level: 'warn' });
-  const kafka = createKafka(kafkaConnectionFromEnv(process.env, { clientId: 'smae-produce' }), logger);
+  const kafka = createKafkaPort(kafkaConnectionFromEnv(process.env, { clientId: 'smae-produce' }), logger);
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -109,14 +109,14 @@ async function runProduce(o: ProduceOptions): Promise<void> {
   } finally {
     await admin.disconnect();
   }
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true });
-  await producer.connect();
+  // Idempotent, acknowledged by all in-sync replicas, partitioned by key.
+  const producer = kafka.producer();
   try {
     for (let i = 0; i < messages.length; i += o.batchSize) {
-      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + o.batchSize) });
+      await producer.send([{ topic, records: messages.slice(i, i + o.batchSize) }]);
     }
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
   const keys = new Set(messages.map((m) => m.key)).size;
   const seconds = (performance.now() - started) / 1000;

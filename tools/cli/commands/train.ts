@@ -14,7 +14,8 @@ import { createProgress } from '../../../lab/eval/progress.js';
 import { loadEnvFile, parseOptions, positiveInt, protectStdout, seedNumber } from '../options.js';
 import { pipelineNames, validatePipelineName } from '../../../shared/pipeline.js';
 import { createRedis, pingRedis, redactUrl, redisUrlFromEnv } from '../../../shared/redis/client.js';
-import { checkKafkaTls, createKafka, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { checkKafkaTls, kafkaConnectionFromEnv } from '../../../shared/kafka/client.js';
+import { createKafkaPort } from '../../../shared/kafka/ports.js';
 import {
   bundledSchemaPath,
   loadSchemaFile,
@@ -259,7 +260,7 @@ async function buildSource(opts: TrainOptions, logger: Logger): Promise<Training
     kind: 'topic',
     topic: opts.topic!,
     last: opts.last!,
-    kafka: createKafka(conn, logger),
+    kafka: createKafkaPort(conn, logger),
     decoder: new RecordDecoder({ readerSchema, ...(resolveSchemaId ? { resolveSchemaId } : {}) }),
     groupPrefix: `${pipelineNames(opts.pipeline).groups.trainer}.replay`,
     timeoutMs: opts.timeout * 1000,

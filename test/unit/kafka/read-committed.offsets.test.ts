@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommittedFilter } from '../../../shared/scoring/read-committed.js';
+import { CommittedFilter } from '../../../shared/kafka/read-committed.js';
 import { ABORT, COMMIT, rec } from '../../helpers/committed-records.js';
-import { FLUSH_KEY, isFlushRecord } from '../../../shared/scoring/committed-reader.js';
+import { FLUSH_KEY, isFlushRecord } from '../../../shared/kafka/committed-reader.js';
 
 test('the committable offset never passes the first record of an open transaction', () => {
   const f = new CommittedFilter<ReturnType<typeof rec>>();

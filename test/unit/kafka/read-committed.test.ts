@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommittedFilter } from '../../../shared/scoring/read-committed.js';
+import { CommittedFilter } from '../../../shared/kafka/read-committed.js';
 import { ABORT, COMMIT, rec } from '../../helpers/committed-records.js';
 
 test('interleaved transactions of several producers: committed released, aborted dropped', () => {
