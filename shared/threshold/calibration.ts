@@ -51,9 +51,13 @@ export const CONTAMINATION_FENCE = 8;
  * move and which a wide or two-humped lower half does not inflate; 8 of it lies beyond the 99.99th
  * percentile of an exponential and about the 99.9th of a log-normal with σ = 1, so a clean sample loses
  * next to nothing. Anomalies mixed into the normal tail stay (no fence can tell them apart): the threshold
- * is then a little high, never among well-separated anomalies.
+ * is then a little high, never among well-separated anomalies. `fence`: another width, for studies
+ * (`lab/fence-study.ts`).
  */
-export function withoutContamination(scores: ArrayLike<number>): number[] {
+export function withoutContamination(
+  scores: ArrayLike<number>,
+  fence: number = CONTAMINATION_FENCE,
+): number[] {
   const values = Array.from(scores as ArrayLike<number>);
   if (values.length < 8 || values.some((v) => !Number.isFinite(v))) return values;
   const sorted = Float64Array.from(values).sort();
@@ -64,6 +68,6 @@ export function withoutContamination(scores: ArrayLike<number>): number[] {
   };
   const scale = q(0.9) - q(0.5);
   if (!(scale > 0)) return values;
-  const limit = q(0.5) + CONTAMINATION_FENCE * scale;
+  const limit = q(0.5) + fence * scale;
   return values.filter((v) => v <= limit);
 }
