@@ -1,8 +1,8 @@
 /**
  * Lab (not production): how wide the conformal policy's contamination fence should be, on the scores
  * `npm run bench:quality -- --dump-scores DIR` wrote. For each set, the false-positive rate on the normal
- * test rows at α = 0.01 with no fence, with fences of several widths (median + w × (p90 − median), see
- * `withoutContamination`), and with the calibration rows' normal part only (labels the product never has).
+ * test rows at α = 0.01 with no fence, with fences of several widths alone (median + w × (p90 − median)),
+ * with the production rule (`withoutContamination`: the 8× fence and the first cluster), and with the calibration rows' normal part only (labels the product never has).
  *
  *   npx tsx lab/fence-study.ts DIR
  */
@@ -24,7 +24,11 @@ interface Dump {
 const WIDTHS = [4, 6, CONTAMINATION_FENCE, 12, 16];
 const VARIANTS: { name: string; keep(d: Dump): number[] }[] = [
   { name: 'no fence', keep: (d) => d.calibration },
-  ...WIDTHS.map((w) => ({ name: `fence ${w}×`, keep: (d: Dump) => withoutContamination(d.calibration, w) })),
+  ...WIDTHS.map((w) => ({
+    name: `fence ${w}×`,
+    keep: (d: Dump) => withoutContamination(d.calibration, { fence: w, clusters: false }),
+  })),
+  { name: 'default (8× + cluster)', keep: (d) => withoutContamination(d.calibration) },
   {
     name: 'clean',
     keep: (d: Dump) => d.calibration.filter((_, i) => d.calibrationLabels?.[i] === 0),

@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withoutContamination } from '../../../shared/threshold/calibration.js';
+import { clusterStart, withoutContamination } from '../../../shared/threshold/calibration.js';
+import { ConformalPolicy } from '../../../shared/threshold/conformal.js';
+import { exponential, pareto } from './samples.js';
 import { SeededRandom } from '../../../shared/random.js';
 
 /** Log-normal "normal" scores, shifted so some are negative like normalised ensemble scores. */
@@ -37,5 +39,58 @@ describe('withoutContamination', () => {
   test('too few or non-finite scores are returned as they are (the policy then says what is wrong)', () => {
     assert.deepEqual(withoutContamination([1, 2, 300]), [1, 2, 300]);
     assert.deepEqual(withoutContamination([1, Number.NaN, 2, 3, 4, 5, 6, 7, 8]).length, 9);
+  });
+
+  test('a clump of anomalies inside the fence is set aside from where it starts (the first cluster)', () => {
+    // 7 % anomalies at 3.6–7.1 units of (p90 − median) above the median, inside the 8× fence, as a hump of
+    // their own (the normal 99th percentile is at 2.3 units).
+    const normal = normalScores(5_000, 5);
+    const r = new SeededRandom(6);
+    const anomalies = Array.from({ length: 380 }, () => 4 + 4 * r.next());
+    const kept = withoutContamination([...normal, ...anomalies]);
+    const isAnomaly = new Set(anomalies);
+    const keptAnomalies = kept.filter((v) => isAnomaly.has(v)).length;
+    assert.equal(keptAnomalies, 0, `${keptAnomalies} anomalies kept`);
+    assert.ok(kept.length >= normal.length * 0.995, `kept ${kept.length} of ${normal.length} normal`);
+    // Without the rule, the 8× fence alone keeps them all.
+    const fenceOnly = withoutContamination([...normal, ...anomalies], { clusters: false });
+    assert.equal(fenceOnly.filter((v) => isAnomaly.has(v)).length, anomalies.length);
+  });
+
+  test('the conformal rate on the normal rows then stays near its 1 % target (7 % clustered anomalies)', () => {
+    const normal = normalScores(5_000, 7);
+    const r = new SeededRandom(8);
+    const anomalies = Array.from({ length: 380 }, () => 4 + 4 * r.next());
+    const fresh = normalScores(20_000, 9);
+    const rate = (scores: number[]): number => {
+      const policy = ConformalPolicy.fit({ alpha: 0.01 }, scores, 'test', { clean: true });
+      return fresh.filter((v) => policy.classify(v).flagged).length / fresh.length;
+    };
+    // The cluster starts at a bin's lower edge, where the normal tail still has a few rows: a little above α.
+    const withRule = rate(withoutContamination([...normal, ...anomalies]));
+    assert.ok(withRule > 0.005 && withRule < 0.02, `FPR ${(withRule * 100).toFixed(2)} %`);
+    // With the fence alone the threshold sits among the anomalies and the rate collapses.
+    const fenceOnly = rate(withoutContamination([...normal, ...anomalies], { clusters: false }));
+    assert.ok(fenceOnly < 0.001, `FPR ${(fenceOnly * 100).toFixed(2)} %`);
+  });
+
+  test('no cluster in clean tails, however long: exponential, log-normal, Pareto with ξ = 1', () => {
+    for (const sample of [
+      exponential(20_000, 10),
+      Float64Array.from(normalScores(20_000, 11)),
+      pareto(20_000, 1, 12),
+    ]) {
+      const sorted = Float64Array.from(sample).sort();
+      const at = (p: number): number => sorted[Math.floor(p * (sorted.length - 1))]!;
+      assert.equal(clusterStart(sorted, at(0.5), at(0.9) - at(0.5), 8), Number.POSITIVE_INFINITY);
+    }
+  });
+
+  test('a clump smaller than 0.5 % of the scores is not a cluster', () => {
+    const normal = normalScores(5_000, 13);
+    const r = new SeededRandom(14);
+    const few = Array.from({ length: 20 }, () => 3 + 4 * r.next());
+    const kept = new Set(withoutContamination([...normal, ...few]));
+    assert.ok(few.every((v) => kept.has(v)));
   });
 });
