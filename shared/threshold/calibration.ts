@@ -70,7 +70,7 @@ export interface ContaminationOptions {
  * - **The first cluster:** anomalies that sit closer than the fence but together, as a hump of their own
  *   (shuttle's, at 4–12 of that scale while its normal 99th percentile is at 1.5). Above its 90th
  *   percentile the density of a unimodal score distribution falls, and so do its counts per bin of equal
- *   width in log scale (for any tail lighter than x⁻¹); a bin that holds clearly more than the bin below it
+ *   width in log scale (for any density that falls faster than 1/x); a bin that holds clearly more than the bin below it
  *   (`CLUSTER_RULE`) is a second population, and scores from that bin on are set aside. A normal tail,
  *   however long, never rises, so it stays (`npm run bench:quality`, docs/RESULTS.md).
  *
