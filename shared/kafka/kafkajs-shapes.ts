@@ -127,13 +127,15 @@ export function lazyProducer(
   acks?: number,
 ): Producer {
   let connected: Promise<void> | null = null;
+  const connect = (): Promise<void> =>
+    (connected ??= producer.connect().catch((err: unknown) => {
+      connected = null;
+      throw err;
+    }));
   return {
+    connect,
     async send(records) {
-      connected ??= producer.connect().catch((err: unknown) => {
-        connected = null;
-        throw err;
-      });
-      await connected;
+      await connect();
       const topicMessages = toTopicMessages(records);
       if (topicMessages.length === 0) return [];
       return toSentOffsets(

@@ -131,6 +131,8 @@ export interface SentOffsets {
 }
 
 export interface Producer {
+  /** Connects now (optional: the first send connects otherwise, and a failed connect is tried again). */
+  connect(): Promise<void>;
   /** Idempotent, acknowledged by all in-sync replicas; records without a partition go by key hash. */
   send(records: readonly TopicRecords[]): Promise<SentOffsets[]>;
   close(): Promise<void>;

@@ -74,7 +74,7 @@ test('a send’s answer gives each partition’s base offset (-1 when the client
   );
 });
 
-test('the lazy producer connects on its first send, even an empty one, and answers the offsets', async () => {
+test('the lazy producer connects once, on connect() or its first send, and answers the offsets', async () => {
   const calls: string[] = [];
   const producer = lazyProducer({
     connect: async () => void calls.push('connect'),
@@ -84,6 +84,7 @@ test('the lazy producer connects on its first send, even an empty one, and answe
       return [{ topicName: 'a', partition: 1, baseOffset: '5' }];
     },
   });
+  await producer.connect();
   assert.deepEqual(await producer.send([]), []);
   assert.deepEqual(
     await producer.send([{ topic: 'a', records: [{ key: 'k', value: null, partition: 1 }] }]),
@@ -91,6 +92,20 @@ test('the lazy producer connects on its first send, even an empty one, and answe
   );
   await producer.close();
   assert.deepEqual(calls, ['connect', 'send 1', 'disconnect']);
+});
+
+test('the lazy producer tries a failed connect again on the next send', async () => {
+  let attempts = 0;
+  const producer = lazyProducer({
+    connect: async () => {
+      if (++attempts === 1) throw new Error('broker down');
+    },
+    disconnect: async () => undefined,
+    sendBatch: async () => [],
+  });
+  await assert.rejects(producer.connect(), /broker down/);
+  await producer.send([{ topic: 'a', records: [{ key: 'k', value: null, partition: 0 }] }]);
+  assert.equal(attempts, 2);
 });
 
 test('committed offsets: −1 and empty mean nothing committed', () => {
