@@ -38,7 +38,8 @@ export const trainerConfigSchema = z.object({
   features: z.string().min(1).optional(),
   exclude: list,
   categorical: list,
-  scale: z.enum(['none', 'standard', 'minmax']).default('minmax'),
+  /** Absent: the profile's scaler. */
+  scale: z.enum(['none', 'standard', 'minmax']).optional(),
   impute: z.enum(['error', 'mean', 'zero']).default('error'),
   epochs: int(1, 100_000).default(30),
   batchSize: int(1, 1_000_000).default(32),

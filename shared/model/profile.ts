@@ -33,6 +33,7 @@ export type ScoreKind = 'mse' | 'robust-residual';
 
 export interface ProfileSettings {
   name: ProfileName;
+  /** The numeric scaler of an inferred feature spec when the caller names none (`--scale`, a feature spec). */
   scale: ScalerKind;
   /** Networks in the ensemble (1: a single network). */
   members: number;

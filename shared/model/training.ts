@@ -262,7 +262,10 @@ async function trainProfileDetector(
       : profile.calibrationFraction);
   const split = holdOutCalibration(all, fraction, seed);
   const rows = split.fit;
-  const spec = opts.spec === undefined || opts.spec === 'infer' ? inferSpec(rows, opts.infer) : opts.spec;
+  const spec =
+    opts.spec === undefined || opts.spec === 'infer'
+      ? inferSpec(rows, { scaler: profile.scale, ...opts.infer })
+      : opts.spec;
   const preprocessor = Preprocessor.fit(rows, spec);
   const x = preprocessor.transform(rows);
   const arch = architectureFor(preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY);

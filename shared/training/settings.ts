@@ -15,7 +15,8 @@ export interface TrainingSettings {
   exclude: string[];
   /** Empty: every feature's kind is inferred. */
   categorical: string[];
-  scale: ScalerKind;
+  /** Absent: the profile's scaler (`ProfileSettings.scale`). */
+  scale?: ScalerKind;
   impute: ImputePolicy;
   epochs: number;
   batchSize: number;
@@ -42,7 +43,7 @@ export function trainingOptions(s: TrainingSettings): TrainJobOptions & ColumnFi
     ...(s.labelColumn ? { labelColumn: s.labelColumn } : {}),
     exclude: s.exclude,
     ...(s.categorical.length > 0 ? { categorical: s.categorical } : {}),
-    scaler: s.scale,
+    ...(s.scale !== undefined ? { scaler: s.scale } : {}),
     impute: s.impute,
     epochs: s.epochs,
     batchSize: s.batchSize,

@@ -33,6 +33,13 @@ describe('training settings → trainer options', () => {
     for (const k of ['categorical', 'learningRate', 'seed', 'threshold']) assert.ok(!(k in o), k);
   });
 
+  test("no scale leaves the scaler to the profile (ProfileSettings.scale), in the trainer's settings too", () => {
+    const { scale: _scale, ...unscaled } = base;
+    assert.ok(!('scaler' in trainingOptions(unscaled)));
+    const c = resolveTrainerConfig({ pipeline: 'p', data: 'x.csv' });
+    assert.ok(!('scaler' in c.service.training));
+  });
+
   test('given optional settings are passed on', () => {
     const o = trainingOptions({ ...base, categorical: ['merchant'], learningRate: 0.01, seed: 0 });
     assert.deepEqual(o.categorical, ['merchant']);

@@ -33,7 +33,7 @@ import {
   targetFprOption,
 } from '../../../shared/threshold/policy.js';
 import { POLICY_KINDS } from '../../../shared/threshold/types.js';
-import { DEFAULT_PROFILE, PROFILE_NAMES, profileSettings } from '../../../shared/model/profile.js';
+import { DEFAULT_PROFILE, PROFILE_NAMES, PROFILES, profileSettings } from '../../../shared/model/profile.js';
 
 const EvalOptionsSchema = z.object({
   data: z.string().min(1, 'a data file is required'),
@@ -51,7 +51,7 @@ const EvalOptionsSchema = z.object({
     .optional(),
   thresholdPolicy: policyKindOption.optional(),
   targetFpr: targetFprOption.optional(),
-  scale: z.enum(['none', 'standard', 'minmax']),
+  scale: z.enum(['none', 'standard', 'minmax']).optional(),
   epochs: positiveInt.max(100_000, 'at most 100000').optional(),
   batchSize: positiveInt,
   seed: seedNumber,
@@ -91,7 +91,10 @@ export function registerEval(program: Command): void {
         `${POLICY_KINDS.join(', ')} (default ${DEFAULT_POLICY_KIND} with --target-fpr)`,
     )
     .option('--target-fpr <rate>', `false-positive rate the policy aims at (default ${DEFAULT_TARGET_FPR})`)
-    .option('--scale <kind>', 'scaler fitted on the training split: none, standard or minmax', 'minmax')
+    .option(
+      '--scale <kind>',
+      "scaler fitted on the training split: none, standard or minmax (default: the profile's, minmax)",
+    )
     .option('--epochs <n>', "training epochs (per member; the profile's by default)")
     .option('--batch-size <n>', 'training batch size', '32')
     .option('--seed <n>', 'seed of initial weights and shuffling', '1')
@@ -117,7 +120,7 @@ export function registerEval(program: Command): void {
     .option('--verbose', 'log at info level on stderr', false)
     .addHelpText(
       'after',
-      '\nScaling defaults to minmax: it is fitted on the training split only, puts every feature on one scale\n' +
+      "\nScaling defaults to the profile's (minmax in both): it is fitted on the training split only, puts every feature on one scale\n" +
         '(raw units would let the largest-valued column dominate the MSE) and lifts zeros off 0, so the\n' +
         "report's multiplicative injection is visible in every column. Use --scale none for data already scaled.\n" +
         "Split, injection and support rows are drawn as numpy's RandomState draws them: with --split-seed 42\n" +
@@ -147,6 +150,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
   }
   const backend = await initBackend({ prefer: opts.backend, logger });
 
+  const scale = opts.scale ?? PROFILES[opts.profile].scale;
   const protocol: Protocol = opts.labels ? { kind: 'labels' } : { kind: 'inject', variant: opts.inject };
   let prepared: PreparedExperiment;
   try {
@@ -158,7 +162,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
         rows: table.rows,
         ...(table.labels ? { labels: table.labels } : {}),
       },
-      { protocol, scale: opts.scale, splitSeed: opts.splitSeed },
+      { protocol, scale, splitSeed: opts.splitSeed },
     );
   } catch (err) {
     // Columns the spec inference refuses (identifiers, timestamps): say which flag leaves them out.
@@ -250,7 +254,7 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     supportRows: prepared.supportIndex.length,
     percentile: percentileOf(profile),
     threshold: profile.threshold,
-    scale: opts.scale,
+    scale,
     epochs: profile.epochs,
     profile: profile.name,
     batchSize: opts.batchSize,

@@ -62,7 +62,7 @@ const TrainOptionsSchema = z
     features: z.string().min(1).optional(),
     exclude: commaList,
     categorical: commaList,
-    scale: z.enum(['none', 'standard', 'minmax']),
+    scale: z.enum(['none', 'standard', 'minmax']).optional(),
     impute: z.enum(['error', 'mean', 'zero']),
     epochs: positiveInt.max(100_000),
     batchSize: positiveInt,
@@ -128,7 +128,7 @@ export function registerTrain(program: Command): void {
     )
     .option('--exclude <cols>', 'comma-separated columns that are not features (ids, keys, timestamps)')
     .option('--categorical <cols>', 'comma-separated columns to treat as categorical')
-    .option('--scale <kind>', 'numeric scaling: minmax, standard or none', 'minmax')
+    .option('--scale <kind>', "numeric scaling: minmax, standard or none (default: the profile's, minmax)")
     .option('--impute <policy>', 'missing numeric values: error, mean (training mean) or zero', 'error')
     .option('--epochs <n>', 'training epochs', '30')
     .option('--batch-size <n>', 'rows per training step', '32')
