@@ -33,6 +33,7 @@ export interface WindowResult {
   published: boolean | null;
   reasons: RefusalReason[];
   goldenRecall: number | null;
+  thresholdStep: number | null;
   thresholdDrift: number | null;
   weightDrift: number | null;
   computeMs: number;
@@ -121,6 +122,7 @@ export async function replay(arm: ReplayArm, opts: ReplayOptions): Promise<Windo
         published: null,
         reasons: [],
         goldenRecall: null,
+        thresholdStep: null,
         thresholdDrift: null,
         weightDrift: null,
         computeMs: 0,
@@ -142,6 +144,7 @@ export async function replay(arm: ReplayArm, opts: ReplayOptions): Promise<Windo
         result.published = out.candidate !== null;
         result.reasons = out.reasons;
         result.goldenRecall = out.figures.goldenRecall;
+        result.thresholdStep = out.figures.thresholdStep;
         result.thresholdDrift = out.figures.thresholdDrift;
         result.weightDrift = out.figures.weightDrift;
         result.computeMs = out.figures.computeMs;

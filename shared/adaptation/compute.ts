@@ -258,10 +258,13 @@ function moveFigures(
   figures.lossBefore = stats?.lossBefore ?? null;
   figures.lossAfter = stats?.lossAfter ?? null;
   figures.thresholdAfter = thresholdAfter;
-  const after = residualThreshold(adaptedArtifact);
-  figures.thresholdStep = ratioMove(after, residualThreshold(input.base));
+  const parent = residualThreshold(input.base);
+  figures.thresholdStep = ratioMove(nearestInInterval(adaptedArtifact, parent), parent);
   figures.weightStep = relativeL2(newWeights, splitWeights(input.base));
-  figures.thresholdDrift = ratioMove(after, anchor.residualThreshold);
+  figures.thresholdDrift = ratioMove(
+    nearestInInterval(adaptedArtifact, anchor.residualThreshold),
+    anchor.residualThreshold,
+  );
   figures.weightDrift = relativeL2(newWeights, anchor.weights);
   figures.goldenRecall = goldenRecall(adapted, anchor.golden);
 }
@@ -392,6 +395,19 @@ function buildAnchor(
 function residualThreshold(artifact: ModelArtifact): number {
   const m = artifact.manifest;
   return thresholdInResidualUnits(m.threshold.value, m.ensemble?.scoring);
+}
+
+/**
+ * The point of the candidate's threshold sampling interval (`AdaptationStats.thresholdInterval`, in residual
+ * units) nearest the parent's threshold: a refit that lands anywhere in it could have come from the
+ * parent's own score distribution, so only the distance beyond it counts as a step.
+ */
+function nearestInInterval(candidate: ModelArtifact, parent: number): number {
+  const m = candidate.manifest;
+  const [low, high] = m.adaptation?.thresholdInterval ?? [m.threshold.value, m.threshold.value];
+  const lo = thresholdInResidualUnits(low, m.ensemble?.scoring);
+  const hi = thresholdInResidualUnits(high, m.ensemble?.scoring);
+  return Math.min(hi, Math.max(lo, parent));
 }
 
 /** Model-matrix columns of the numeric features (one-hot slots are never injected into). */

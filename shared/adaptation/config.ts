@@ -86,11 +86,15 @@ export interface GuardrailBounds {
   minNewRows: number;
   /** Refuse when the current model flags more than this share of the window (incident or attack). */
   maxFlaggedShare: number;
-  /** Refuse when the threshold moves by more than this ratio in one cycle (max(new/old, old/new) − 1). */
+  /**
+   * Refuse when the threshold moves by more than this ratio in one cycle (max(new/old, old/new) − 1),
+   * `new` being the point of the refit's sampling interval nearest the parent's threshold: a refit on a
+   * few thousand rows at a 1 % target moves by 20–40 % by sampling alone, and that is not a step.
+   */
   maxThresholdStep: number;
   /** Refuse when ‖W_new − W_old‖₂ / ‖W_old‖₂ exceeds this in one cycle. */
   maxWeightStep: number;
-  /** Refuse when the threshold has moved by more than this ratio from the anchor's. */
+  /** Refuse when the threshold has moved by more than this ratio from the anchor's (measured as `maxThresholdStep`). */
   maxThresholdDrift: number;
   /** Refuse when ‖W_new − W_anchor‖₂ / ‖W_anchor‖₂ exceeds this. */
   maxWeightDrift: number;

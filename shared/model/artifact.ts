@@ -83,6 +83,11 @@ export interface AdaptationStats {
   lossBefore: number;
   lossAfter: number;
   policy: string;
+  /**
+   * The refitted threshold's sampling interval on the reference scores, [low, high] (`thresholdInterval`):
+   * the threshold-step guardrail measures the move from the parent's threshold to this interval.
+   */
+  thresholdInterval?: [number, number];
   [extra: string]: unknown;
 }
 

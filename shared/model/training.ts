@@ -20,6 +20,7 @@ import type { FeatureSpec } from '../preprocessing/spec.js';
 import { calibrationSplit, DEFAULT_CALIBRATION_FRACTION } from '../threshold/holdout.js';
 import { thresholdInfoOf } from '../threshold/manifest.js';
 import { fitPolicy, REPORT_POLICY, type AnyPolicy, type PolicySpec } from '../threshold/policy.js';
+import { thresholdInterval } from '../threshold/percentile.js';
 import { ARTIFACT_FORMAT, type AdaptationStats, type ModelManifest, type TrainingStats } from './artifact.js';
 import { architectureFor, DEFAULT_L1_ACTIVITY } from './architecture.js';
 import {
@@ -213,6 +214,7 @@ export async function adaptDetector(
       lossBefore: result.lossBefore,
       lossAfter: result.lossAfter,
       policy: opts.policy ?? 'full-batch',
+      thresholdInterval: intervalOf(referenceScores, threshold.threshold),
       supportRejected: s.rejected,
       referenceRejected: r.rejected,
       previousThreshold: base.policy.threshold,
@@ -227,6 +229,11 @@ export async function adaptDetector(
     network.dispose();
     throw err;
   }
+}
+
+function intervalOf(scores: ArrayLike<number>, threshold: number): [number, number] {
+  const { low, high } = thresholdInterval(scores, threshold);
+  return [low, high];
 }
 
 /** The adapted model's threshold policy: the one asked for, else the base's own, fitted on the reference scores. */
@@ -367,6 +374,7 @@ async function adaptProfileDetector(
       lossBefore,
       lossAfter,
       policy: opts.policy ?? 'full-batch',
+      thresholdInterval: intervalOf(referenceScores, threshold.threshold),
       members: networks.length,
       previousThreshold: base.policy.threshold,
     };

@@ -147,6 +147,11 @@ describe('a default-profile detector', () => {
         assert.equal(adapted.manifest.threshold.reference, 'reference-window');
         assert.equal(adapted.manifest.ensemble?.scoring.reference, 'reference-window');
         assert.equal(adapted.manifest.threshold.policy?.kind, 'conformal');
+        // The refit's sampling interval on the reference scores, for the threshold-step guardrail.
+        const [low, high] = adapted.manifest.adaptation!.thresholdInterval!;
+        const t = adapted.manifest.threshold.value;
+        // (150 reference rows: the conformal threshold is their largest score, the interval's top.)
+        assert.ok(low < t && t <= high, `${low} < ${t} ≤ ${high}`);
         // The output bias always receives a gradient (earlier layers not, behind a dead bottleneck).
         for (let k = 0; k < 3; k++) {
           assert.notDeepEqual(adapted.networks[k]!.getWeights()[9], base.networks[k]!.getWeights()[9]);
@@ -158,6 +163,22 @@ describe('a default-profile detector', () => {
     } finally {
       base.dispose();
     }
+  });
+
+  test("an inferred feature spec scales with the profile's scaler unless the caller names one", async () => {
+    const train = async (scaler?: 'standard' | 'none') => {
+      const d = await trainDetector(TRAIN, {
+        source: 'test',
+        fit: { seed: 9 },
+        profile: profileSettings('report', { epochs: 1, scale: 'standard' }),
+        ...(scaler !== undefined ? { infer: { scaler } } : {}),
+      });
+      const kind = d.manifest.preprocessing.spec.scaler;
+      d.dispose();
+      return kind;
+    };
+    assert.equal(await train(), 'standard');
+    assert.equal(await train('none'), 'none');
   });
 
   test("the report profile's manifest records it: one network, MSE, the 95th percentile of training scores", async () => {

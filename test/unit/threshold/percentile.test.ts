@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { percentile } from '../../../shared/threshold/percentile.js';
+import { percentile, thresholdInterval } from '../../../shared/threshold/percentile.js';
 
 // Expected values printed by numpy 2.4.6: `float(np.percentile(np.array(v, dtype=np.float64), p))`.
 const NUMPY_CASES: [number[], number, number][] = [
@@ -86,5 +86,34 @@ describe('percentile (numpy linear interpolation)', () => {
     assert.throws(() => percentile([1, 2], -1), RangeError);
     assert.throws(() => percentile([1, 2], 100.5), RangeError);
     assert.throws(() => percentile([1, 2], Number.NaN), RangeError);
+  });
+});
+
+describe('thresholdInterval (sampling interval of a refitted threshold)', () => {
+  // Scores 0, 1, …, 999 in shuffled order: the rank of a score is the score itself.
+  const scores = Array.from({ length: 1000 }, (_, i) => (i * 389) % 1000);
+
+  test('δ = ⌈1.96 √(n p (1 − p))⌉ ranks either side of the threshold, p = (r + 1) / (n + 1)', () => {
+    // 9 scores above 990: p = 10 / 1001, δ = ⌈1.96 · √(1000 · 0.00999 · 0.99001)⌉ = ⌈6.16⌉ = 7.
+    assert.deepEqual(thresholdInterval(scores, 990), { low: 983, high: 997 });
+    // At the median, p = 500 / 1001: δ = ⌈1.96 · √250.0⌉ = ⌈30.99⌉ = 31.
+    assert.deepEqual(thresholdInterval(scores, 500), { low: 469, high: 531 });
+  });
+
+  test('the interval narrows as the sample grows: four times the rows, half the relative width', () => {
+    const big = Array.from({ length: 4000 }, (_, i) => ((i * 389) % 4000) / 4);
+    const w = (s: number[]): number => {
+      const { low, high } = thresholdInterval(s, 990);
+      return high - low;
+    };
+    assert.ok(Math.abs(w(big) / w(scores) - 0.5) < 0.1, `${w(big)} vs ${w(scores)}`);
+  });
+
+  test('it always contains the threshold, clamps at the ends and ignores NaN', () => {
+    // Above every score: p = 1 / 1001, δ = ⌈1.96 · √0.999⌉ = 2 ranks below the largest.
+    assert.deepEqual(thresholdInterval(scores, 5000), { low: 997, high: 5000 });
+    assert.deepEqual(thresholdInterval(scores, -1), { low: -1, high: 0 });
+    assert.deepEqual(thresholdInterval([], 3), { low: 3, high: 3 });
+    assert.deepEqual(thresholdInterval([Number.NaN, ...scores], 990), { low: 983, high: 997 });
   });
 });
