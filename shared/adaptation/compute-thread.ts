@@ -1,8 +1,7 @@
 /**
  * Worker-thread entry for adaptation: runs `computeAdaptation` (scoring, gradient steps, guardrail
  * figures) off the adapter's event loop, so BullMQ keeps renewing the job lock and the ops server keeps
- * answering while tensors are crunched, below normal CPU priority (a scorer on the same host comes first).
- * TensorFlow.js is initialised once per thread.
+ * answering while tensors are crunched. TensorFlow.js is initialised once per thread.
  */
 import { workerData } from 'node:worker_threads';
 import { initBackend, type BackendName } from '../model/backend.js';
@@ -12,10 +11,7 @@ import { computeAdaptation, type ComputeInput, type ComputeResult } from './comp
 const data = (workerData ?? {}) as { backend?: BackendName | 'auto' };
 const ready = initBackend({ prefer: data.backend ?? 'auto' });
 
-serveRequests<ComputeInput, ComputeResult>(
-  async (input) => {
-    await ready;
-    return { result: await computeAdaptation(input) };
-  },
-  { background: true },
-);
+serveRequests<ComputeInput, ComputeResult>(async (input) => {
+  await ready;
+  return { result: await computeAdaptation(input) };
+});

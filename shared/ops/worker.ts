@@ -6,14 +6,12 @@
  * Errors cross the boundary through one codec (`serializeError` / `reviveError`), so a caller sees the
  * same catalogue error (code, field, details, a ConfigError's issues) the thread threw. A thread that dies
  * rejects what it had in flight (`INFRA_UNAVAILABLE`, retriable) and is replaced at the next request;
- * aborting a request terminates the thread. A thread serving batch work (`background`) runs below normal
- * CPU priority, so a scorer on the same host keeps its latency while a model trains or adapts.
+ * aborting a request terminates the thread.
  *
  * Under tsx (how the sources run) a worker cannot simply start on a `.ts` file: on Node 20 the loader
  * hooks registered with `--import tsx` do not apply to a worker's entry module. So a `.ts` entry starts
  * on a small bootstrap that loads it through tsx's `tsImport`; a compiled `.js` entry starts directly.
  */
-import { constants, setPriority } from 'node:os';
 import { Worker, parentPort } from 'node:worker_threads';
 import { ConfigError, ERROR_CODES, SmaeError, type ErrorCode } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -76,32 +74,14 @@ export interface ThreadResult<O> {
   transfer?: ArrayBuffer[];
 }
 
-export interface ServeOptions {
-  /**
-   * Batch work (training, adaptation): the thread lowers its own CPU priority (nice 10). On Linux a
-   * priority belongs to a thread, so the process's event loop (job locks, health checks) keeps its own, and
-   * on a shared host the scheduler favours latency-critical work. Where lowering is not permitted the
-   * thread runs at normal priority.
-   */
-  background?: boolean;
-}
-
 /**
  * The thread side: call once in a worker entry module. Requests run one at a time, in arrival order.
  */
 export function serveRequests<I, O, P = never>(
   handle: (input: I, progress: (p: P) => void) => Promise<ThreadResult<O>>,
-  opts: ServeOptions = {},
 ): void {
   const port = parentPort;
   if (port === null) throw new Error('serveRequests() must run in a worker thread');
-  if (opts.background === true) {
-    try {
-      setPriority(constants.priority.PRIORITY_BELOW_NORMAL);
-    } catch {
-      // Not permitted here (some sandboxes): run at normal priority.
-    }
-  }
   let queue: Promise<void> = Promise.resolve();
   port.on('message', (req: Request<I>) => {
     queue = queue.then(async () => {

@@ -1,4 +1,3 @@
-import { getPriority } from 'node:os';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, SmaeError } from '../../../shared/errors.js';
@@ -63,18 +62,5 @@ describe('ThreadRunner', () => {
     t.after(() => runner.close());
     await assert.rejects(runner.run({ kind: 'exit' }), { code: 'INFRA_UNAVAILABLE' });
     assert.equal(await runner.run({ kind: 'echo', value: 2, steps: 0 }), 2);
-  });
-
-  test('a background thread runs below normal CPU priority; the process and other threads keep theirs', async (t) => {
-    const main = getPriority();
-    const background = new ThreadRunner<EchoInput, number>(entry, {
-      name: 'bg',
-      workerData: { background: true },
-    });
-    const normal = new ThreadRunner<EchoInput, number>(entry, { name: 'fg' });
-    t.after(() => Promise.all([background.close(), normal.close()]));
-    assert.ok((await background.run({ kind: 'priority' })) >= 10);
-    assert.equal(await normal.run({ kind: 'priority' }), main);
-    assert.equal(getPriority(), main);
   });
 });
