@@ -24,7 +24,7 @@ import { buildGoldenSet, goldenRecall } from './golden.js';
 import {
   checkModelMove,
   checkWindow,
-  ratioMove,
+  ratioMoveToInterval,
   refusalReasons,
   relativeL2,
   type GuardrailCheck,
@@ -258,13 +258,10 @@ function moveFigures(
   figures.lossBefore = stats?.lossBefore ?? null;
   figures.lossAfter = stats?.lossAfter ?? null;
   figures.thresholdAfter = thresholdAfter;
-  const parent = residualThreshold(input.base);
-  figures.thresholdStep = ratioMove(nearestInInterval(adaptedArtifact, parent), parent);
+  const [low, high] = residualInterval(adaptedArtifact);
+  figures.thresholdStep = ratioMoveToInterval(low, high, residualThreshold(input.base));
   figures.weightStep = relativeL2(newWeights, splitWeights(input.base));
-  figures.thresholdDrift = ratioMove(
-    nearestInInterval(adaptedArtifact, anchor.residualThreshold),
-    anchor.residualThreshold,
-  );
+  figures.thresholdDrift = ratioMoveToInterval(low, high, anchor.residualThreshold);
   figures.weightDrift = relativeL2(newWeights, anchor.weights);
   figures.goldenRecall = goldenRecall(adapted, anchor.golden);
 }
@@ -398,16 +395,16 @@ function residualThreshold(artifact: ModelArtifact): number {
 }
 
 /**
- * The point of the candidate's threshold sampling interval (`AdaptationStats.thresholdInterval`, in residual
- * units) nearest the parent's threshold: a refit that lands anywhere in it could have come from the
- * parent's own score distribution, so only the distance beyond it counts as a step.
+ * The candidate's threshold sampling interval (`AdaptationStats.thresholdInterval`) in residual units: the
+ * step and the drift count only the distance from the parent's and the anchor's threshold beyond it.
  */
-function nearestInInterval(candidate: ModelArtifact, parent: number): number {
+function residualInterval(candidate: ModelArtifact): [number, number] {
   const m = candidate.manifest;
   const [low, high] = m.adaptation?.thresholdInterval ?? [m.threshold.value, m.threshold.value];
-  const lo = thresholdInResidualUnits(low, m.ensemble?.scoring);
-  const hi = thresholdInResidualUnits(high, m.ensemble?.scoring);
-  return Math.min(hi, Math.max(lo, parent));
+  return [
+    thresholdInResidualUnits(low, m.ensemble?.scoring),
+    thresholdInResidualUnits(high, m.ensemble?.scoring),
+  ];
 }
 
 /** Model-matrix columns of the numeric features (one-hot slots are never injected into). */

@@ -111,6 +111,15 @@ export function ratioMove(a: number, b: number): number {
   return Math.max(a / b, b / a) - 1;
 }
 
+/**
+ * `ratioMove` from `from` to the nearest point of `[low, high]`: 0 when `from` lies inside it. A refit
+ * threshold's sampling interval (`thresholdInterval`) holds every value the refit could as well have
+ * given, so only the distance beyond it is a move.
+ */
+export function ratioMoveToInterval(low: number, high: number, from: number): number {
+  return ratioMove(Math.min(high, Math.max(low, from)), from);
+}
+
 /** ‖a − b‖₂ / ‖b‖₂ over all tensors (same shapes); Infinity if the shapes differ. */
 export function relativeL2(a: readonly Float32Array[], b: readonly Float32Array[]): number {
   if (a.length !== b.length) return Number.POSITIVE_INFINITY;

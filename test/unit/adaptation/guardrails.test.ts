@@ -5,6 +5,7 @@ import {
   checkModelMove,
   checkWindow,
   ratioMove,
+  ratioMoveToInterval,
   refusalReasons,
   relativeL2,
   type ModelMoveFigures,
@@ -81,6 +82,16 @@ describe('model-move guardrails', () => {
 });
 
 describe('measures', () => {
+  test('ratioMoveToInterval: 0 inside the interval, the ratio to its nearer end outside', () => {
+    assert.equal(ratioMoveToInterval(0.8, 1.4, 1), 0);
+    assert.equal(ratioMoveToInterval(0.8, 1.4, 0.8), 0);
+    // The parent at 2: the refit could have given up to 1.4, so the move is 2 / 1.4 − 1, not 2 / 1 − 1.
+    assert.ok(Math.abs(ratioMoveToInterval(0.8, 1.4, 2) - (2 / 1.4 - 1)) < 1e-12);
+    assert.ok(Math.abs(ratioMoveToInterval(0.8, 1.4, 0.5) - (0.8 / 0.5 - 1)) < 1e-12);
+    // A degenerate interval is the point estimate.
+    assert.equal(ratioMoveToInterval(1.5, 1.5, 1), ratioMove(1.5, 1));
+  });
+
   test('ratioMove is symmetric and 0 for no move', () => {
     assert.equal(ratioMove(2, 2), 0);
     assert.equal(ratioMove(2, 1), 1);
