@@ -85,7 +85,7 @@ export interface AdaptationStats {
   policy: string;
   /**
    * The refitted threshold's sampling interval on the reference scores, [low, high] (`thresholdInterval`):
-   * the threshold-step guardrail measures the move from the parent's threshold to this interval.
+   * the threshold-step and threshold-drift guardrails measure the move from the parent's (the anchor's) threshold to it.
    */
   thresholdInterval?: [number, number];
   [extra: string]: unknown;
