@@ -214,7 +214,7 @@ export async function adaptDetector(
       lossBefore: result.lossBefore,
       lossAfter: result.lossAfter,
       policy: opts.policy ?? 'full-batch',
-      thresholdInterval: intervalOf(referenceScores, threshold.threshold),
+      thresholdInterval: thresholdInterval(referenceScores, threshold.threshold),
       supportRejected: s.rejected,
       referenceRejected: r.rejected,
       previousThreshold: base.policy.threshold,
@@ -229,11 +229,6 @@ export async function adaptDetector(
     network.dispose();
     throw err;
   }
-}
-
-function intervalOf(scores: ArrayLike<number>, threshold: number): [number, number] {
-  const { low, high } = thresholdInterval(scores, threshold);
-  return [low, high];
 }
 
 /** The adapted model's threshold policy: the one asked for, else the base's own, fitted on the reference scores. */
@@ -374,7 +369,7 @@ async function adaptProfileDetector(
       lossBefore,
       lossAfter,
       policy: opts.policy ?? 'full-batch',
-      thresholdInterval: intervalOf(referenceScores, threshold.threshold),
+      thresholdInterval: thresholdInterval(referenceScores, threshold.threshold),
       members: networks.length,
       previousThreshold: base.policy.threshold,
     };

@@ -1,4 +1,4 @@
-export { percentile, thresholdInterval, type ThresholdInterval } from './percentile.js';
+export { percentile, thresholdInterval } from './percentile.js';
 export {
   POLICY_KINDS,
   type Classification,

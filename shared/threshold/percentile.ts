@@ -26,24 +26,18 @@ export function percentile(values: ArrayLike<number>, p: number): number {
   return t >= 0.5 ? hi - diff * (1 - t) : lo + diff * t;
 }
 
-/** The sampling interval of a threshold refitted on a finite set of scores (`thresholdInterval`). */
-export interface ThresholdInterval {
-  low: number;
-  high: number;
-}
-
 /**
  * Where a threshold refitted on `scores` could as well have landed by sampling alone: with r the scores
  * above it out of n (its exceedance share p = (r + 1) / (n + 1)), the order statistics δ = ⌈z · √(n · p · (1 − p))⌉
  * ranks below and above its rank — the normal approximation of a quantile's distribution-free
  * confidence interval (z = 1.96: about 95 %). Whatever policy chose the threshold, a move of the
- * threshold that stays inside this interval is no evidence of a change in the scores. An empty set
- * gives the threshold itself at both ends.
+ * threshold that stays inside this interval is no evidence of a change in the scores. Returns
+ * [low, high]; an empty set gives the threshold itself at both ends.
  */
-export function thresholdInterval(scores: ArrayLike<number>, threshold: number, z = 1.96): ThresholdInterval {
+export function thresholdInterval(scores: ArrayLike<number>, threshold: number, z = 1.96): [number, number] {
   const sorted = Float64Array.from(scores as ArrayLike<number>).filter((v) => !Number.isNaN(v));
   const n = sorted.length;
-  if (n === 0) return { low: threshold, high: threshold };
+  if (n === 0) return [threshold, threshold];
   sorted.sort();
   let above = 0;
   while (above < n && sorted[n - 1 - above]! > threshold) above++;
@@ -53,8 +47,5 @@ export function thresholdInterval(scores: ArrayLike<number>, threshold: number, 
   // The threshold's own rank: the last score at or below it (the policy's order statistic).
   const rank = n - above - 1;
   const at = (i: number): number => sorted[Math.min(n - 1, Math.max(0, i))]!;
-  return {
-    low: Math.min(threshold, at(rank - delta)),
-    high: Math.max(threshold, at(rank + delta)),
-  };
+  return [Math.min(threshold, at(rank - delta)), Math.max(threshold, at(rank + delta))];
 }

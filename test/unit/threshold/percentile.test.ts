@@ -95,15 +95,15 @@ describe('thresholdInterval (sampling interval of a refitted threshold)', () => 
 
   test('δ = ⌈1.96 √(n p (1 − p))⌉ ranks either side of the threshold, p = (r + 1) / (n + 1)', () => {
     // 9 scores above 990: p = 10 / 1001, δ = ⌈1.96 · √(1000 · 0.00999 · 0.99001)⌉ = ⌈6.16⌉ = 7.
-    assert.deepEqual(thresholdInterval(scores, 990), { low: 983, high: 997 });
+    assert.deepEqual(thresholdInterval(scores, 990), [983, 997]);
     // At the median, p = 500 / 1001: δ = ⌈1.96 · √250.0⌉ = ⌈30.99⌉ = 31.
-    assert.deepEqual(thresholdInterval(scores, 500), { low: 469, high: 531 });
+    assert.deepEqual(thresholdInterval(scores, 500), [469, 531]);
   });
 
   test('the interval narrows as the sample grows: four times the rows, half the relative width', () => {
     const big = Array.from({ length: 4000 }, (_, i) => ((i * 389) % 4000) / 4);
     const w = (s: number[]): number => {
-      const { low, high } = thresholdInterval(s, 990);
+      const [low, high] = thresholdInterval(s, 990);
       return high - low;
     };
     assert.ok(Math.abs(w(big) / w(scores) - 0.5) < 0.1, `${w(big)} vs ${w(scores)}`);
@@ -111,9 +111,9 @@ describe('thresholdInterval (sampling interval of a refitted threshold)', () => 
 
   test('it always contains the threshold, clamps at the ends and ignores NaN', () => {
     // Above every score: p = 1 / 1001, δ = ⌈1.96 · √0.999⌉ = 2 ranks below the largest.
-    assert.deepEqual(thresholdInterval(scores, 5000), { low: 997, high: 5000 });
-    assert.deepEqual(thresholdInterval(scores, -1), { low: -1, high: 0 });
-    assert.deepEqual(thresholdInterval([], 3), { low: 3, high: 3 });
-    assert.deepEqual(thresholdInterval([Number.NaN, ...scores], 990), { low: 983, high: 997 });
+    assert.deepEqual(thresholdInterval(scores, 5000), [997, 5000]);
+    assert.deepEqual(thresholdInterval(scores, -1), [-1, 0]);
+    assert.deepEqual(thresholdInterval([], 3), [3, 3]);
+    assert.deepEqual(thresholdInterval([Number.NaN, ...scores], 990), [983, 997]);
   });
 });
