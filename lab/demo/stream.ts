@@ -9,7 +9,7 @@
  * Pacing is a token bucket checked every tick: what is due since the start is sent as one batch (capped),
  * so the rate holds on average even when a send takes longer than a tick.
  */
-import { encodeRecord } from '../../shared/avro/decoder.js';
+import { encodeRecord } from '../../shared/avro/encoder.js';
 import type { AvroType } from '../../shared/avro/schemas.js';
 import type { Producer } from '../../shared/kafka/port.js';
 import type { LabelledEvent } from '../generator/index.js';

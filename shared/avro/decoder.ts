@@ -218,37 +218,3 @@ export class RecordDecoder {
     }
   }
 }
-
-export interface EncodeOptions {
-  /** Frame the body in the Confluent wire format with this schema id; raw Avro when absent. */
-  schemaId?: number;
-}
-
-/**
- * Encodes a value (for producers, tests and the demo). A value that does not fit the schema is an
- * `InputError` (`WRONG_TYPE`) naming the offending paths.
- */
-export function encodeRecord(type: AvroType, value: object, opts: EncodeOptions = {}): Buffer {
-  let body: Buffer;
-  try {
-    body = type.toBuffer(value);
-  } catch (err) {
-    const paths: string[] = [];
-    type.isValid(value, { errorHook: (path) => paths.push(path.join('.') || '(root)') });
-    throw new InputError(
-      'WRONG_TYPE',
-      `value does not match schema ${type.name ?? type.typeName}` +
-        (paths.length ? ` at ${paths.join(', ')}` : ''),
-      { cause: err, field: paths[0], details: { paths } },
-    );
-  }
-  if (opts.schemaId === undefined) return body;
-  if (!Number.isInteger(opts.schemaId) || opts.schemaId < 0 || opts.schemaId > 0x7fffffff) {
-    throw new RangeError(`schemaId must be an integer in [0, 2^31-1], got ${opts.schemaId}`);
-  }
-  const out = Buffer.allocUnsafe(CONFLUENT_HEADER_BYTES + body.length);
-  out[0] = CONFLUENT_MAGIC_BYTE;
-  out.writeInt32BE(opts.schemaId, 1);
-  body.copy(out, CONFLUENT_HEADER_BYTES);
-  return out;
-}

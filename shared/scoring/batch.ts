@@ -12,14 +12,8 @@
  * propagates, and the caller retries the whole batch.
  */
 import { InputError, type ErrorCode } from '../errors.js';
-import { encodeRecord } from '../avro/decoder.js';
-import {
-  FLAG_SCHEMA,
-  SCORE_SCHEMA,
-  type FlagRecord,
-  type ScoredRecordFields,
-  type ScoreRecord,
-} from '../avro/schemas.js';
+import { RecordWriter } from '../avro/encoder.js';
+import { FLAG_SCHEMA, SCORE_SCHEMA, type FlagRecord, type ScoreRecord } from '../avro/schemas.js';
 import type { DecodedRecord } from '../avro/decoder.js';
 import { deadLetterFor } from './dead-letter.js';
 import { sourceKey, type OutputMessage, type SourceMessage } from './messages.js';
@@ -80,14 +74,44 @@ interface Mapped {
   eventTime: number;
 }
 
-/** The fields flag and score records share: the scored input record and its score. */
-function scoredFields(
+/**
+ * The score record of one scored input record. The flag record (`flagRecord`) shares its fields; both are
+ * built as literals of one shape (no spreads), as the scorer builds one per record.
+ */
+function scoreRecord(
   pipeline: string,
   x: Mapped,
   s: Score,
   modelVersion: number | null,
   policy: string | null,
-): ScoredRecordFields {
+  scoredAt: number,
+): ScoreRecord {
+  return {
+    pipeline,
+    topic: x.source.topic,
+    partition: x.source.partition,
+    offset: Number(x.source.offset),
+    key: x.key,
+    eventTime: x.eventTime,
+    score: s.score,
+    threshold: s.threshold,
+    isAnomaly: s.isAnomaly,
+    modelVersion: s.modelVersion ?? modelVersion,
+    scoredAt,
+    thresholdPolicy: policy,
+    pValue: s.pValue ?? null,
+  };
+}
+
+function flagRecord(
+  pipeline: string,
+  x: Mapped,
+  s: Score,
+  modelVersion: number | null,
+  policy: string | null,
+  topK: number,
+  flaggedAt: number,
+): FlagRecord {
   return {
     pipeline,
     topic: x.source.topic,
@@ -100,6 +124,13 @@ function scoredFields(
     modelVersion: s.modelVersion ?? modelVersion,
     thresholdPolicy: policy,
     pValue: s.pValue ?? null,
+    topFeatures: s.contributions.slice(0, topK).map((c) => ({
+      name: c.feature,
+      value: c.value,
+      expected: c.expected,
+      share: c.share,
+    })),
+    flaggedAt,
   };
 }
 
@@ -232,8 +263,13 @@ export class BatchScorer {
       throw new Error(`model returned ${scores.length} scores for ${prepared.rows} rows`);
     }
 
-    // 4. Outputs: flags, scores and window entries in input order (prepare keeps the order).
+    // 4. Outputs: flags, scores and window entries in input order (prepare keeps the order). One writer
+    // per batch: every output's bytes are a view of its chunks.
     const now = o.now();
+    const writer = new RecordWriter();
+    const policy = model.policy?.kind ?? null;
+    const flagId = schemaIdOpt(o.flagSchemaId);
+    const scoreId = schemaIdOpt(o.scoreSchemaId);
     for (let r = 0; r < prepared.rows; r++) {
       const x = mapped[prepared.index[r]!]!;
       const s = scores[r]!;
@@ -242,25 +278,12 @@ export class BatchScorer {
       out.scoreValues.push(s.score);
       if (s.isAnomaly) {
         out.flagged++;
-        const flag: FlagRecord = {
-          ...scoredFields(o.pipeline, x, s, model.version, model.policy?.kind ?? null),
-          topFeatures: s.contributions.slice(0, o.topK).map((c) => ({
-            name: c.feature,
-            value: c.value,
-            expected: c.expected,
-            share: c.share,
-          })),
-          flaggedAt: now,
-        };
-        out.flags.push({ key, value: encodeRecord(FLAG_SCHEMA, flag, schemaIdOpt(o.flagSchemaId)) });
+        const flag = flagRecord(o.pipeline, x, s, model.version, policy, o.topK, now);
+        out.flags.push({ key, value: writer.write(FLAG_SCHEMA, flag, flagId) });
       }
       if (o.emitScores) {
-        const rec: ScoreRecord = {
-          ...scoredFields(o.pipeline, x, s, model.version, model.policy?.kind ?? null),
-          isAnomaly: s.isAnomaly,
-          scoredAt: now,
-        };
-        out.scores.push({ key, value: encodeRecord(SCORE_SCHEMA, rec, schemaIdOpt(o.scoreSchemaId)) });
+        const rec = scoreRecord(o.pipeline, x, s, model.version, policy, now);
+        out.scores.push({ key, value: writer.write(SCORE_SCHEMA, rec, scoreId) });
       }
       if (o.windowSampleRate > 0 && (o.windowSampleRate >= 1 || o.random() < o.windowSampleRate)) {
         out.window.push({

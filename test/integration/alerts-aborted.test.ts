@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Producer } from 'kafkajs';
-import { encodeRecord } from '../../shared/avro/decoder.js';
+import { encodeRecord } from '../../shared/avro/encoder.js';
 import { FLAG_SCHEMA, type FlagRecord } from '../../shared/avro/schemas.js';
 import { createAlertsApp, type AlertsApp } from '../../services/alerts/app.js';
 import { stdoutSink } from '../../services/alerts/delivery.js';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { encodeRecord } from '../../shared/avro/decoder.js';
+import { encodeRecord } from '../../shared/avro/encoder.js';
 import { FLAG_SCHEMA, type FlagRecord } from '../../shared/avro/schemas.js';
 import { createAlertsApp } from '../../services/alerts/app.js';
 import { stdoutSink, webhookSink } from '../../services/alerts/delivery.js';

@@ -7,7 +7,6 @@ import { InputError } from '../../../shared/errors.js';
 import {
   RecordDecoder,
   encodeRecord,
-  isConfluentFramed,
   parseSchema,
   schemaIdDirectory,
   staticSchemaIds,
@@ -80,35 +79,6 @@ async function asyncCodeOf(fn: () => unknown): Promise<string | undefined> {
   }
   return undefined;
 }
-
-describe('encodeRecord', () => {
-  test('raw Avro has no header; Confluent framing has magic 0 and a big-endian id', () => {
-    const raw = encodeRecord(TRANSACTION_SCHEMA, tx);
-    const framed = encodeRecord(TRANSACTION_SCHEMA, tx, { schemaId: 258 });
-    assert.equal(framed.length, raw.length + 5);
-    assert.deepEqual([...framed.subarray(0, 5)], [0, 0, 0, 1, 2]);
-    assert.deepEqual(framed.subarray(5), raw);
-    assert.ok(isConfluentFramed(framed));
-  });
-
-  test('a value that does not fit the schema is WRONG_TYPE naming the field', () => {
-    try {
-      encodeRecord(TRANSACTION_SCHEMA, { ...tx, amount: 'lots' });
-      assert.fail('expected a throw');
-    } catch (err) {
-      assert.ok(err instanceof InputError);
-      assert.equal(err.code, 'WRONG_TYPE');
-      assert.match(err.message, /amount/);
-    }
-  });
-
-  test('NaN is valid Avro (the preprocessor, not the codec, refuses it)', () => {
-    const dec = new RecordDecoder({ readerSchema: TRANSACTION_SCHEMA });
-    const out = dec.decode(encodeRecord(TRANSACTION_SCHEMA, { ...tx, amount: Number.NaN }));
-    assert.ok(!(out instanceof Promise));
-    assert.ok(Number.isNaN(out.value.amount));
-  });
-});
 
 describe('RecordDecoder', () => {
   test('raw Avro decodes synchronously with the reader schema', () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSchema } from '../../../shared/avro/schemas.js';
-import { encodeRecord } from '../../../shared/avro/decoder.js';
+import { encodeRecord } from '../../../shared/avro/encoder.js';
 import { parseFeatureSpec } from '../../../shared/preprocessing/spec-file.js';
 import { inferSetup } from '../../../shared/setup/infer.js';
 import {
