@@ -21,17 +21,11 @@
  *   its state on every group join and re-reads from the committed offsets. Records after that point may be
  *   handed out again: consumers de-duplicate (flags and scores are keyed by their input position).
  */
-import {
-  Partitioners,
-  type Consumer,
-  type EachBatchPayload,
-  type Kafka,
-  type KafkaMessage,
-  type Producer,
-} from 'kafkajs';
+import { type Consumer, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import { silentLogger, type Logger } from '../log.js';
 import type { Headers } from '../scoring/messages.js';
 import type { CommittedReader, CommittedReaderOptions, GroupConsumerEvents, InRecord } from './port.js';
+import { DefaultPartitioner } from './partitioner.js';
 import { CommittedFilter, rawBatchRecords, type RawRecord } from './read-committed.js';
 
 /** Key of the records a committed reader appends to push stranded commit markers out of a quiet partition. */
@@ -210,7 +204,7 @@ export function createCommittedReader(
   const producer =
     o.flush === false
       ? null
-      : kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      : kafka.producer({ allowAutoTopicCreation: false, createPartitioner: DefaultPartitioner });
   const flush = producer ? flusher(producer, log) : null;
   const state = new ReaderState();
   const c: BatchContext = { consumer, state, opts: o, log };

@@ -1,7 +1,8 @@
 /**
  * The Kafka port (`port.ts`) on kafkajs 2.x. Everything kafkajs-specific the scorer relies on lives here:
  *
- * - Producers name their partitioner (kafkajs warns at every start otherwise) and the transactional ones
+ * - Producers name their partitioner (kafkajs warns at every start otherwise): kafkajs's default with a
+ *   32-bit murmur2 (`partitioner.ts`), the same partitions at a fraction of the cost. The transactional ones
  *   retry soon: right after a commit the next transaction's first request often meets
  *   CONCURRENT_TRANSACTIONS while the broker writes the markers (a few ms), and kafkajs's default first
  *   retry waits 300 ms and doubles (its `retry/defaults.js`). The Java client retries that after 20 ms
@@ -20,7 +21,7 @@
  *   control records itself (`committed-reader.ts`, `read-committed.ts`).
  * - The admin (`kafkajs-admin.ts`) also serves the librdkafka adapter for topic administration.
  */
-import { Partitioners, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { createCommittedReader } from './committed-reader.js';
 import { kafkajsAdmin } from './kafkajs-admin.js';
 import type {
@@ -35,6 +36,7 @@ import type {
   TransactionalProducer,
 } from './port.js';
 import { lazyProducer, toControl, toInBatch, toTransaction } from './kafkajs-shapes.js';
+import { DefaultPartitioner } from './partitioner.js';
 
 /** The transactional producers' retry policy unless configured. */
 export const DEFAULT_TRANSACTIONAL_RETRY = { initialRetryTimeMs: 5, maxRetryTimeMs: 1000 };
@@ -169,7 +171,7 @@ function transactionalProducer(kafka: Kafka, o: TransactionalOptions): Transacti
     maxInFlightRequests: 1,
     transactionTimeout: o.transactionTimeoutMs,
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: DefaultPartitioner,
     retry: {
       initialRetryTime: retry.initialRetryTimeMs,
       maxRetryTime: retry.maxRetryTimeMs,
@@ -212,7 +214,7 @@ function idempotentProducer(kafka: Kafka): Producer {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: DefaultPartitioner,
     }),
     -1,
   );
