@@ -6,8 +6,8 @@
  * So the loss is written out here — MSE + that term — and minimised by a Keras-style Adam (`adam.ts`).
  *
  * All weights live in one flat variable (kernel [in, out] then bias [out], per layer: the artifact's
- * order). Training splits it per step (the split is differentiable); scoring uses a cached per-layer copy
- * and fused matMul+bias+activation kernels. Every tensor is created inside `tf.tidy` or disposed
+ * order). Training splits it per step (the split is differentiable); scoring uses a cached per-layer copy:
+ * plain loops on the cpu backend (`dense.ts`), fused matMul+bias+activation kernels on the others. Every tensor is created inside `tf.tidy` or disposed
  * explicitly, so `tf.memory().numTensors` stays flat over any number of fit/adapt/score calls.
  */
 import { ModelError } from '../errors.js';
@@ -16,6 +16,8 @@ import { FlatAdam, type AdamConfig } from './adam.js';
 import type { Architecture } from './artifact.js';
 import { validateArchitecture, weightShapesFor } from './architecture.js';
 import { createRng, randomSeed, shuffleInPlace, type Rng } from '../random.js';
+import { activeBackend } from './backend.js';
+import { DenseForward, meanSquaredErrors } from './dense.js';
 import { deadUnits, EarlyStopping, trimKeepCount } from './stability.js';
 import { tf } from './tf.js';
 
@@ -143,6 +145,8 @@ export class SparseAutoencoder {
   private readonly sizes: number[];
   private readonly params: tf.Variable;
   private inference: tf.Tensor[] | null = null;
+  /** The weights as plain arrays for the cpu backend's inference (`dense.ts`); dropped with `inference`. */
+  private loops: DenseForward | null = null;
   private disposed = false;
 
   private constructor(arch: Architecture, flat: Float32Array, initSeed: number | null) {
@@ -372,44 +376,41 @@ export class SparseAutoencoder {
     rows: number,
     opts: { perFeature?: boolean } = {},
   ): ReconstructionErrors {
+    const d = this.inputDim;
+    const reconstruction = this.reconstructRows(x, rows);
+    if (opts.perFeature !== true) return { mse: meanSquaredErrors(reconstruction, x, rows, d) };
+    const squaredErrors = new Float32Array(rows * d);
+    const mse = meanSquaredErrors(reconstruction, x, rows, d, squaredErrors);
+    return { mse, squaredErrors, reconstruction };
+  }
+
+  /**
+   * The reconstruction of `rows` rows of a row-major matrix. On the cpu backend the layers run as plain
+   * loops (`dense.ts`: the same arithmetic as tfjs's kernels, without their per-op overhead); on other
+   * backends, or with `via: 'tensors'`, as tfjs tensors.
+   */
+  reconstructRows(x: Float32Array, rows: number, via: 'auto' | 'tensors' = 'auto'): Float32Array {
     this.assertUsable();
     this.checkMatrix(x, rows, true);
     const d = this.inputDim;
-    const perFeature = opts.perFeature === true;
-    const result: ReconstructionErrors = { mse: new Float32Array(rows) };
-    if (perFeature) {
-      result.squaredErrors = new Float32Array(rows * d);
-      result.reconstruction = new Float32Array(rows * d);
+    if (via === 'auto' && activeBackend() === 'cpu') {
+      this.loops ??= new DenseForward(this.architecture, this.getWeights());
+      return this.loops.run(x.subarray(0, rows * d), rows);
     }
+    const out = new Float32Array(rows * d);
     const layers = this.inferenceWeights();
     for (let start = 0; start < rows; start += MAX_ROWS_PER_TENSOR) {
       const n = Math.min(MAX_ROWS_PER_TENSOR, rows - start);
-      const outs = tf.tidy(() => {
-        const input = tf.tensor2d(x.subarray(start * d, (start + n) * d), [n, d]);
-        const recon = this.predictWith(input, layers);
-        const mse = tf.mean(tf.squaredDifference(recon, input), 1);
-        return perFeature ? [mse, recon] : [mse];
-      });
+      const recon = tf.tidy(() =>
+        this.predictWith(tf.tensor2d(x.subarray(start * d, (start + n) * d), [n, d]), layers),
+      );
       try {
-        result.mse.set(outs[0]!.dataSync(), start);
-        if (perFeature) result.reconstruction!.set(outs[1]!.dataSync(), start * d);
+        out.set(recon.dataSync(), start * d);
       } finally {
-        tf.dispose(outs);
-      }
-      if (perFeature) {
-        // Squared errors from the downloaded reconstruction: one tensor download fewer per call.
-        const sq = result.squaredErrors!;
-        const rec = result.reconstruction!;
-        for (let k = start * d; k < (start + n) * d; k++) sq[k] = (rec[k]! - x[k]!) ** 2;
+        recon.dispose();
       }
     }
-    return result;
-  }
-
-  /** The reconstruction of a `[rows, inputDim]` tensor (for scorers composing tensor ops; caller disposes). */
-  reconstruct(x: tf.Tensor2D): tf.Tensor2D {
-    this.assertUsable();
-    return this.predictWith(x, this.inferenceWeights());
+    return out;
   }
 
   /**
@@ -633,6 +634,7 @@ export class SparseAutoencoder {
   private dropInferenceCache(): void {
     if (this.inference !== null) tf.dispose(this.inference);
     this.inference = null;
+    this.loops = null;
   }
 
   private splitFlat(flat: ArrayLike<number>): Float32Array[] {

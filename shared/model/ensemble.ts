@@ -6,7 +6,8 @@
  * seed and a random `subsample` share of the fitting rows; the fitting rows it does not train on are its
  * validation rows for early stopping (at most 4,096 of them).
  *
- * Scoring (`EnsembleScorer.score`), one tensor per member per batch:
+ * Scoring (`EnsembleScorer.score`), one reconstruction per member per batch (plain loops on the cpu backend,
+ * one tensor elsewhere: `SparseAutoencoder.reconstructRows`):
  * - `mse` (the report): the row's mean squared reconstruction error (a single member);
  * - `robust-residual`: per member, residuals r = x − x̂ in units of their per-feature median and spread
  *   on the calibration rows (MAD; the standard deviation for two-valued columns such as one-hot slots;
@@ -23,7 +24,6 @@ import { SparseAutoencoder, type EpochProgress, type FitOptions } from './autoen
 import type { ProfileSettings, ScoreKind } from './profile.js';
 import { createRng, shuffleInPlace } from '../random.js';
 import { column, MAD_TO_SD, median, robustScale, standardDeviation } from './robust.js';
-import { tf } from './tf.js';
 import { takeRows } from '../threshold/holdout.js';
 
 /** Per-member statistics of the robust score, fitted on the calibration rows. */
@@ -72,8 +72,6 @@ export interface EnsembleScores {
   reconstruction?: Float32Array;
 }
 
-const MAX_ROWS_PER_TENSOR = 65_536;
-
 export class EnsembleScorer {
   constructor(
     readonly networks: readonly SparseAutoencoder[],
@@ -110,38 +108,54 @@ export class EnsembleScorer {
       out.terms = new Float32Array(rows * d);
       out.reconstruction = new Float32Array(rows * d);
     }
-    const k = this.networks.length;
-    for (let start = 0; start < rows; start += MAX_ROWS_PER_TENSOR) {
-      const n = Math.min(MAX_ROWS_PER_TENSOR, rows - start);
-      const chunk = x.subarray(start * d, (start + n) * d);
-      const outs = tf.tidy(() => {
-        const input = tf.tensor2d(chunk, [n, d]);
-        let total: tf.Tensor = tf.zeros([n]);
-        let terms: tf.Tensor | null = perFeature ? tf.zeros([n, d]) : null;
-        let recon: tf.Tensor | null = perFeature ? tf.zeros([n, d]) : null;
-        this.networks.forEach((net, m) => {
-          const s = this.scoring.members[m]!;
-          const xHat = net.reconstruct(input);
-          const z = tf.div(tf.sub(tf.sub(input, xHat), s.center), s.spread);
-          const z2 = tf.div(tf.square(z), d * s.scoreScale * k);
-          // (mean z² − center) / scale, averaged over members.
-          total = tf.add(total, tf.sub(tf.sum(z2, 1), s.scoreCenter / (s.scoreScale * k)));
-          if (terms !== null) terms = tf.add(terms, z2);
-          if (recon !== null) recon = tf.add(recon, tf.div(xHat, k));
-        });
-        return terms !== null && recon !== null ? [total, terms, recon] : [total];
-      });
-      try {
-        out.score.set(outs[0]!.dataSync(), start);
-        if (perFeature) {
-          out.terms!.set(outs[1]!.dataSync(), start * d);
-          out.reconstruction!.set(outs[2]!.dataSync(), start * d);
-        }
-      } finally {
-        tf.dispose(outs);
-      }
-    }
+    this.networks.forEach((net, m) => {
+      addMemberScores(
+        out,
+        x,
+        net.reconstructRows(x, rows),
+        rows,
+        d,
+        this.scoring.members[m]!,
+        this.networks.length,
+      );
+    });
     return out;
+  }
+}
+
+/**
+ * Adds one member's share to the scores: `(mean z² − scoreCenter) / scoreScale / k` per row, with
+ * `z = (residual − center) / spread` per feature, and its z²/(d·scoreScale·k) and reconstruction/k to the
+ * per-feature terms and the mean reconstruction. Float32 rounding after each step, as the tfjs ops this
+ * replaced (sub, div, square, sum, add) stored their results, so scores do not depend on the path.
+ */
+function addMemberScores(
+  out: EnsembleScores,
+  x: Float32Array,
+  xHat: Float32Array,
+  rows: number,
+  d: number,
+  s: MemberScoring,
+  k: number,
+): void {
+  const center = Float32Array.from(s.center);
+  const spread = Float32Array.from(s.spread);
+  const divisor = Math.fround(d * s.scoreScale * k);
+  const shift = Math.fround(s.scoreCenter / (s.scoreScale * k));
+  const fk = Math.fround(k);
+  const { score, terms, reconstruction } = out;
+  for (let i = 0; i < rows; i++) {
+    let sum = 0;
+    for (let j = 0; j < d; j++) {
+      const at = i * d + j;
+      const residual = Math.fround(x[at]! - xHat[at]!);
+      const z = Math.fround(Math.fround(residual - center[j]!) / spread[j]!);
+      const z2 = Math.fround(Math.fround(z * z) / divisor);
+      sum += z2;
+      if (terms) terms[at] = Math.fround(terms[at]! + z2);
+      if (reconstruction) reconstruction[at] = Math.fround(reconstruction[at]! + Math.fround(xHat[at]! / fk));
+    }
+    score[i] = Math.fround(score[i]! + Math.fround(Math.fround(sum) - shift));
   }
 }
 
