@@ -143,7 +143,16 @@ async function processRange(
       'skipping records committed by a previous owner',
     );
   }
-  const sources: SourceMessage[] = todo.map((m) => ({ topic, partition, ...m }));
+  // Literals of one shape: these objects reach avsc's writer and every output (see shared/scoring/batch.ts).
+  const sources: SourceMessage[] = todo.map((m) => ({
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key,
+    value: m.value,
+    timestamp: m.timestamp,
+    headers: m.headers,
+  }));
   const outcome = await scoreWithCurrentModel(deps, sources);
   try {
     await deps.delivery.commit(topic, partition, nextOffset, outcome);
