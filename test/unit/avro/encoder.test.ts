@@ -10,17 +10,9 @@ import {
   TRANSACTION_SCHEMA,
   type TransactionRecord,
 } from '../../../shared/avro/index.js';
+import { normalTransaction, rng } from '../../fixtures/transactions.js';
 
-const tx: TransactionRecord = {
-  accountId: 'acct-1',
-  eventTime: 1_700_000_000_000,
-  amount: 42.5,
-  merchantRisk: 0.1,
-  distanceKm: 3,
-  hourOfDay: 13,
-  itemCount: 2,
-  channel: 'web',
-};
+const tx: TransactionRecord = normalTransaction(1, rng(7), 1_700_000_000_000);
 
 describe('encodeRecord', () => {
   test('raw Avro has no header; Confluent framing has magic 0 and a big-endian id', () => {
