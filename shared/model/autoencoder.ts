@@ -7,8 +7,9 @@
  *
  * All weights live in one flat variable (kernel [in, out] then bias [out], per layer: the artifact's
  * order). Training splits it per step (the split is differentiable); scoring uses a cached per-layer copy:
- * plain loops on the cpu backend (`dense.ts`), fused matMul+bias+activation kernels on the others. Every tensor is created inside `tf.tidy` or disposed
- * explicitly, so `tf.memory().numTensors` stays flat over any number of fit/adapt/score calls.
+ * plain loops on the cpu backend (`dense.ts`), fused matMul+bias+activation kernels on the others. Every
+ * tensor is created inside `tf.tidy` or disposed explicitly, so `tf.memory().numTensors` stays flat over
+ * any number of fit/adapt/score calls.
  */
 import { ModelError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
