@@ -81,13 +81,12 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry({ service: 'adapter' });
   const metrics: AdapterMetrics = createAdapterMetrics(metricsRegistry);
   let thread: ThreadRunner<ComputeInput, ComputeResult> | null = null;
+  const computeThread = (): ThreadRunner<ComputeInput, ComputeResult> =>
+    (thread ??= createComputeRunner({ backend: config.backend, logger: log }));
   const compute: ComputeFn =
     deps.compute ??
     (config.compute === 'thread'
-      ? (input) => {
-          thread ??= createComputeRunner({ backend: config.backend, logger: log });
-          return thread.run(input);
-        }
+      ? (input) => computeThread().run(input)
       : async (input) => {
           const { computeAdaptation } = await import('../../shared/adaptation/compute.js');
           const { initBackend } = await import('../../shared/model/index.js');
@@ -145,6 +144,9 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
     async start() {
       if (started) return;
       started = true;
+      // The compute thread loads its modules and TensorFlow.js now, not during the first cycle, where
+      // seconds of CPU would compete with the scorer right as records start to flow.
+      if (!deps.compute && config.compute === 'thread') await computeThread().warm();
       await upsertSchedulers();
       for (const p of config.pipelines) {
         const worker = new Worker<AdaptJobData, CycleResult>(ADAPTER_QUEUE, processJob, {

@@ -11,7 +11,10 @@ import { computeAdaptation, type ComputeInput, type ComputeResult } from './comp
 const data = (workerData ?? {}) as { backend?: BackendName | 'auto' };
 const ready = initBackend({ prefer: data.backend ?? 'auto' });
 
-serveRequests<ComputeInput, ComputeResult>(async (input) => {
-  await ready;
-  return { result: await computeAdaptation(input) };
-});
+serveRequests<ComputeInput, ComputeResult>(
+  async (input) => {
+    await ready;
+    return { result: await computeAdaptation(input) };
+  },
+  { ready },
+);

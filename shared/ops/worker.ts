@@ -59,6 +59,8 @@ export function reviveError(e: SerializedError): Error {
 }
 
 type Reply<O, P> =
+  /** Posted once by a thread whose entry module is loaded and whose `ready` setup has settled. */
+  | { id: 0; type: 'ready' }
   | { id: number; type: 'progress'; progress: P }
   | { id: number; type: 'done'; result: O }
   | { id: number; type: 'error'; error: SerializedError };
@@ -76,13 +78,21 @@ export interface ThreadResult<O> {
 
 /**
  * The thread side: call once in a worker entry module. Requests run one at a time, in arrival order.
+ * `ready` (a setup such as choosing the TensorFlow.js backend) is awaited before the first request, and
+ * the parent hears when it settled (`ThreadRunner.warm`).
  */
 export function serveRequests<I, O, P = never>(
   handle: (input: I, progress: (p: P) => void) => Promise<ThreadResult<O>>,
+  opts: { ready?: Promise<unknown> } = {},
 ): void {
   const port = parentPort;
   if (port === null) throw new Error('serveRequests() must run in a worker thread');
-  let queue: Promise<void> = Promise.resolve();
+  const ready = Promise.resolve(opts.ready).then(
+    () => undefined,
+    () => undefined, // a failed setup fails each request instead (the handler awaits it again)
+  );
+  void ready.then(() => port.postMessage({ id: 0, type: 'ready' } satisfies Reply<O, P>));
+  let queue: Promise<void> = ready;
   port.on('message', (req: Request<I>) => {
     queue = queue.then(async () => {
       try {
@@ -124,6 +134,8 @@ import(workerData.__tsxApi)
 /** The parent side: one long-lived thread on `entry`, started at the first request. */
 export class ThreadRunner<I, O, P = never> {
   private worker: Worker | null = null;
+  /** Resolves when the current thread posted 'ready'. */
+  private workerReady: Promise<void> | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending<O, P>>();
   private readonly log: Logger;
@@ -157,6 +169,16 @@ export class ThreadRunner<I, O, P = never> {
     });
   }
 
+  /**
+   * Starts the thread now (if none runs) and resolves once its entry module is loaded and its setup
+   * done, so the first request does not pay for it: a service warms its thread before it reports ready.
+   * Rejects with INFRA_UNAVAILABLE if the thread dies first.
+   */
+  warm(): Promise<void> {
+    if (!this.worker) this.worker = this.spawn();
+    return this.workerReady!;
+  }
+
   /** Stops the thread; requests still in flight are rejected. */
   async close(): Promise<void> {
     const w = this.worker;
@@ -173,7 +195,18 @@ export class ThreadRunner<I, O, P = never> {
           workerData: { ...data, __entry: this.entry.href, __tsxApi: import.meta.resolve('tsx/esm/api') },
         })
       : new Worker(this.entry, { workerData: data });
+    let onReady!: () => void;
+    let onDeath!: (err: Error) => void;
+    this.workerReady = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onDeath = reject;
+    });
+    this.workerReady.catch(() => undefined);
     w.on('message', (m: Reply<O, P>) => {
+      if (m.type === 'ready') {
+        onReady();
+        return;
+      }
       const p = this.pending.get(m.id);
       if (!p) return;
       if (m.type === 'progress') {
@@ -184,8 +217,12 @@ export class ThreadRunner<I, O, P = never> {
       if (m.type === 'done') p.resolve(m.result);
       else p.reject(reviveError(m.error));
     });
-    w.on('error', (err) => this.fail(w, err.message));
-    w.on('exit', (code) => this.fail(w, `exited with code ${code}`));
+    const died = (why: string): void => {
+      onDeath(new SmaeError('INFRA_UNAVAILABLE', `${this.opts.name} thread failed: ${why}`));
+      this.fail(w, why);
+    };
+    w.on('error', (err) => died(err.message));
+    w.on('exit', (code) => died(`exited with code ${code}`));
     return w;
   }
 

@@ -63,4 +63,29 @@ describe('ThreadRunner', () => {
     await assert.rejects(runner.run({ kind: 'exit' }), { code: 'INFRA_UNAVAILABLE' });
     assert.equal(await runner.run({ kind: 'echo', value: 2, steps: 0 }), 2);
   });
+
+  test('warm() starts the thread and resolves once its setup is done; requests then run on that thread', async (t) => {
+    const runner = new ThreadRunner<EchoInput, number, number>(entry, {
+      name: 'echo',
+      workerData: { setupMs: 150 },
+    });
+    t.after(() => runner.close());
+    const before = Date.now();
+    await runner.warm();
+    const warmedAt = Date.now();
+    const readyAt = await runner.run({ kind: 'ready-at' });
+    assert.ok(readyAt >= before + 100, 'the setup ran before warm() resolved');
+    assert.ok(readyAt <= warmedAt, 'warm() resolved after the setup, on the thread that serves requests');
+    await runner.warm(); // a warm thread: resolves at once, same thread
+    assert.equal(await runner.run({ kind: 'ready-at' }), readyAt);
+  });
+
+  test('warm() rejects as INFRA_UNAVAILABLE when the thread dies while starting', async (t) => {
+    const runner = new ThreadRunner<EchoInput, number, number>(entry, {
+      name: 'echo',
+      workerData: { exitOnStart: true },
+    });
+    t.after(() => runner.close());
+    await assert.rejects(runner.warm(), { code: 'INFRA_UNAVAILABLE' });
+  });
 });
