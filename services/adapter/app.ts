@@ -11,7 +11,8 @@
  * - a Redis lock per pipeline keeps a manual and a scheduled cycle (or two deployments) from
  *   adapting one pipeline at once; a cycle that finds it busy is delayed without spending an attempt
  *   (a dead holder's lock lapses after its TTL);
- * - the tensor work runs in a worker thread, so the event loop stays free to renew the job lock;
+ * - the tensor work runs in a worker thread, so the event loop stays free to renew the job lock; the
+ *   thread is warmed in `start()`, before the adapter reports ready;
  * - refusals are results, not failures; retriable errors are retried with exponential backoff;
  *   any other error fails the job at once (UnrecoverableError).
  */
