@@ -29,7 +29,12 @@ import { Preprocessor } from '../../shared/preprocessing/preprocessor.js';
 import { activeBackend, architectureFor, SparseAutoencoder } from '../../shared/model/index.js';
 import { injectAnomalies, type InjectionVariant } from '../../shared/anomalies/inject.js';
 import { calibrationSplit, DEFAULT_CALIBRATION_FRACTION, takeRows } from '../../shared/threshold/holdout.js';
-import { fitPolicy, type AnyPolicy, type PolicySpec } from '../../shared/threshold/policy.js';
+import {
+  calibrationRowsFor,
+  fitPolicy,
+  type AnyPolicy,
+  type PolicySpec,
+} from '../../shared/threshold/policy.js';
 import { EnsembleScorer, fitScoring, trainEnsemble, type MemberInfo } from '../../shared/model/ensemble.js';
 import type { ProfileName, ProfileSettings } from '../../shared/model/profile.js';
 import { binaryMetrics, rocAuc, type BinaryMetrics } from './metrics.js';
@@ -263,7 +268,12 @@ export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Pr
   const held =
     opts.threshold === undefined
       ? null
-      : calibrationSplit(prep.trainRows, opts.calibrationFraction ?? DEFAULT_CALIBRATION_FRACTION, opts.seed);
+      : calibrationSplit(
+          prep.trainRows,
+          opts.calibrationFraction ?? DEFAULT_CALIBRATION_FRACTION,
+          opts.seed,
+          calibrationRowsFor(spec),
+        );
   const fitMatrix = held === null ? prep.train : takeRows(prep.train, prep.width, held.fit);
   const fitRows = held === null ? prep.trainRows : held.fit.length;
 
@@ -337,7 +347,12 @@ async function runProfileTrial(
 ): Promise<TrialResult> {
   const started = performance.now();
   const d = prep.width;
-  const split = calibrationSplit(prep.trainRows, profile.calibrationFraction, opts.seed);
+  const split = calibrationSplit(
+    prep.trainRows,
+    profile.calibrationFraction,
+    opts.seed,
+    calibrationRowsFor(profile.threshold),
+  );
   const fitRows = takeRows(prep.train, d, split.fit);
   const calibration = takeRows(prep.train, d, split.calibration);
   const calRows = split.calibration.length;

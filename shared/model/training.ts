@@ -19,7 +19,13 @@ import { Preprocessor } from '../preprocessing/preprocessor.js';
 import type { FeatureSpec } from '../preprocessing/spec.js';
 import { calibrationSplit, DEFAULT_CALIBRATION_FRACTION } from '../threshold/holdout.js';
 import { thresholdInfoOf } from '../threshold/manifest.js';
-import { fitPolicy, REPORT_POLICY, type AnyPolicy, type PolicySpec } from '../threshold/policy.js';
+import {
+  calibrationRowsFor,
+  fitPolicy,
+  REPORT_POLICY,
+  type AnyPolicy,
+  type PolicySpec,
+} from '../threshold/policy.js';
 import { thresholdInterval } from '../threshold/percentile.js';
 import { ARTIFACT_FORMAT, type AdaptationStats, type ModelManifest, type TrainingStats } from './artifact.js';
 import { architectureFor, DEFAULT_L1_ACTIVITY } from './architecture.js';
@@ -103,7 +109,7 @@ export async function trainDetector(
   const backend = activeBackend();
   const fitOpts: FitOptions = { ...opts.fit, seed: opts.fit?.seed ?? randomSeed() };
   const seed = fitOpts.seed!;
-  const split = holdOutCalibration(rows, calibrationFractionOf(opts), seed);
+  const split = holdOutCalibration(rows, calibrationFractionOf(opts), seed, opts.threshold);
   rows = split.fit;
   const spec = opts.spec === undefined || opts.spec === 'infer' ? inferSpec(rows, opts.infer) : opts.spec;
   const preprocessor = Preprocessor.fit(rows, spec);
@@ -262,7 +268,7 @@ async function trainProfileDetector(
     (opts.threshold !== undefined && profile.calibrationFraction === 0
       ? DEFAULT_CALIBRATION_FRACTION
       : profile.calibrationFraction);
-  const split = holdOutCalibration(all, fraction, seed);
+  const split = holdOutCalibration(all, fraction, seed, opts.threshold ?? profile.threshold);
   const rows = split.fit;
   const spec =
     opts.spec === undefined || opts.spec === 'infer'
@@ -395,14 +401,18 @@ function calibrationFractionOf(opts: TrainDetectorOptions): number {
   return f;
 }
 
-/** A seeded share of the rows set apart for calibration (`calibrationSplit`); null when the fraction is 0. */
+/**
+ * A seeded share of the rows set apart for calibration (`calibrationSplit`, at least what `policy` needs);
+ * null when the fraction is 0.
+ */
 function holdOutCalibration<T>(
   rows: readonly T[],
   fraction: number,
   seed: number,
+  policy: PolicySpec | undefined,
 ): { fit: readonly T[]; calibration: T[] | null } {
   if (fraction === 0) return { fit: rows, calibration: null };
-  const split = calibrationSplit(rows.length, fraction, seed);
+  const split = calibrationSplit(rows.length, fraction, seed, policy ? calibrationRowsFor(policy) : 0);
   return {
     fit: Array.from(split.fit, (i) => rows[i]!),
     calibration: Array.from(split.calibration, (i) => rows[i]!),

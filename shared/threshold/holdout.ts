@@ -19,12 +19,17 @@ export interface CalibrationSplit {
   calibration: Int32Array;
 }
 
-/** round(n · fraction) rows drawn at random (seeded) for calibration; the rest to fit on. */
-export function calibrationSplit(n: number, fraction: number, seed: number): CalibrationSplit {
+/**
+ * round(n · fraction) rows drawn at random (seeded) for calibration, and at least `minRows` (what the
+ * threshold policy needs to fit: `calibrationRowsFor`) as long as half the rows are left to fit on; the
+ * rest to fit on. A small table thus still calibrates a 1 % target (conformal needs 99 scores for it)
+ * instead of failing; where round(n · fraction) is enough, the split is exactly what it was without it.
+ */
+export function calibrationSplit(n: number, fraction: number, seed: number, minRows = 0): CalibrationSplit {
   if (!(fraction > 0 && fraction < 1)) {
     throw new SmaeError('INVALID_CONFIG', `calibration fraction must be within (0, 1), got ${fraction}`);
   }
-  const held = Math.round(n * fraction);
+  const held = Math.max(Math.round(n * fraction), Math.min(minRows, Math.floor(n / 2)));
   if (held < 1 || n - held < 2) {
     throw new SmaeError(
       'BAD_DATA_FILE',

@@ -22,6 +22,7 @@ export {
   type AnyPolicy,
   type AnyPolicyJson,
   type PolicySpec,
+  calibrationRowsFor,
 } from './policy.js';
 export { PercentilePolicy, type PercentileParams } from './percentile-policy.js';
 export { SpotPolicy, MIN_PEAKS, defaultInitialLevel, type SpotParams, type SpotState } from './spot.js';

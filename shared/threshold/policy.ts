@@ -10,7 +10,12 @@
  */
 import { z } from 'zod';
 import { ConfigError, ModelError } from '../errors.js';
-import { ConformalPolicy, conformalParamsSchema, type ConformalParams } from './conformal.js';
+import {
+  ConformalPolicy,
+  conformalParamsSchema,
+  minConformalRows,
+  type ConformalParams,
+} from './conformal.js';
 import { PercentilePolicy, percentileParamsSchema, type PercentileParams } from './percentile-policy.js';
 import { SpotPolicy, spotParamsSchema, type SpotParams } from './spot.js';
 import { POLICY_KINDS, parseParams, type PolicyJson, type PolicyKind } from './types.js';
@@ -57,6 +62,15 @@ export function fitPolicy(
         { path: 'kind', message: `expected one of ${POLICY_KINDS.join(', ')}` },
       ]);
   }
+}
+
+/**
+ * Calibration rows to hold out so that `spec` can be fitted: conformal's ⌈1/α⌉ − 1 and a tenth more (the
+ * rows it may set aside as likely anomalies); percentile and spot fit on any number (spot falls back to
+ * the empirical quantile with few peaks).
+ */
+export function calibrationRowsFor(spec: PolicySpec): number {
+  return spec.kind === 'conformal' ? Math.ceil(1.1 * minConformalRows(spec.params.alpha)) : 0;
 }
 
 /** Validates parameters without fitting (for configuration checked at the edge). */

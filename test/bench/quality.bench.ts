@@ -30,7 +30,7 @@ import { binaryMetrics, meanStd, rocAuc } from '../../lab/eval/metrics.js';
 import { averagePrecision } from '../../lab/eval/ranking.js';
 import { initBackend } from '../../shared/model/index.js';
 import { profileSettings, PROFILE_NAMES, type ProfileSettings } from '../../shared/model/profile.js';
-import { fitPolicy } from '../../shared/threshold/policy.js';
+import { calibrationRowsFor, fitPolicy } from '../../shared/threshold/policy.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const REPO = resolve(dirname(HERE), '..', '..');
@@ -115,6 +115,12 @@ function isolationForest(py: string, prep: PreparedExperiment, seeds: number[]):
   return out.scores.map((s) => Float64Array.from(s));
 }
 
+/** The calibration rows the trial held out (`runTrial` splits the same way). */
+function heldOutRows(prep: PreparedExperiment, profile: ProfileSettings, seed: number): Int32Array {
+  const min = calibrationRowsFor(profile.threshold);
+  return calibrationSplit(prep.trainRows, profile.calibrationFraction, seed, min).calibration;
+}
+
 /**
  * The false-positive rate on the normal test rows had the policy been fitted on the calibration rows'
  * normal part only (their labels are known here, never to the product): what a perfect contamination
@@ -127,7 +133,7 @@ function cleanCalibrationFpr(
   r: TrialResult,
 ): number {
   if (prep.trainLabels === null || r.calibrationScores === undefined) return Number.NaN;
-  const held = calibrationSplit(prep.trainRows, profile.calibrationFraction, seed).calibration;
+  const held = heldOutRows(prep, profile, seed);
   const clean = Array.from(held, (row, i) =>
     prep.trainLabels![row] === 0 ? r.calibrationScores![i]! : null,
   );
@@ -160,7 +166,7 @@ function dumpScores(
   profile: ProfileSettings,
   r: TrialResult,
 ): void {
-  const held = calibrationSplit(prep.trainRows, profile.calibrationFraction, seed).calibration;
+  const held = heldOutRows(prep, profile, seed);
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, `${set}-${profile.name}-${seed}.json`),

@@ -68,6 +68,20 @@ describe('trainDetector with a threshold policy', () => {
     }
   });
 
+  test('a small table holds out the calibration rows a 1 % target needs', async () => {
+    const d = await trainDetector(TRAIN.slice(0, 300), {
+      fit: { epochs: 1, seed: 2 },
+      source: 't',
+      threshold: { kind: 'conformal', params: { alpha: 0.01 } },
+    });
+    try {
+      assert.equal(d.manifest.training.rows, 191, '300 rows less the 109 held out (20 % would be 60)');
+      assert.ok(d.manifest.threshold.referenceRows! >= 99, 'enough scores for p ≤ 0.01');
+    } finally {
+      d.dispose();
+    }
+  });
+
   test('too few rows for the policy is CALIBRATION_FAILED', async () => {
     await assert.rejects(
       trainDetector(TRAIN.slice(0, 100), {
