@@ -104,6 +104,8 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
     );
   }
   let started = false;
+  /** start() has finished: the compute thread is warm and the workers take jobs. */
+  let running = false;
   let closing = false;
 
   const jobOpts = jobOptions(config.jobs);
@@ -171,6 +173,7 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
         worker.on('error', (err) => log.warn({ pipeline: p, err: err.message }, 'adaptation worker error'));
         workers.set(p, worker);
       }
+      running = true;
       log.info({ pipelines: config.pipelines, compute: config.compute }, 'adapter started');
     },
     async trigger(pipeline, opts = {}) {
@@ -205,9 +208,9 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
       } catch (err) {
         return { ok: false, detail: { redis: describeError(err) } };
       }
-      return started && !closing
+      return running && !closing
         ? { ok: true, detail: { pipelines: config.pipelines } }
-        : { ok: false, detail: { started, closing } };
+        : { ok: false, detail: { started, running, closing } };
     },
     async close() {
       if (closing) return;

@@ -115,6 +115,26 @@ async function finished(queue: Queue<AdaptJobData, CycleResult>, id: string): Pr
 }
 
 describe('adapter service', () => {
+  test('reports ready only once started: the compute thread warm, the workers taking jobs', async (t) => {
+    const p = await pipelineWithModel(t);
+    const config = resolveAdapterConfig({ pipeline: p.name, schedule: 'false', metricsPort: '0' });
+    assert.equal(config.compute, 'thread');
+    const url = redisUrlFromEnv(process.env);
+    const redis = createRedis(url, { connectionName: 'adapter-test' });
+    const bullmq = createRedis(url, { connectionName: 'adapter-test-bullmq', maxRetriesPerRequest: null });
+    onCleanup(t, async () => {
+      await Promise.all([redis, bullmq].map((c) => c.quit().catch(() => c.disconnect())));
+    });
+    const adapter = buildAdapter(config, { redis, bullmq });
+    onCleanup(t, () => adapter.close());
+    assert.equal((await adapter.ready()).ok, false, 'not started');
+    const starting = adapter.start();
+    // The thread loads its modules and TensorFlow.js (seconds under tsx): still not ready meanwhile.
+    assert.equal((await adapter.ready()).ok, false, 'starting');
+    await starting;
+    assert.equal((await adapter.ready()).ok, true, 'started');
+  });
+
   test('the scheduler fires and publishes an adapted version', async (t) => {
     const p = await pipelineWithModel(t);
     const adapter = await startAdapter(t, p.name);
