@@ -554,13 +554,14 @@ async function main(): Promise<void> {
       const base = percentile(paired.base, 50);
       const withScores = percentile(paired.scored, 50);
       const ratio = percentile(paired.ratios, 50);
+      const pairs = paired.ratios.map((r) => r.toFixed(2)).join(', ');
       const scored = await scorerThroughput(kafka, admin, names, registry, mode, false);
       say(
         `  scorer:   ${Math.round(scored.recordsPerSecond)} records/s (flags only: ~1% of records produce output)`,
       );
       say(
         `  medians: baseline ${Math.round(base)} records/s, scorer + scores topic ${Math.round(withScores)} records/s, ` +
-          `ratio ${ratio.toFixed(2)} (pairs: ${paired.ratios.map((r) => r.toFixed(2)).join(', ')})`,
+          `ratio ${ratio.toFixed(2)} (pairs: ${pairs})`,
       );
       const half = withScores / 2;
       const phases: [string, number][] =
@@ -599,7 +600,7 @@ async function main(): Promise<void> {
       rows.push(
         `| ${who} | ${Math.round(base)} | ${Math.round(scored.recordsPerSecond)} | ` +
           `${(scored.recordsPerSecond / base).toFixed(2)} | ${Math.round(withScores)} | ` +
-          `${ratio.toFixed(2)} (${paired.ratios.map((r) => r.toFixed(2)).join(', ')}) |`,
+          `${ratio.toFixed(2)} (${pairs}) |`,
       );
     }
     say(
