@@ -160,28 +160,35 @@ export class BatchScorer {
   }
 
   async score(messages: readonly SourceMessage[], model: ScoringModel): Promise<BatchOutcome> {
-    const o = this.opts;
-    const out: BatchOutcome = {
-      flags: [],
-      deadLetters: [],
-      scores: [],
-      window: [],
-      records: messages.length,
-      scored: 0,
-      flagged: 0,
-      deadLettersByCode: new Map(),
-      scoreValues: [],
-      modelVersion: model.version,
-      decodeMs: 0,
-      scoreMs: 0,
-    };
-    const dead = (m: SourceMessage, err: InputError): void => {
-      out.deadLetters.push(deadLetterFor(m, err, o.pipeline));
-      out.deadLettersByCode.set(err.code, (out.deadLettersByCode.get(err.code) ?? 0) + 1);
-    };
-
+    const out = emptyOutcome(messages.length, model.version);
     // 1. Decode. Synchronous unless a writer schema id is seen for the first time.
     const t0 = performance.now();
+    const mapped = await this.decodeAll(messages, out);
+    out.decodeMs = performance.now() - t0;
+
+    // 2. Map into one matrix, 3. score it as one tensor.
+    const t1 = performance.now();
+    const prepared = model.prepare(mapped.map((x) => x.record));
+    for (const { index, error } of prepared.errors) this.dead(out, mapped[index]!.source, error);
+    let scores: Score[] = [];
+    if (prepared.rows > 0)
+      scores = model.scoreMatrix(prepared.matrix, prepared.rows, { topK: this.opts.topK });
+    out.scoreMs = performance.now() - t1;
+    if (scores.length !== prepared.rows) {
+      throw new Error(`model returned ${scores.length} scores for ${prepared.rows} rows`);
+    }
+
+    // 4. Outputs.
+    this.writeOutputs(out, mapped, prepared.index, scores, model);
+    return out;
+  }
+
+  /**
+   * The batch's records decoded, with their key and event time, in input order; a record that is too
+   * large or does not decode is dead-lettered on `out` instead.
+   */
+  private async decodeAll(messages: readonly SourceMessage[], out: BatchOutcome): Promise<Mapped[]> {
+    const o = this.opts;
     const decoded: (Record<string, unknown> | undefined)[] = new Array(messages.length);
     const pending: Promise<void>[] = [];
     const failures: { i: number; err: InputError }[] = [];
@@ -226,34 +233,34 @@ export class BatchScorer {
       const m = messages[i]!;
       const err = failedAt.get(i);
       if (err) {
-        dead(m, err);
+        this.dead(out, m, err);
         continue;
       }
       const record = decoded[i]!;
       mapped.push({ source: m, record, key: this.keyOf(m, record), eventTime: this.eventTimeOf(m, record) });
     }
-    out.decodeMs = performance.now() - t0;
+    return mapped;
+  }
 
-    // 2. Map into one matrix, 3. score it as one tensor.
-    const t1 = performance.now();
-    const prepared = model.prepare(mapped.map((x) => x.record));
-    for (const { index, error } of prepared.errors) dead(mapped[index]!.source, error);
-    let scores: Score[] = [];
-    if (prepared.rows > 0) scores = model.scoreMatrix(prepared.matrix, prepared.rows, { topK: o.topK });
-    out.scoreMs = performance.now() - t1;
-    if (scores.length !== prepared.rows) {
-      throw new Error(`model returned ${scores.length} scores for ${prepared.rows} rows`);
-    }
-
-    // 4. Outputs: flags, scores and window entries in input order (prepare keeps the order). One writer
-    // per batch: every output's bytes are a view of its chunks.
+  /**
+   * Flags, scores and window entries in input order (`prepare` keeps the order: `index[r]` is row r's
+   * position in `mapped`). One writer per batch: every output's bytes are a view of its chunks.
+   */
+  private writeOutputs(
+    out: BatchOutcome,
+    mapped: readonly Mapped[],
+    index: ArrayLike<number>,
+    scores: readonly Score[],
+    model: ScoringModel,
+  ): void {
+    const o = this.opts;
     const now = o.now();
     const writer = new RecordWriter();
     const policy = model.policy?.kind ?? null;
     const flagId = schemaIdOpt(o.flagSchemaId);
     const scoreId = schemaIdOpt(o.scoreSchemaId);
-    for (let r = 0; r < prepared.rows; r++) {
-      const x = mapped[prepared.index[r]!]!;
+    for (let r = 0; r < scores.length; r++) {
+      const x = mapped[index[r]!]!;
       const s = scores[r]!;
       const key = sourceKey(x.source);
       out.scored++;
@@ -279,7 +286,12 @@ export class BatchScorer {
         });
       }
     }
-    return out;
+  }
+
+  /** `m` as a dead letter with `err`'s reason and its original bytes. */
+  private dead(out: BatchOutcome, m: SourceMessage, err: InputError): void {
+    out.deadLetters.push(deadLetterFor(m, err, this.opts.pipeline));
+    out.deadLettersByCode.set(err.code, (out.deadLettersByCode.get(err.code) ?? 0) + 1);
   }
 
   private keyOf(m: SourceMessage, record: Record<string, unknown>): string | null {
@@ -303,6 +315,23 @@ export class BatchScorer {
     const ts = Number(m.timestamp);
     return Number.isFinite(ts) ? ts : 0;
   }
+}
+
+function emptyOutcome(records: number, modelVersion: number | null): BatchOutcome {
+  return {
+    flags: [],
+    deadLetters: [],
+    scores: [],
+    window: [],
+    records,
+    scored: 0,
+    flagged: 0,
+    deadLettersByCode: new Map(),
+    scoreValues: [],
+    modelVersion,
+    decodeMs: 0,
+    scoreMs: 0,
+  };
 }
 
 function schemaIdOpt(id: number | undefined): { schemaId?: number } {
