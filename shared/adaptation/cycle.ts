@@ -74,16 +74,7 @@ export async function runAdaptationCycle(deps: CycleDeps, run: CycleRunOptions):
   const prior = await deps.state.getOutcome(run.cycleId);
   if (prior) return { ...prior, duplicate: true };
 
-  const handle = deps.lock ? await deps.lock.tryAcquire() : null;
-  if (deps.lock && handle === null) {
-    throw new SmaeError(
-      'PUBLISH_CONFLICT',
-      `another adaptation of pipeline "${deps.pipeline}" is running; retry later`,
-      {
-        details: { pipeline: deps.pipeline, cycleId: run.cycleId, lock: 'busy' },
-      },
-    );
-  }
+  const handle = await acquireLock(deps, run.cycleId);
   try {
     const again = await deps.state.getOutcome(run.cycleId);
     if (again) return { ...again, duplicate: true };
@@ -92,49 +83,10 @@ export async function runAdaptationCycle(deps: CycleDeps, run: CycleRunOptions):
     if (current === null) {
       return finish(deps, log, refused(deps.pipeline, run.cycleId, null, ['no-model']));
     }
-
     const recovered = await findPublished(deps.registry, run.cycleId);
-    if (recovered !== null) {
-      log.warn(
-        { version: recovered.version },
-        'cycle had published before an interruption; recording it, not republishing',
-      );
-      const outcome: CycleOutcome = {
-        status: 'published',
-        version: recovered.version,
-        cycleId: run.cycleId,
-        pipeline: deps.pipeline,
-        baseVersion: recovered.parentVersion,
-        figures: null,
-        checks: [],
-        support: null,
-        finishedAt: new Date().toISOString(),
-      };
-      await deps.state.putOutcome(outcome);
-      return { ...outcome, duplicate: true };
-    }
+    if (recovered !== null) return recordRecovered(deps, log, run.cycleId, recovered);
 
-    const { anchor, anchorArtifact, anchorVersion } = await loadAnchor(deps, current, log);
-    const window = await deps.readWindow(run.options.windowSize);
-    const compute = deps.compute ?? computeAdaptation;
-    const result = await compute({
-      pipeline: deps.pipeline,
-      cycleId: run.cycleId,
-      base: current.artifact,
-      anchor,
-      anchorArtifact,
-      anchorVersion,
-      window: window.entries,
-      malformed: window.malformed,
-      options: run.options,
-    });
-    if (result.anchorBuilt && result.anchor) {
-      const stored = await deps.state.putAnchor(result.anchor);
-      log.info(
-        { anchorVersion: stored.anchorVersion, goldenRows: stored.golden.rows, source: stored.goldenSource },
-        'anchor state frozen',
-      );
-    }
+    const result = await compute(deps, log, run, current);
     const base = {
       cycleId: run.cycleId,
       pipeline: deps.pipeline,
@@ -179,6 +131,73 @@ export async function runAdaptationCycle(deps: CycleDeps, run: CycleRunOptions):
   } finally {
     await handle?.release();
   }
+}
+
+/** The pipeline's lock (null without one); PUBLISH_CONFLICT, marked busy, when another cycle holds it. */
+async function acquireLock(deps: CycleDeps, cycleId: string) {
+  if (!deps.lock) return null;
+  const handle = await deps.lock.tryAcquire();
+  if (handle === null) {
+    throw new SmaeError(
+      'PUBLISH_CONFLICT',
+      `another adaptation of pipeline "${deps.pipeline}" is running; retry later`,
+      {
+        details: { pipeline: deps.pipeline, cycleId, lock: 'busy' },
+      },
+    );
+  }
+  return handle;
+}
+
+/** A cycle that published before an interruption: its version recorded in the ledger, not published again. */
+async function recordRecovered(
+  deps: CycleDeps,
+  log: Logger,
+  cycleId: string,
+  recovered: VersionSummary,
+): Promise<CycleResult> {
+  log.warn(
+    { version: recovered.version },
+    'cycle had published before an interruption; recording it, not republishing',
+  );
+  const outcome: CycleOutcome = {
+    status: 'published',
+    version: recovered.version,
+    cycleId,
+    pipeline: deps.pipeline,
+    baseVersion: recovered.parentVersion,
+    figures: null,
+    checks: [],
+    support: null,
+    finishedAt: new Date().toISOString(),
+  };
+  await deps.state.putOutcome(outcome);
+  return { ...outcome, duplicate: true };
+}
+
+/** The tensor work on the current model, its anchor and the window; a newly built anchor is frozen. */
+async function compute(deps: CycleDeps, log: Logger, run: CycleRunOptions, current: PublishedModel) {
+  const { anchor, anchorArtifact, anchorVersion } = await loadAnchor(deps, current, log);
+  const window = await deps.readWindow(run.options.windowSize);
+  const result = await (deps.compute ?? computeAdaptation)({
+    pipeline: deps.pipeline,
+    cycleId: run.cycleId,
+    base: current.artifact,
+    anchor,
+    anchorArtifact,
+    anchorVersion,
+    window: window.entries,
+    malformed: window.malformed,
+    options: run.options,
+  });
+  if (result.anchorBuilt && result.anchor) {
+    const stored = await deps.state.putAnchor(result.anchor);
+    log.info(
+      { anchorVersion: stored.anchorVersion, goldenRows: stored.golden.rows, source: stored.goldenSource },
+      'anchor state frozen',
+    );
+  }
+  return result;
 }
 
 async function finish(

@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ConfigError } from '../../../shared/errors.js';
-import { createLogger } from '../../../shared/log.js';
+import { createLogger, type Logger } from '../../../shared/log.js';
 import { loadCsv } from '../../../shared/data/csv.js';
 import {
   prepareExperiment,
@@ -135,6 +135,66 @@ export function registerEval(program: Command): void {
 export async function runEval(opts: EvalOptions): Promise<void> {
   const logger = createLogger({ service: 'smae-eval', level: opts.verbose ? 'info' : 'warn' });
   const table = await loadCsv(opts.data, { labelColumn: opts.labelColumn, labelRequired: opts.labels });
+  const backend = await initBackend({ prefer: opts.backend, logger });
+  const scale = opts.scale ?? PROFILES[opts.profile].scale;
+  const prepared = prepareTable(opts, table, scale);
+  logger.info(
+    { rows: table.rows.length, train: prepared.trainRows, test: prepared.testRows, backend },
+    'data prepared',
+  );
+  const { profile, choice } = evalProfile(opts);
+  const results = await runSeeds(opts, prepared, profile, choice, logger);
+
+  if (opts.saveModel !== undefined) {
+    const first = results[0]!;
+    try {
+      await saveEvalModel(opts.saveModel, prepared, first, { source: opts.data, batchSize: opts.batchSize });
+    } finally {
+      first.network?.dispose();
+      delete first.network;
+    }
+    logger.info({ dir: opts.saveModel }, 'model saved');
+  }
+
+  const percentileOf = (p: typeof profile): number | string =>
+    p.threshold.kind === 'percentile'
+      ? (p.threshold.params as { percentile: number }).percentile
+      : p.threshold.kind;
+  const seeds = opts.seeds ?? [opts.seed];
+  const summary = summarize(prepared, results, {
+    data: opts.data,
+    inject: opts.labels ? null : opts.inject,
+    labels: opts.labels,
+    labelColumn: opts.labels ? opts.labelColumn : (table.labelColumn ?? null),
+    adapt: opts.adapt,
+    supportRows: prepared.supportIndex.length,
+    percentile: percentileOf(profile),
+    threshold: profile.threshold,
+    scale,
+    epochs: profile.epochs,
+    profile: profile.name,
+    batchSize: opts.batchSize,
+    seeds,
+    splitSeed: opts.splitSeed,
+    backend: opts.backend,
+    ignore: opts.ignore,
+    savedModel: opts.saveModel ?? null,
+  });
+  if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else
+    process.stdout.write(
+      `${formatTable(summary)}\n${opts.saveModel ? `\nmodel saved to ${opts.saveModel}\n` : ''}`,
+    );
+}
+
+type Table = Awaited<ReturnType<typeof loadCsv>>;
+
+/** The table split and scaled as the protocol says; a column the options leave unusable is a `ConfigError`. */
+function prepareTable(
+  opts: EvalOptions,
+  table: Table,
+  scale: NonNullable<EvalOptions['scale']>,
+): PreparedExperiment {
   const unknown = opts.ignore.filter((c) => !table.columns.includes(c));
   if (unknown.length > 0) {
     throw new ConfigError('invalid option', [
@@ -148,13 +208,9 @@ export async function runEval(opts: EvalOptions): Promise<void> {
       { path: 'ignore', message: 'leaves no numeric feature column' },
     ]);
   }
-  const backend = await initBackend({ prefer: opts.backend, logger });
-
-  const scale = opts.scale ?? PROFILES[opts.profile].scale;
   const protocol: Protocol = opts.labels ? { kind: 'labels' } : { kind: 'inject', variant: opts.inject };
-  let prepared: PreparedExperiment;
   try {
-    prepared = prepareExperiment(
+    return prepareExperiment(
       {
         dataset: basename(opts.data),
         columns,
@@ -177,12 +233,10 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     }
     throw err;
   }
-  logger.info(
-    { rows: table.rows.length, train: prepared.trainRows, test: prepared.testRows, backend },
-    'data prepared',
-  );
+}
 
-  // --threshold-policy / --target-fpr, else --percentile, else the profile's own threshold.
+/** The profile with the options' overrides: --threshold-policy / --target-fpr, else --percentile, else its own. */
+function evalProfile(opts: EvalOptions) {
   const choice = specFromChoice(opts);
   const profile = profileSettings(opts.profile, {
     ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
@@ -192,10 +246,6 @@ export async function runEval(opts: EvalOptions): Promise<void> {
         ? { threshold: { kind: 'percentile' as const, params: { percentile: opts.percentile } } }
         : {}),
   });
-  const percentileOf = (p: typeof profile): number | string =>
-    p.threshold.kind === 'percentile'
-      ? (p.threshold.params as { percentile: number }).percentile
-      : p.threshold.kind;
   if (opts.saveModel !== undefined && profile.name !== 'report') {
     throw new ConfigError('invalid option', [
       {
@@ -204,6 +254,17 @@ export async function runEval(opts: EvalOptions): Promise<void> {
       },
     ]);
   }
+  return { profile, choice };
+}
+
+/** One trial per seed, with a progress bar each; the first keeps its network when it is to be saved. */
+async function runSeeds(
+  opts: EvalOptions,
+  prepared: PreparedExperiment,
+  profile: ReturnType<typeof profileSettings>,
+  choice: ReturnType<typeof specFromChoice>,
+  logger: Logger,
+): Promise<TrialResult[]> {
   const seeds = opts.seeds ?? [opts.seed];
   const results: TrialResult[] = [];
   for (const [i, seed] of seeds.entries()) {
@@ -233,40 +294,5 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     }
     logger.info({ seed, f1Macro: results[i]!.f1Macro, trainSeconds: results[i]!.trainSeconds }, 'run done');
   }
-
-  if (opts.saveModel !== undefined) {
-    const first = results[0]!;
-    try {
-      await saveEvalModel(opts.saveModel, prepared, first, { source: opts.data, batchSize: opts.batchSize });
-    } finally {
-      first.network?.dispose();
-      delete first.network;
-    }
-    logger.info({ dir: opts.saveModel }, 'model saved');
-  }
-
-  const summary = summarize(prepared, results, {
-    data: opts.data,
-    inject: opts.labels ? null : opts.inject,
-    labels: opts.labels,
-    labelColumn: opts.labels ? opts.labelColumn : (table.labelColumn ?? null),
-    adapt: opts.adapt,
-    supportRows: prepared.supportIndex.length,
-    percentile: percentileOf(profile),
-    threshold: profile.threshold,
-    scale,
-    epochs: profile.epochs,
-    profile: profile.name,
-    batchSize: opts.batchSize,
-    seeds,
-    splitSeed: opts.splitSeed,
-    backend: opts.backend,
-    ignore: opts.ignore,
-    savedModel: opts.saveModel ?? null,
-  });
-  if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  else
-    process.stdout.write(
-      `${formatTable(summary)}\n${opts.saveModel ? `\nmodel saved to ${opts.saveModel}\n` : ''}`,
-    );
+  return results;
 }
