@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { createTrainerMetrics } from './metrics.js';
 import { trainOnce, type LiveRun, type RunContext } from './run-once.js';
-import { describeError } from '../../shared/errors.js';
+import { TrainingRuns } from './runs.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { pipelineNames } from '../../shared/pipeline.js';
 import { createMetricsRegistry, startOpsServer, type OpsServer } from '../../shared/ops/index.js';
@@ -121,98 +121,28 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
   const metrics = deps.metrics ?? createMetricsRegistry({ service: 'trainer', pipeline: names.name });
   const m = createTrainerMetrics(metrics);
 
-  const lockKey = `${names.redisPrefix}trainer:lock`;
-  let ops: OpsServer | null = null;
-  let timer: NodeJS.Timeout | null = null;
-  let nextRunAt: number | null = null;
-  let current: Promise<RunReport> | null = null;
-  let stopping = false;
-  let runs = 0;
   const live: LiveRun = { abort: null, epoch: null };
-  let lastRun: RunReport | null = null;
-  let lastSuccess: RunReport | null = null;
-
-  function schedule(delayMs: number, trigger: RunTrigger): void {
-    if (stopping || delayMs <= 0) return;
-    if (timer) clearTimeout(timer);
-    nextRunAt = Date.now() + delayMs;
-    timer = setTimeout(() => {
-      timer = null;
-      nextRunAt = null;
-      void runNow(trigger);
-    }, delayMs);
-  }
-
-  function source(): TrainingSource {
-    if (config.source.kind === 'csv') return config.source;
-    return {
-      kind: 'topic',
-      topic: config.source.topic,
-      last: config.source.last,
-      kafka: deps.kafka!,
-      decoder: deps.decoder!,
-      groupPrefix: `${names.groups.trainer}.replay`,
-      timeoutMs: config.readTimeoutMs,
-    };
-  }
-
   const runContext: RunContext = {
     config,
     redis: deps.redis,
     registry,
-    lockKey,
-    source,
+    lockKey: `${names.redisPrefix}trainer:lock`,
+    source: () => trainingSource(config, deps, names.groups.trainer),
     metrics: m,
     log,
     logger: deps.logger ?? silentLogger,
     inProcess: deps.inProcess === true,
     run: live,
   };
-
-  function runNow(trigger: RunTrigger = 'manual'): Promise<RunReport> {
-    if (current) return current;
-    if (stopping) {
-      const now = new Date().toISOString();
-      return Promise.resolve({
-        trigger,
-        startedAt: now,
-        finishedAt: now,
-        outcome: 'aborted',
-        error: 'stopping',
-      });
-    }
-    if (timer) {
-      clearTimeout(timer);
-      timer = null;
-      nextRunAt = null;
-    }
-    const run = trainOnce(runContext, trigger)
-      .catch((err: unknown): RunReport => ({
-        trigger,
-        startedAt: new Date().toISOString(),
-        finishedAt: new Date().toISOString(),
-        outcome: 'failed',
-        error: describeError(err),
-      }))
-      .then((report) => {
-        runs += 1;
-        lastRun = report;
-        if (report.outcome === 'published') lastSuccess = report;
-        m.runs.inc({ outcome: report.outcome });
-        current = null;
-        if (report.outcome === 'published') log.info(report, 'training run finished');
-        const retry = report.outcome === 'failed';
-        const delay = retry
-          ? config.intervalMs > 0
-            ? Math.min(config.retryMs, config.intervalMs)
-            : config.retryMs
-          : config.intervalMs;
-        schedule(delay, retry ? 'retry' : 'schedule');
-        return report;
-      });
-    current = run;
-    return run;
-  }
+  const runs = new TrainingRuns(
+    (trigger) => trainOnce(runContext, trigger),
+    config,
+    (report) => {
+      m.runs.inc({ outcome: report.outcome });
+      if (report.outcome === 'published') log.info(report, 'training run finished');
+    },
+  );
+  let ops: OpsServer | null = null;
 
   const app: TrainerApp = {
     registry,
@@ -230,10 +160,10 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
           // Liveness: answering at all is the proof (training is in a worker); the body says what it does.
           health: () => ({ ok: true, detail: { ...app.status() } }),
           ready: async () => {
-            if (stopping) return { ok: false, detail: { reason: 'stopping' } };
+            if (runs.isStopping) return { ok: false, detail: { reason: 'stopping' } };
             try {
               await deps.redis.ping();
-              return { ok: true, detail: { running: current !== null } };
+              return { ok: true, detail: { running: runs.running } };
             } catch (err) {
               return { ok: false, detail: { reason: `redis: ${(err as Error).message}` } };
             }
@@ -249,34 +179,35 @@ export function buildTrainer(config: TrainerServiceConfig, deps: TrainerDeps): T
         },
         'trainer service started',
       );
-      if (config.runOnStart) void runNow('start');
-      else schedule(config.intervalMs, 'schedule');
+      if (config.runOnStart) void runs.runNow('start');
+      else runs.schedule(config.intervalMs, 'schedule');
     },
-    runNow,
-    status: () => ({
-      pipeline: names.name,
-      running: current !== null,
-      stopping,
-      epoch: live.epoch,
-      runs,
-      lastRun,
-      lastSuccess,
-      nextRunAt: nextRunAt === null ? null : new Date(nextRunAt).toISOString(),
-    }),
+    runNow: (trigger) => runs.runNow(trigger),
+    status: () => ({ pipeline: names.name, stopping: runs.isStopping, epoch: live.epoch, ...runs.status() }),
     async stop() {
-      stopping = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      nextRunAt = null;
-      if (live.abort) {
+      await runs.stop(() => {
+        if (!live.abort) return;
         log.info('aborting the training in progress');
         live.abort.abort(new Error('trainer service stopping'));
-      }
-      if (current) await current;
+      });
       await ops?.close();
       ops = null;
       log.info('trainer service stopped');
     },
   };
   return app;
+}
+
+/** Where a run reads its rows: the configured CSV file, or the last N records of the topic. */
+function trainingSource(config: TrainerServiceConfig, deps: TrainerDeps, group: string): TrainingSource {
+  if (config.source.kind === 'csv') return config.source;
+  return {
+    kind: 'topic',
+    topic: config.source.topic,
+    last: config.source.last,
+    kafka: deps.kafka!,
+    decoder: deps.decoder!,
+    groupPrefix: `${group}.replay`,
+    timeoutMs: config.readTimeoutMs,
+  };
 }
