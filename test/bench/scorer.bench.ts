@@ -22,7 +22,8 @@
  *   (commit completed − timestamp) is printed beside it.
  *
  * Environment: SMAE_BENCH_RECORDS (default 200000), SMAE_BENCH_PARTITIONS (4), SMAE_BENCH_REPEATS (3),
- * SMAE_BENCH_PHASES (all; `throughput` skips the latency phases),
+ * SMAE_BENCH_PHASES (all; `throughput` skips the latency phases), SMAE_BENCH_TX_RECORDS (the scorer's
+ * records per transaction, `maxTransactionRecords`; default the scorer's own, 2,000),
  * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 4: the
  * scorer's default), SMAE_BENCH_LOAD_PROCESSES (load generator processes, 2), SMAE_BENCH_LOAD_PRODUCERS
  * (producers per load generator process, 2), SMAE_BENCH_CLIENTS (the Kafka clients measured in turn: kafkajs,
@@ -78,6 +79,8 @@ const CONCURRENCY = Number(process.env.SMAE_BENCH_CONCURRENCY ?? 4);
 const REPEATS = Number(process.env.SMAE_BENCH_REPEATS ?? 3);
 /** `throughput` skips the latency phases. */
 const PHASES = process.env.SMAE_BENCH_PHASES ?? 'all';
+/** Records per transaction for the scorer (`maxTransactionRecords`); unset: the scorer's default. */
+const TX_RECORDS = process.env.SMAE_BENCH_TX_RECORDS ? Number(process.env.SMAE_BENCH_TX_RECORDS) : undefined;
 
 const CLIENTS = (process.env.SMAE_BENCH_CLIENTS ?? (confluentAvailable() ? 'kafkajs,confluent' : 'kafkajs'))
   .split(',')
@@ -283,6 +286,7 @@ function scorerFor(
     keyField: 'accountId',
     windowMaxLen: 0,
     partitionsConcurrently: CONCURRENCY,
+    ...(TX_RECORDS ? { maxTransactionRecords: TX_RECORDS } : {}),
   });
   return buildScorer(config, {
     kafka: portOf(kafka),
