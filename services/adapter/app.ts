@@ -81,19 +81,8 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
   const log = (deps.logger ?? silentLogger).child({ component: 'adapter' });
   const metricsRegistry = deps.metricsRegistry ?? createMetricsRegistry({ service: 'adapter' });
   const metrics: AdapterMetrics = createAdapterMetrics(metricsRegistry);
-  let thread: ThreadRunner<ComputeInput, ComputeResult> | null = null;
-  const computeThread = (): ThreadRunner<ComputeInput, ComputeResult> =>
-    (thread ??= createComputeRunner({ backend: config.backend, logger: log }));
-  const compute: ComputeFn =
-    deps.compute ??
-    (config.compute === 'thread'
-      ? (input) => computeThread().run(input)
-      : async (input) => {
-          const { computeAdaptation } = await import('../../shared/adaptation/compute.js');
-          const { initBackend } = await import('../../shared/model/index.js');
-          await initBackend({ prefer: config.backend });
-          return computeAdaptation(input);
-        });
+  const computing = computeFor(config, deps, log);
+  const compute = computing.compute;
 
   const queues = new Map<string, Queue<AdaptJobData, CycleResult>>();
   const workers = new Map<string, Worker<AdaptJobData, CycleResult>>();
@@ -149,30 +138,9 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
       started = true;
       // The compute thread loads its modules and TensorFlow.js now, not during the first cycle, where
       // seconds of CPU would compete with the scorer right as records start to flow.
-      if (!deps.compute && config.compute === 'thread') await computeThread().warm();
+      await computing.warm();
       await upsertSchedulers();
-      for (const p of config.pipelines) {
-        const worker = new Worker<AdaptJobData, CycleResult>(ADAPTER_QUEUE, processJob, {
-          connection: deps.bullmq,
-          ...queueOptions(p),
-          concurrency: 1,
-          lockDuration: config.worker.lockDurationMs,
-          stalledInterval: config.worker.stalledIntervalMs,
-          maxStalledCount: 1,
-          name: `adapter-${process.pid}`,
-        });
-        worker.on('failed', (job, err) => {
-          log.warn(
-            { pipeline: p, cycleId: job?.id, attempts: job?.attemptsMade, err: err.message },
-            'adaptation job failed',
-          );
-        });
-        worker.on('stalled', (jobId) =>
-          log.warn({ pipeline: p, cycleId: jobId }, 'adaptation job stalled; it will be retried'),
-        );
-        worker.on('error', (err) => log.warn({ pipeline: p, err: err.message }, 'adaptation worker error'));
-        workers.set(p, worker);
-      }
+      for (const p of config.pipelines) workers.set(p, startWorker(p, processJob, config, deps, log));
       running = true;
       log.info({ pipelines: config.pipelines, compute: config.compute }, 'adapter started');
     },
@@ -218,8 +186,74 @@ export function buildAdapter(config: AdapterConfig, deps: AdapterDeps): Adapter 
       deps.redis.off('ready', onReady);
       await Promise.all([...workers.values()].map((w) => w.close()));
       await Promise.all([...queues.values()].map((q) => q.close()));
-      await thread?.close();
+      await computing.close();
       log.info('adapter stopped');
     },
   };
+}
+
+/**
+ * Where cycles compute: `deps.compute` when given (tests), else a worker thread (`compute: 'thread'`,
+ * started on first use or by `warm()`) or this thread.
+ */
+function computeFor(
+  config: AdapterConfig,
+  deps: AdapterDeps,
+  log: Logger,
+): { compute: ComputeFn; warm(): Promise<void>; close(): Promise<void> } {
+  let thread: ThreadRunner<ComputeInput, ComputeResult> | null = null;
+  const computeThread = (): ThreadRunner<ComputeInput, ComputeResult> =>
+    (thread ??= createComputeRunner({ backend: config.backend, logger: log }));
+  const usesThread = !deps.compute && config.compute === 'thread';
+  const compute: ComputeFn =
+    deps.compute ??
+    (usesThread
+      ? (input) => computeThread().run(input)
+      : async (input) => {
+          const { computeAdaptation } = await import('../../shared/adaptation/compute.js');
+          const { initBackend } = await import('../../shared/model/index.js');
+          await initBackend({ prefer: config.backend });
+          return computeAdaptation(input);
+        });
+  return {
+    compute,
+    // The thread loads its modules and TensorFlow.js at start, not during the first cycle, where
+    // seconds of CPU would compete with the scorer right as records start to flow.
+    warm: async () => {
+      if (usesThread) await computeThread().warm();
+    },
+    close: async () => {
+      await thread?.close();
+    },
+  };
+}
+
+/** The BullMQ worker of one pipeline's queue: one cycle at a time, failures and stalls logged. */
+function startWorker(
+  pipeline: string,
+  processJob: (job: Job<AdaptJobData, CycleResult>, token?: string) => Promise<CycleResult>,
+  config: AdapterConfig,
+  deps: AdapterDeps,
+  log: Logger,
+): Worker<AdaptJobData, CycleResult> {
+  const worker = new Worker<AdaptJobData, CycleResult>(ADAPTER_QUEUE, processJob, {
+    connection: deps.bullmq,
+    ...queueOptions(pipeline),
+    concurrency: 1,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: 1,
+    name: `adapter-${process.pid}`,
+  });
+  worker.on('failed', (job, err) => {
+    log.warn(
+      { pipeline, cycleId: job?.id, attempts: job?.attemptsMade, err: err.message },
+      'adaptation job failed',
+    );
+  });
+  worker.on('stalled', (jobId) =>
+    log.warn({ pipeline, cycleId: jobId }, 'adaptation job stalled; it will be retried'),
+  );
+  worker.on('error', (err) => log.warn({ pipeline, err: err.message }, 'adaptation worker error'));
+  return worker;
 }
