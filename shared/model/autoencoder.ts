@@ -255,37 +255,18 @@ export class SparseAutoencoder {
     const xAll = tf.tensor2d(x.subarray(0, rows * d), [rows, d]);
     const lossHistory: number[] = [];
     const started = performance.now();
-    let batches: tf.Tensor[] = [];
-    let losses: tf.Tensor[] = [];
     this.dropInferenceCache();
     try {
       for (let epoch = 1; epoch <= o.epochs; epoch++) {
         const epochStart = performance.now();
         if (o.shuffle) shuffleInPlace(order, rng);
-        batches = tf.tidy(() => {
-          const shuffled = o.shuffle ? tf.gather(xAll, tf.tensor1d(order, 'int32')) : xAll;
-          return tf.split(shuffled, batchSizes);
-        });
-        let lastYield = performance.now();
         const trim = trimFraction > 0 && epoch > trimWarmup ? trimFraction : 0;
-        for (let b = 0; b < batches.length; b++) {
-          losses.push(this.trainStep(batches[b]!, adam, l1, trim));
-          batches[b]!.dispose();
-          if (performance.now() - lastYield >= o.yieldEveryMs) {
-            await breathe();
-            throwIfAborted(opts.signal);
-            lastYield = performance.now();
-          }
-        }
-        batches = [];
-        const stacked = tf.stack(losses);
-        const batchLosses = stacked.dataSync();
-        stacked.dispose();
-        tf.dispose(losses);
-        losses = [];
-        let weighted = 0;
-        for (let b = 0; b < batchSizes.length; b++) weighted += batchLosses[b]! * batchSizes[b]!;
-        const loss = weighted / rows;
+        const loss = await this.epoch(xAll, o.shuffle ? order : null, batchSizes, adam, {
+          l1,
+          trim,
+          yieldEveryMs: o.yieldEveryMs,
+          signal: opts.signal,
+        });
         lossHistory.push(loss);
         const progress: EpochProgress = {
           epoch,
@@ -319,8 +300,6 @@ export class SparseAutoencoder {
       }
     } finally {
       this.dropInferenceCache();
-      tf.dispose(batches);
-      tf.dispose(losses);
       xAll.dispose();
       adam.dispose();
     }
@@ -335,6 +314,48 @@ export class SparseAutoencoder {
       ...(stopper ? { validationHistory, bestEpoch: stopper.bestEpoch } : {}),
       ...(opts.reviveDeadUnits ? { revivedUnits } : {}),
     };
+  }
+
+  /**
+   * One epoch of mini-batch steps over `xAll`'s rows in `order` (as stored when null), batches of
+   * `batchSizes`; the epoch's loss, the mean over rows. Yields to the event loop every `yieldEveryMs`.
+   */
+  private async epoch(
+    xAll: tf.Tensor2D,
+    order: Int32Array | null,
+    batchSizes: readonly number[],
+    adam: FlatAdam,
+    step: { l1: number; trim: number; yieldEveryMs: number; signal: AbortSignal | undefined },
+  ): Promise<number> {
+    const batches = tf.tidy(() =>
+      tf.split(order ? tf.gather(xAll, tf.tensor1d(order, 'int32')) : xAll, batchSizes as number[]),
+    );
+    const losses: tf.Tensor[] = [];
+    try {
+      let lastYield = performance.now();
+      for (let b = 0; b < batches.length; b++) {
+        losses.push(this.trainStep(batches[b]!, adam, step.l1, step.trim));
+        batches[b]!.dispose();
+        if (performance.now() - lastYield >= step.yieldEveryMs) {
+          await breathe();
+          throwIfAborted(step.signal);
+          lastYield = performance.now();
+        }
+      }
+      const stacked = tf.stack(losses);
+      const batchLosses = stacked.dataSync();
+      stacked.dispose();
+      let weighted = 0;
+      let rows = 0;
+      for (let b = 0; b < batchSizes.length; b++) {
+        weighted += batchLosses[b]! * batchSizes[b]!;
+        rows += batchSizes[b]!;
+      }
+      return weighted / rows;
+    } finally {
+      tf.dispose(batches);
+      tf.dispose(losses);
+    }
   }
 
   /**
