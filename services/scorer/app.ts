@@ -99,8 +99,8 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
     deps.metricsRegistry ?? createMetricsRegistry({ service: 'scorer', pipeline: config.pipeline });
   const progress = new PartitionProgress(config.stallTimeoutMs);
   const metrics = createScorerMetrics(metricsRegistry, progress);
-  const { readerSchema, batchScorer } = scoringFor(config, deps);
   const window = windowWriterFor(config, deps.redis, metrics, log);
+  const { readerSchema, batchScorer } = scoringFor(config, deps, window !== null);
   const slot = new ModelSlot();
   const startAbort = new AbortController();
   let stopping: Promise<void> | null = null;
@@ -238,10 +238,14 @@ export function buildScorer(config: ScorerConfig, deps: ScorerDeps): Scorer {
   };
 }
 
-/** The record decoder and the batch scorer the configuration asks for; refuses a non-record schema. */
+/**
+ * The record decoder and the batch scorer the configuration asks for; refuses a non-record schema.
+ * Without a window writer no window entries are built (`windowed` false).
+ */
 function scoringFor(
   config: ScorerConfig,
   deps: Pick<ScorerDeps, 'readerSchema' | 'resolveSchemaId'>,
+  windowed: boolean,
 ): { readerSchema: AvroType; batchScorer: BatchScorer } {
   const readerSchema = deps.readerSchema ?? loadSchemaFile(config.recordSchema);
   recordFieldNames(readerSchema); // refuses a schema that is not a record
@@ -256,7 +260,7 @@ function scoringFor(
     decoder,
     topK: config.topK,
     emitScores: config.emitScores,
-    windowSampleRate: config.windowSampleRate,
+    windowSampleRate: windowed ? config.windowSampleRate : 0,
     maxRecordBytes: config.maxRecordBytes,
     ...(config.keyField ? { keyField: config.keyField } : {}),
     ...(config.eventTimeField ? { eventTimeField: config.eventTimeField } : {}),
