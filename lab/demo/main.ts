@@ -394,7 +394,14 @@ async function main(): Promise<number> {
       interrupted: interrupts.signal.aborted,
       adapterRan: services.adapter !== null,
       published: first.published,
-      run: { ...runInfo(run, source), trainRecords: first.rows.length, sent: streamed.sent },
+      run: {
+        id: run.id,
+        started: run.started,
+        pipeline: run.pipeline,
+        source: source.description,
+        trainRecords: first.rows.length,
+        sent: streamed.sent,
+      },
       trainSeconds: first.trainSeconds,
       live: streamed.samples,
     });
@@ -447,10 +454,6 @@ async function startServices(
   if (services.adapter) await waitReady(services.adapter, 180_000, interrupts.signal);
   say('services ready; streaming');
   return { obs, offsets, collector, services };
-}
-
-function runInfo(run: Run, source: EventSource) {
-  return { id: run.id, started: run.started, pipeline: run.pipeline, source: source.description };
 }
 
 /** `results.json`, the HTML report beside it, and the summary on stdout (a JSON line first in JSON mode). */

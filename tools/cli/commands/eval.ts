@@ -143,7 +143,8 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     'data prepared',
   );
   const { profile, choice } = evalProfile(opts);
-  const results = await runSeeds(opts, prepared, profile, choice, logger);
+  const seeds = opts.seeds ?? [opts.seed];
+  const results = await runSeeds(opts, seeds, prepared, profile, choice, logger);
 
   if (opts.saveModel !== undefined) {
     const first = results[0]!;
@@ -160,7 +161,6 @@ export async function runEval(opts: EvalOptions): Promise<void> {
     p.threshold.kind === 'percentile'
       ? (p.threshold.params as { percentile: number }).percentile
       : p.threshold.kind;
-  const seeds = opts.seeds ?? [opts.seed];
   const summary = summarize(prepared, results, {
     data: opts.data,
     inject: opts.labels ? null : opts.inject,
@@ -260,12 +260,12 @@ function evalProfile(opts: EvalOptions) {
 /** One trial per seed, with a progress bar each; the first keeps its network when it is to be saved. */
 async function runSeeds(
   opts: EvalOptions,
+  seeds: readonly number[],
   prepared: PreparedExperiment,
   profile: ReturnType<typeof profileSettings>,
   choice: ReturnType<typeof specFromChoice>,
   logger: Logger,
 ): Promise<TrialResult[]> {
-  const seeds = opts.seeds ?? [opts.seed];
   const results: TrialResult[] = [];
   for (const [i, seed] of seeds.entries()) {
     const label = seeds.length > 1 ? `seed ${seed} (${i + 1}/${seeds.length})` : `training`;
