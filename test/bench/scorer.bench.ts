@@ -16,10 +16,11 @@
  *   measured maximum with one output per record (scores topic on), onto an empty topic, by a paced load
  *   generator in child processes (./load-generator.ts: token bucket per 10 ms tick, several producers,
  *   pre-encoded values); offered and achieved (broker-acknowledged) rates are printed side by side. An
- *   independent consumer (its own group, committed records only: shared/kafka/committed-reader.ts)
- *   reads the scores; latency = when it could read a score − the input record's Kafka timestamp (when the
- *   generator released it; the scorer copies it into the score's event time). The scorer's own view
- *   (commit completed − timestamp) is printed beside it.
+ *   independent consumer in a process of its own, as a downstream user's would be (its own group,
+ *   committed records only: shared/kafka/committed-reader.ts), reads the scores; latency = when it could
+ *   read a score − the input record's Kafka timestamp (when the generator released it; the scorer copies
+ *   it into the score's event time). The scorer's own view (commit completed − timestamp) is printed
+ *   beside it.
  *
  * Environment: SMAE_BENCH_RECORDS (default 200000), SMAE_BENCH_PARTITIONS (4), SMAE_BENCH_REPEATS (3),
  * SMAE_BENCH_PHASES (all; `throughput` skips the latency phases), SMAE_BENCH_TX_RECORDS (the scorer's
@@ -30,6 +31,7 @@
  * and confluent when @confluentinc/kafka-javascript is installed).
  */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Kafka } from 'kafkajs';
@@ -352,7 +354,6 @@ async function scorerLatency(
     { topic: scoresTopic, numPartitions: PARTITIONS },
   ]);
   const commitLags: number[] = [];
-  const lags: number[] = [];
   let measureFrom = Number.POSITIVE_INFINITY;
   const scorer = scorerFor(
     kafka,
@@ -366,12 +367,78 @@ async function scorerLatency(
     },
     scoresTopic,
   );
-  // The downstream user: its own group, reading the scores as soon as their transaction commits
-  // (committed-record filter over a read_uncommitted fetch; see shared/kafka/committed-reader.ts).
+  // The downstream user, in a process of its own (as the load generators are: a consumer in this
+  // process would take the scorer's event loop for its fetches and decoding): its own group, reading the
+  // scores as soon as their transaction commits (see `downstreamReader`).
   const readerGroup = `${topic}.reader`;
+  const reader = startReader(scoresTopic, readerGroup);
+  try {
+    return await measurePhase(scorer, reader, commitLags, admin, topic, mode, rate, (t) => {
+      measureFrom = t;
+      reader.measureFrom(t);
+    });
+  } finally {
+    reader.kill();
+    await scorer.stop();
+    await admin.deleteGroups([scorer.config.group, readerGroup]).catch(() => undefined);
+  }
+}
+
+/** The downstream reader's child process, as the parent drives it. */
+interface ReaderProcess {
+  /** Resolves once the reader has joined its group and is fetching. */
+  ready: Promise<void>;
+  /** Scores whose input was produced from `t` on are timed. */
+  measureFrom(t: number): void;
+  /** Waits until it has read `expected` measured scores (at most 30 s), then its figures. */
+  finish(expected: number): Promise<{ p50: number; p99: number; samples: number }>;
+  kill(): void;
+}
+
+function startReader(topic: string, groupId: string): ReaderProcess {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--read', topic, groupId],
+    { stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
+  );
+  // Its stdout, line by line, read in order: `ready`, then `read …`.
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const line = async (prefix: string): Promise<string> => {
+    for (;;) {
+      const next = await lines.next();
+      if (next.done) throw new Error('the downstream reader exited early');
+      if (next.value.startsWith(prefix)) return next.value;
+    }
+  };
+  return {
+    ready: line('ready').then(() => undefined),
+    measureFrom: (t) => void child.stdin.write(`from ${t}\n`),
+    async finish(expected) {
+      child.stdin.write(`stop ${expected}\n`);
+      const [, samples, p50, p99] = (await line('read ')).split(' ').map(Number);
+      return { samples: samples!, p50: p50!, p99: p99! };
+    },
+    kill: () => void child.kill(),
+  };
+}
+
+/**
+ * Child-process mode: the downstream user. Reads `topic` as a read_committed consumer would (committed
+ * records only, as soon as their transaction commits: shared/kafka/committed-reader.ts) and times each
+ * score whose input was produced from the time its parent gives (`from T` on stdin) on: when it could
+ * read it − its event time (the input record's produce time). Prints `ready` once fetching; on `stop N`,
+ * waits for N such scores (at most 30 s) and prints `read <samples> <p50 ms> <p99 ms>`.
+ */
+async function downstreamReader(topic: string, groupId: string): Promise<void> {
+  let measureFrom = Number.POSITIVE_INFINITY;
+  const kafka = createKafka({
+    ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-reader' }),
+    logLevel: 'nothing',
+  });
+  const lags: number[] = [];
   const reader = kafkajsPort(kafka).committedReader({
-    groupId: readerGroup,
-    topics: [scoresTopic],
+    groupId,
+    topics: [topic],
     fromBeginning: true,
     commit: false,
     maxWaitTimeMs: 100,
@@ -386,23 +453,20 @@ async function scorerLatency(
     },
   });
   await reader.connect();
-  try {
-    return await measurePhase(
-      scorer,
-      reader,
-      lags,
-      commitLags,
-      admin,
-      topic,
-      mode,
-      rate,
-      (t) => (measureFrom = t),
-    );
-  } finally {
-    await scorer.stop();
-    await reader.disconnect();
-    await admin.deleteGroups([scorer.config.group, readerGroup]).catch(() => undefined);
+  await reader.run();
+  process.stdout.write('ready\n');
+  let expected = 0;
+  for await (const l of createInterface({ input: process.stdin })) {
+    const [command, value] = l.split(' ');
+    if (command === 'from') measureFrom = Number(value);
+    if (command === 'stop') {
+      expected = Number(value);
+      break;
+    }
   }
+  await until(() => lags.length >= expected, 30_000, 'the reader to see every score').catch(() => undefined);
+  process.stdout.write(`read ${lags.length} ${percentile(lags, 50)} ${percentile(lags, 99)}\n`);
+  await reader.disconnect();
 }
 
 /** Phase runs so far: each gets topics of its own (a phase may be run again, see `main`). */
@@ -410,8 +474,7 @@ let phaseRuns = 0;
 
 async function measurePhase(
   scorer: ReturnType<typeof scorerFor>,
-  reader: { run(): Promise<void> },
-  lags: number[],
+  reader: ReaderProcess,
   commitLags: number[],
   admin: Admin,
   topic: string,
@@ -419,7 +482,7 @@ async function measurePhase(
   rate: number,
   setMeasureFrom: (t: number) => void,
 ): Promise<Latency> {
-  await reader.run();
+  await reader.ready;
   await scorer.start();
   await until(() => scorer.ready().ok, 60_000, 'the scorer to join');
   say(`  latency ${mode}: offering ${Math.round(rate)} records/s for ${LATENCY_SECONDS} s (+2 s warm-up)…`);
@@ -456,15 +519,15 @@ async function measurePhase(
     reports.reduce((n, r) => n + Number(new RegExp(`${name} (\\d+)`).exec(r)?.[1] ?? 0), 0);
   const sent = field('sent');
   const measured = field('measured');
-  await until(() => lags.length >= measured, 30_000, 'the reader to see every score').catch(() => undefined);
+  const read = await reader.finish(measured);
   const held = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
   if (held !== sent) say(`  note: ${sent} records sent, the topic holds ${held} (producer retries)`);
   return {
-    p50: percentile(lags, 50),
-    p99: percentile(lags, 99),
+    p50: read.p50,
+    p99: read.p99,
     commitP50: percentile(commitLags, 50),
     commitP99: percentile(commitLags, 99),
-    samples: lags.length,
+    samples: read.samples,
     offered: field('offered'),
     generated: field('generated'),
     achieved: field('achieved'),
@@ -628,6 +691,7 @@ async function main(): Promise<void> {
 }
 
 const loadAt = process.argv.indexOf('--load');
+const readAt = process.argv.indexOf('--read');
 (loadAt >= 0
   ? loadGenerator(
       process.argv[loadAt + 1]!,
@@ -635,7 +699,9 @@ const loadAt = process.argv.indexOf('--load');
       process.argv[loadAt + 3]!.split(',').map(Number),
       Number(process.argv[loadAt + 4]),
     )
-  : main()
+  : readAt >= 0
+    ? downstreamReader(process.argv[readAt + 1]!, process.argv[readAt + 2]!)
+    : main()
 ).then(
   () => process.exit(0),
   (err: unknown) => {
