@@ -386,7 +386,7 @@ async function scorerLatency(
 
 /** The downstream reader's child process, as the parent drives it. */
 interface ReaderProcess {
-  /** Resolves once the reader has joined its group and is fetching. */
+  /** Resolves once the reader has joined its group and is fetching (rejects after 60 s). */
   ready: Promise<void>;
   /** Scores whose input was produced from `t` on are timed. */
   measureFrom(t: number): void;
@@ -411,7 +411,12 @@ function startReader(topic: string, groupId: string): ReaderProcess {
     }
   };
   return {
-    ready: line('ready').then(() => undefined),
+    ready: Promise.race([
+      line('ready').then(() => undefined),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('the downstream reader did not join in 60 s')), 60_000).unref(),
+      ),
+    ]),
     measureFrom: (t) => void child.stdin.write(`from ${t}\n`),
     async finish(expected) {
       child.stdin.write(`stop ${expected}\n`);
