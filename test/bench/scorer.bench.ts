@@ -30,7 +30,8 @@
  * (producers per load generator process, 2), SMAE_BENCH_CLIENTS (the Kafka clients measured in turn: kafkajs,
  * and confluent when @confluentinc/kafka-javascript is installed).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -384,6 +385,14 @@ async function scorerLatency(
   }
 }
 
+/** This benchmark in a child-process mode (`--load`, `--read`): its stdout piped back, stderr shared. */
+function childMode(args: string[], stdin: 'pipe' | 'ignore'): ChildProcessByStdio<Writable, Readable, null> {
+  return spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
+    stdio: [stdin, 'pipe', 'inherit'],
+    env: process.env,
+  }) as ChildProcessByStdio<Writable, Readable, null>;
+}
+
 /** The downstream reader's child process, as the parent drives it. */
 interface ReaderProcess {
   /** Resolves once the reader has joined its group and is fetching (rejects after 60 s). */
@@ -396,11 +405,7 @@ interface ReaderProcess {
 }
 
 function startReader(topic: string, groupId: string): ReaderProcess {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(import.meta.url), '--read', topic, groupId],
-    { stdio: ['pipe', 'pipe', 'inherit'], env: process.env },
-  );
+  const child = childMode(['--read', topic, groupId], 'pipe');
   // Its stdout, line by line, read in order: `ready`, then `read …`.
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const line = async (prefix: string): Promise<string> => {
@@ -499,19 +504,9 @@ async function measurePhase(
   const reports = await Promise.all(
     Array.from({ length: procs }, async (_, i) => {
       const parts = Array.from({ length: PARTITIONS }, (_, p) => p).filter((p) => p % procs === i);
-      const load = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          fileURLToPath(import.meta.url),
-          '--load',
-          topic,
-          String((rate * parts.length) / PARTITIONS),
-          parts.join(','),
-          String(startAt),
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
+      const load = childMode(
+        ['--load', topic, String((rate * parts.length) / PARTITIONS), parts.join(','), String(startAt)],
+        'ignore',
       );
       let report = '';
       load.stdout.on('data', (d: Buffer) => (report += d.toString()));
