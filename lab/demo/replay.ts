@@ -4,9 +4,11 @@
  * (the demo's adapter period × its rate: 5 s × 400/s) the model in force has scored them and the adapter's
  * `computeAdaptation` sees the newest `window` rows, as the service would. The false-positive rate per
  * phase is what the demo's summary reports, without the run-to-run noise of timing (how many cycles a
- * loaded machine completes), so adaptation options can be compared on the same rows.
+ * loaded machine completes), so adaptation options can be compared on the same rows. `--lag N` plays the
+ * adapter's compute time: a published model takes over N rows into the next window (the demo's cycles
+ * take 2–4.5 s, 800–1,800 rows at 400/s; default 0).
  *
- *   npx tsx lab/demo/replay.ts [--seed 42] [--every 2000] [--adaptation '{"default":{"margin":2}}']
+ *   npx tsx lab/demo/replay.ts [--seed 42] [--every 2000] [--lag 1000] [--adaptation '{"default":{"margin":2}}']
  */
 import { parseArgs } from 'node:util';
 import { initBackend, trainDetector } from '../../shared/model/index.js';
@@ -20,6 +22,7 @@ const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: '42' },
     every: { type: 'string', default: '2000' },
+    lag: { type: 'string', default: '0' },
     adaptation: { type: 'string', default: '{}' },
     'no-adapter': { type: 'boolean', default: false },
   },
@@ -61,6 +64,7 @@ const results = await replay(
   {
     trained,
     count,
+    lagRows: Number(values.lag),
     windows: (w) => stream.slice(w * every, (w + 1) * every).map(toRow),
   },
 );

@@ -5,7 +5,8 @@
  *
  * Per window `w` (prequential): the model in force scores the window's rows (false-positive rate on
  * normal rows, recall on injected anomalies), then the adapter sees the most recent `feedRows` of them
- * as its window and may publish a new model, which scores window `w + 1`.
+ * as its window and may publish a new model, which scores window `w + 1` (from its `lagRows`-th row on,
+ * when the adapter's compute time is to be played: the rows before it are still the old model's).
  */
 import { sealArtifact, type ModelArtifact } from '../../shared/model/artifact.js';
 import { Detector } from '../../shared/model/index.js';
@@ -53,6 +54,11 @@ export interface ReplayOptions {
   count: number;
   /** Most recent rows of a window the adapter sees (default: all). */
   feedRows?: number;
+  /**
+   * Rows of the next window still scored by the model in force before a publish (the cycle's compute time
+   * at the stream's rate; default 0: the new model takes over at the window's first row).
+   */
+  lagRows?: number;
   pipeline?: string;
   onWindow?: (r: WindowResult) => void;
 }
@@ -65,15 +71,32 @@ export function asVersion(artifact: ModelArtifact, version: number): ModelArtifa
 export async function replay(arm: ReplayArm, opts: ReplayOptions): Promise<WindowResult[]> {
   let artifact = opts.trained;
   let current = Detector.fromArtifact(artifact);
+  /** A published model not yet in force (`lagRows` > 0). */
+  let next: Detector | null = null;
   let anchor: AnchorState | null = null;
   const anchorVersion = artifact.manifest.version ?? 1;
   const results: WindowResult[] = [];
   try {
     for (let w = 0; w < opts.count; w++) {
+      const takeOver = (): void => {
+        if (next === null) return;
+        current.dispose();
+        current = next;
+        next = null;
+      };
+      if ((opts.lagRows ?? 0) === 0) takeOver();
       const rows = opts.windows(w, current);
+      const lag = next === null ? 0 : Math.min(rows.length, opts.lagRows ?? 0);
       const scored = current.scoreBatch(
-        rows.map((r) => r.record),
+        rows.slice(0, lag).map((r) => r.record),
         { topK: 0 },
+      );
+      takeOver();
+      scored.push(
+        ...current.scoreBatch(
+          rows.slice(lag).map((r) => r.record),
+          { topK: 0 },
+        ),
       );
       let fp = 0;
       let normals = 0;
@@ -150,8 +173,7 @@ export async function replay(arm: ReplayArm, opts: ReplayOptions): Promise<Windo
         result.computeMs = out.figures.computeMs;
         if (out.candidate !== null) {
           artifact = asVersion(out.candidate, (artifact.manifest.version ?? 0) + 1);
-          current.dispose();
-          current = Detector.fromArtifact(artifact);
+          next = Detector.fromArtifact(artifact);
         }
       }
       results.push(result);
@@ -159,6 +181,7 @@ export async function replay(arm: ReplayArm, opts: ReplayOptions): Promise<Windo
     }
   } finally {
     current.dispose();
+    next?.dispose();
   }
   return results;
 }

@@ -19,6 +19,7 @@ import { validateArchitecture, weightShapesFor } from './architecture.js';
 import { createRng, randomSeed, shuffleInPlace, type Rng } from '../random.js';
 import { activeBackend } from './backend.js';
 import { DenseForward, meanSquaredErrors } from './dense.js';
+import { DenseAdam } from './dense-adapt.js';
 import { deadUnits, EarlyStopping, trimKeepCount } from './stability.js';
 import { tf } from './tf.js';
 
@@ -360,34 +361,29 @@ export class SparseAutoencoder {
 
   /**
    * Rapid adaptation, as the report does it: a fresh Adam taking full-batch steps of plain MSE (no L1
-   * term) on the support rows. Returns the support-set MSE before the first and after the last step.
+   * term) on the support rows. Returns the support-set MSE before the first and after the last step. On
+   * the cpu backend the steps run as plain loops (`dense-adapt.ts`: the same arithmetic without tfjs's
+   * per-op overhead); on other backends, or with `via: 'tensors'`, as tfjs tensors.
    */
   async adapt(
     x: Float32Array,
     rows: number,
     opts: AdaptOptions = {},
+    via: 'auto' | 'tensors' = 'auto',
   ): Promise<{ lossBefore: number; lossAfter: number }> {
     this.assertUsable();
     this.checkMatrix(x, rows);
     const o = { ...DEFAULT_ADAPT_OPTIONS, ...stripUndefined(opts) };
     checkPositiveInt('steps', o.steps, true);
-    const support = tf.tensor2d(x.subarray(0, rows * this.inputDim), [rows, this.inputDim]);
-    const adam = new FlatAdam(this.parameterCount, o);
+    const support = x.subarray(0, rows * this.inputDim);
     this.dropInferenceCache();
     try {
-      const lossBefore = this.plainMse(support);
-      let lastYield = performance.now();
-      for (let s = 0; s < o.steps; s++) {
-        tf.dispose(this.trainStep(support, adam, 0));
-        if (performance.now() - lastYield >= DEFAULT_FIT_OPTIONS.yieldEveryMs) {
-          await breathe();
-          lastYield = performance.now();
-        }
-      }
-      return { lossBefore, lossAfter: this.plainMse(support) };
+      const lossBefore = this.plainMseOf(support, rows);
+      if (via === 'auto' && activeBackend() === 'cpu') await this.adaptInLoops(support, rows, o);
+      else await this.adaptInTensors(support, rows, o);
+      this.dropInferenceCache();
+      return { lossBefore, lossAfter: this.plainMseOf(support, rows) };
     } finally {
-      support.dispose();
-      adam.dispose();
       this.dropInferenceCache();
     }
   }
@@ -486,6 +482,33 @@ export class SparseAutoencoder {
   }
 
   // --- internals -------------------------------------------------------------------------------------
+
+  private async adaptInTensors(
+    x: Float32Array,
+    rows: number,
+    o: AdamConfig & { steps: number },
+  ): Promise<void> {
+    const support = tf.tensor2d(x, [rows, this.inputDim]);
+    const adam = new FlatAdam(this.parameterCount, o);
+    try {
+      await stepsWithBreaks(o.steps, () => tf.dispose(this.trainStep(support, adam, 0)));
+    } finally {
+      support.dispose();
+      adam.dispose();
+    }
+  }
+
+  private async adaptInLoops(
+    x: Float32Array,
+    rows: number,
+    o: AdamConfig & { steps: number },
+  ): Promise<void> {
+    const trainer = new DenseAdam(this.architecture, this.params.dataSync() as Float32Array, o);
+    await stepsWithBreaks(o.steps, () => trainer.step(x, rows));
+    const updated = tf.tensor1d(trainer.weights, 'float32');
+    this.params.assign(updated);
+    updated.dispose();
+  }
 
   /**
    * One optimiser step on a batch; returns the batch loss (a kept scalar the caller disposes). With
@@ -616,17 +639,6 @@ export class SparseAutoencoder {
     return revived;
   }
 
-  private plainMse(x: tf.Tensor2D): number {
-    const mse = tf.tidy(() =>
-      tf.mean(tf.squaredDifference(this.predictWith(x, this.unflatten(this.params)), x)),
-    );
-    try {
-      return mse.dataSync()[0]!;
-    } finally {
-      mse.dispose();
-    }
-  }
-
   /** The forward pass with `layers`; `onLayer` sees each layer's output (inside the caller's tidy). */
   private predictWith(
     x: tf.Tensor2D,
@@ -688,6 +700,18 @@ export class SparseAutoencoder {
 
 function breathe(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** `steps` calls of `step`, yielding to the event loop every `yieldEveryMs` of the fit defaults. */
+async function stepsWithBreaks(steps: number, step: () => unknown): Promise<void> {
+  let lastYield = performance.now();
+  for (let s = 0; s < steps; s++) {
+    step();
+    if (performance.now() - lastYield >= DEFAULT_FIT_OPTIONS.yieldEveryMs) {
+      await breathe();
+      lastYield = performance.now();
+    }
+  }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
