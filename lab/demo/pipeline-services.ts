@@ -49,8 +49,8 @@ export async function startPipelineServices(d: {
       entry: adapterEntry,
       runDir,
       opsPort: adapterPort,
-      // Every service of the demo shares this machine; the adapter's gradient steps (about 2 s of CPU a
-      // cycle) are batch work and yield to the scorer's hot path. In a deployment it has its own CPUs.
+      // Every service of the demo shares this machine; the adapter's cycles (0.2–0.7 s of CPU each on
+      // the cpu backend) are batch work and yield to the scorer's hot path. In a deployment it has its own CPUs.
       niceness: 10,
       env: {
         ...d.env,
