@@ -381,7 +381,6 @@ export class SparseAutoencoder {
       const lossBefore = this.plainMseOf(support, rows);
       if (via === 'auto' && activeBackend() === 'cpu') await this.adaptInLoops(support, rows, o);
       else await this.adaptInTensors(support, rows, o);
-      this.dropInferenceCache();
       return { lossBefore, lossAfter: this.plainMseOf(support, rows) };
     } finally {
       this.dropInferenceCache();
