@@ -5,8 +5,9 @@
  * `computeAdaptation` sees the newest `window` rows, as the service would. The false-positive rate per
  * phase is what the demo's summary reports, without the run-to-run noise of timing (how many cycles a
  * loaded machine completes), so adaptation options can be compared on the same rows. `--lag N` plays the
- * adapter's compute time: a published model takes over N rows into the next window (the demo's cycles
- * take 2–4.5 s, 800–1,800 rows at 400/s; default 0).
+ * adapter's compute time: a published model takes over N rows into the next window (default 0; the demo's
+ * cycles took 1.8–4.6 s, 700–1,800 rows at 400/s, before adaptation ran in plain loops on the cpu backend,
+ * and 0.2–0.7 s, 100–270 rows, after).
  *
  *   npx tsx lab/demo/replay.ts [--seed 42] [--every 2000] [--lag 1000] [--adaptation '{"default":{"margin":2}}']
  */

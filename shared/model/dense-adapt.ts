@@ -26,6 +26,7 @@ interface LayerSlots {
 export class DenseAdam {
   /** The weights, flat in artifact order (kernel [in, out], bias, per layer); updated in place. */
   readonly weights: Float32Array;
+  private readonly inputDim: number;
   private readonly layers: LayerSlots[];
   private readonly m: Float32Array;
   private readonly v: Float32Array;
@@ -38,6 +39,7 @@ export class DenseAdam {
     private readonly config: AdamConfig,
   ) {
     this.weights = Float32Array.from(flat);
+    this.inputDim = arch.inputDim;
     let inputs = arch.inputDim;
     let offset = 0;
     this.layers = arch.layers.map((layer) => {
@@ -89,10 +91,11 @@ export class DenseAdam {
   private gradients(x: Float32Array, rows: number, activations: Float32Array[]): number {
     this.grad.fill(0);
     const recon = activations.at(-1)!;
-    const scale = 2 / x.length;
-    let g = new Float64Array(recon.length);
+    const n = rows * this.inputDim;
+    const scale = 2 / n;
+    let g = new Float64Array(n);
     let loss = 0;
-    for (let i = 0; i < recon.length; i++) {
+    for (let i = 0; i < n; i++) {
       const diff = recon[i]! - x[i]!;
       loss += diff * diff;
       g[i] = scale * diff;
@@ -116,7 +119,7 @@ export class DenseAdam {
       }
       if (below !== null) g = below;
     }
-    return loss / x.length;
+    return loss / n;
   }
 
   /** `FlatAdam.apply`'s update, with its float32 state. */
