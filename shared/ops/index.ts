@@ -1,3 +1,4 @@
-/** Operations plumbing shared by the services: metrics registry and the /metrics, /healthz, /readyz server. */
+/** Operations plumbing shared by the services: metrics registry, per-record histograms and the /metrics, /healthz, /readyz server. */
 export * from './metrics.js';
+export * from './record-histogram.js';
 export * from './server.js';
