@@ -2,11 +2,11 @@
  * A histogram without labels for values observed once per record (the scorer's end-to-end lag, record
  * age at fetch and score): `observe` is a bucket search and three additions, with nothing allocated.
  * prom-client's `Histogram.observe` builds a closure and a label object and hashes the labels on every
- * call: 0.21 µs an observation against 0.025 µs here, so three a record were about 0.65 µs of the scorer's
- * 13–14 µs (docs/RESULTS.md, "Per-record histograms"). Everything else stays prom-client's: the metric registers
- * in a prom-client `Registry`, which renders it (with the registry's default labels) exactly as it
- * renders a prom-client `Histogram` with the same buckets: `_bucket{le}` (cumulative, `+Inf` last),
- * `_sum`, `_count`.
+ * call: 0.21 µs an observation against 0.025 µs here, so three a record were about 0.65 µs of the
+ * scorer's 13–14 µs (docs/RESULTS.md, "Per-record histograms"). Everything else stays prom-client's: the
+ * metric registers in a prom-client `Registry`, which renders it (with the registry's default labels)
+ * exactly as it renders a prom-client `Histogram` with the same buckets: `_bucket{le}` (cumulative,
+ * `+Inf` last), `_sum`, `_count`.
  */
 import type { Metric, Registry } from 'prom-client';
 
