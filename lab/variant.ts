@@ -1,7 +1,7 @@
 /**
  * Lab (not production): default-profile variants on labelled sets, e.g.
  * `SEEDS=1,2 npx tsx lab/variant.ts annthyroid,cardio '{"base":{},"noRevive":{"reviveDeadUnits":false}}'`
- * (run from the repository root; data in ../shared/data).
+ * (run from the repository root; data in ../shared/data, or in SMAE_DATA_DIR as for `npm run bench:quality`).
  */
 import { loadCsv } from '../shared/data/csv.js';
 import { prepareExperiment, runTrial } from './eval/experiment.js';
@@ -11,7 +11,9 @@ await initBackend({ prefer: 'cpu' });
 const sets = process.argv[2]!.split(',');
 const variants: Record<string, object> = JSON.parse(process.argv[3]!);
 for (const set of sets) {
-  const t = await loadCsv(`../shared/data/${set}.csv`, { labelColumn: 'label' });
+  const t = await loadCsv(`${process.env.SMAE_DATA_DIR ?? '../shared/data'}/${set}.csv`, {
+    labelColumn: 'label',
+  });
   const prep = prepareExperiment(
     { dataset: set, columns: t.columns, numericColumns: t.numericColumns, rows: t.rows, labels: t.labels! },
     { protocol: { kind: 'labels' }, scale: 'minmax' },
