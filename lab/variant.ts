@@ -3,21 +3,14 @@
  * `SEEDS=1,2 npx tsx lab/variant.ts annthyroid,cardio '{"base":{},"noRevive":{"reviveDeadUnits":false}}'`
  * (run from the repository root; data in ../shared/data, or in SMAE_DATA_DIR as for `npm run bench:quality`).
  */
-import { loadCsv } from '../shared/data/csv.js';
-import { prepareExperiment, runTrial } from './eval/experiment.js';
+import { prepareLabelledSet, runTrial } from './eval/experiment.js';
 import { initBackend } from '../shared/model/index.js';
 import { profileSettings } from '../shared/model/profile.js';
 await initBackend({ prefer: 'cpu' });
 const sets = process.argv[2]!.split(',');
 const variants: Record<string, object> = JSON.parse(process.argv[3]!);
 for (const set of sets) {
-  const t = await loadCsv(`${process.env.SMAE_DATA_DIR ?? '../shared/data'}/${set}.csv`, {
-    labelColumn: 'label',
-  });
-  const prep = prepareExperiment(
-    { dataset: set, columns: t.columns, numericColumns: t.numericColumns, rows: t.rows, labels: t.labels! },
-    { protocol: { kind: 'labels' }, scale: 'minmax' },
-  );
+  const prep = await prepareLabelledSet(set);
   for (const [name, o] of Object.entries(variants)) {
     const aucs: string[] = [];
     for (const seed of (process.env.SEEDS ?? '1').split(',').map(Number)) {

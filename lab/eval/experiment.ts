@@ -19,6 +19,7 @@
  * Steps 1–3 and the support draw depend only on the data and the split seed, so several training
  * seeds share one `PreparedExperiment` (`prepareExperiment` once, `runTrial` per seed).
  */
+import { loadCsv } from '../../shared/data/csv.js';
 import type { Logger } from '../../shared/log.js';
 import { silentLogger } from '../../shared/log.js';
 import { SmaeError } from '../../shared/errors.js';
@@ -252,6 +253,26 @@ export function prepareExperiment(data: ExperimentData, opts: PrepareOptions): P
     support,
     injectedRows,
   };
+}
+
+/**
+ * A labelled `<set>.csv` of `dir` (`SMAE_DATA_DIR`, else ../shared/data from the repository root) prepared as
+ * `npm run bench:quality` prepares it: its `label` column, the labels protocol, min-max scaling.
+ */
+export async function prepareLabelledSet(
+  set: string,
+  opts: { dir?: string; splitSeed?: number } = {},
+): Promise<PreparedExperiment> {
+  const dir = opts.dir ?? process.env.SMAE_DATA_DIR ?? '../shared/data';
+  const t = await loadCsv(`${dir}/${set}.csv`, { labelColumn: 'label' });
+  return prepareExperiment(
+    { dataset: set, columns: t.columns, numericColumns: t.numericColumns, rows: t.rows, labels: t.labels! },
+    {
+      protocol: { kind: 'labels' },
+      scale: 'minmax',
+      ...(opts.splitSeed !== undefined ? { splitSeed: opts.splitSeed } : {}),
+    },
+  );
 }
 
 export async function runTrial(prep: PreparedExperiment, opts: TrialOptions): Promise<TrialResult> {

@@ -280,9 +280,11 @@ function windowWriterFor(
     redis,
     key: windowStreamKey(config.names.redisPrefix),
     maxLen: config.windowMaxLen,
+    maxPerSecond: config.windowMaxPerSecond,
     logger: log,
     onWritten: (n) => metrics.windowEntries.inc(n),
     onDropped: (n) => metrics.windowDropped.inc(n),
+    onSampledOut: (n) => metrics.windowSampledOut.inc(n),
     onError: () => metrics.windowErrors.inc(),
   });
 }

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import * as f from '../../shared/config/fields.js';
 import { configKeys, defineServiceConfig, type ConfigIssue } from '../../shared/config/service-config.js';
 import { pipelineNames, type PipelineNames } from '../../shared/pipeline.js';
+import { DEFAULT_WINDOW_MAX_LEN, DEFAULT_WINDOW_MAX_PER_SECOND } from '../../shared/scoring/window.js';
 
 export { envName, flagName } from '../../shared/config/service-config.js';
 
@@ -33,12 +34,14 @@ export const scorerConfigSchema = z.object({
   keyField: z.string().min(1).optional(),
   eventTimeField: z.string().min(1).optional(),
   topK: int(0, 100).default(5),
-  windowMaxLen: int(0, 10_000_000).default(10_000),
+  windowMaxLen: int(0, 10_000_000).default(DEFAULT_WINDOW_MAX_LEN),
   windowSampleRate: z.coerce
     .number({ error: 'must be a number' })
     .min(0, 'must be between 0 and 1')
     .max(1, 'must be between 0 and 1')
     .default(1),
+  /** Window entries written per second at most (0: no limit); a uniform sample of each batch beyond it. */
+  windowMaxPerSecond: int(0, 10_000_000).default(DEFAULT_WINDOW_MAX_PER_SECOND),
   partitionsConcurrently: int(1, 256).default(4),
   maxBytesPerPartition: int(1024, 256 * 1024 * 1024).default(1024 * 1024),
   /** Bytes one fetch may return over all partitions (kafkajs maxBytes): bounds what batches hold in memory. */

@@ -23,6 +23,7 @@ export interface ScorerMetrics {
   batchErrors: Counter;
   windowEntries: Counter;
   windowDropped: Counter;
+  windowSampledOut: Counter;
   windowErrors: Counter;
   recordAgeAtFetchSeconds: RecordHistogram;
   stageSeconds: Histogram<'stage'>;
@@ -129,6 +130,11 @@ export function createScorerMetrics(registry: Registry, progress?: PartitionProg
     windowDropped: new Counter({
       name: 'smae_scorer_window_dropped_total',
       help: 'Window entries dropped before writing (beyond MAXLEN while Redis was slow)',
+      registers,
+    }),
+    windowSampledOut: new Counter({
+      name: 'smae_scorer_window_sampled_out_total',
+      help: 'Scored records not written to the window stream: beyond its entries per second (SMAE_WINDOW_MAX_PER_SECOND)',
       registers,
     }),
     windowErrors: new Counter({

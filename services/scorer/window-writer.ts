@@ -3,22 +3,27 @@
  *
  * The window is a sample for the adapter, not a ledger: it is written after each committed batch, in the
  * background so Redis latency never slows consumption, with `XADD … MAXLEN ~ n` so Redis trims it
- * cheaply. Entries queued beyond `maxLen` would be trimmed on arrival anyway, so the oldest queued ones
- * are dropped instead of sent (and counted). A Redis outage is logged and counted; scoring goes on.
+ * cheaply. At most `maxPerSecond` entries a second are queued (`WindowSampler`: an evenly spaced sample of
+ * a batch beyond that; counted as sampled out). Entries queued beyond `maxLen` would be trimmed on arrival
+ * anyway, so the oldest queued ones are dropped instead of sent (and counted). A Redis outage is logged and
+ * counted; scoring goes on.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/log.js';
-import { encodeWindowEntry, type WindowEntry } from '../../shared/scoring/window.js';
+import { encodeWindowEntry, WindowSampler, type WindowEntry } from '../../shared/scoring/window.js';
 
 export interface WindowWriterOptions {
   redis: Redis;
   key: string;
   maxLen: number;
+  /** Entries queued per second at most (0: no limit). */
+  maxPerSecond: number;
   logger: Logger;
   /** Entries per pipelined round trip; default 1000. */
   chunk?: number;
   onWritten?(n: number): void;
   onDropped?(n: number): void;
+  onSampledOut?(n: number): void;
   onError?(err: Error): void;
 }
 
@@ -26,21 +31,25 @@ export class WindowWriter {
   private queue: WindowEntry[] = [];
   private flushing: Promise<void> | null = null;
   private readonly log: Logger;
+  private readonly sampler: WindowSampler;
 
   constructor(private readonly opts: WindowWriterOptions) {
     this.log = opts.logger.child({ component: 'window' });
+    this.sampler = new WindowSampler(opts.maxPerSecond);
   }
 
-  /** Queues entries and starts a background flush if none is running. */
-  append(entries: readonly WindowEntry[]): void {
-    if (entries.length === 0 || this.opts.maxLen <= 0) return;
+  /** Queues entries (within the rate budget) and starts a background flush if none is running. */
+  append(all: readonly WindowEntry[]): void {
+    if (all.length === 0 || this.opts.maxLen <= 0) return;
+    const entries = this.sampler.take(all);
+    if (entries.length < all.length) this.opts.onSampledOut?.(all.length - entries.length);
     for (const e of entries) this.queue.push(e);
     const excess = this.queue.length - this.opts.maxLen;
     if (excess > 0) {
       this.queue.splice(0, excess);
       this.opts.onDropped?.(excess);
     }
-    if (!this.flushing) {
+    if (!this.flushing && this.queue.length > 0) {
       this.flushing = this.drain().finally(() => {
         this.flushing = null;
       });

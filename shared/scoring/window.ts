@@ -22,6 +22,45 @@ export interface WindowEntry {
 
 export const DEFAULT_WINDOW_MAX_LEN = 10_000;
 
+/** Window entries written per second at most, by default (`WindowSampler`). */
+export const DEFAULT_WINDOW_MAX_PER_SECOND = 1_000;
+
+/**
+ * Keeps the window's write rate under a budget: a token bucket that refills `perSecond` entries a second
+ * (holding at most one second's worth), and of a batch larger than what the bucket holds, an evenly spaced
+ * sample of that many entries. The window is a sample of recent records for the adapter, so under a
+ * backlog it stays a uniform sample of each batch while costing a bounded amount: writing one entry to
+ * Redis (JSON, XADD) costs the scorer more CPU than decoding, scoring and producing its record.
+ */
+export class WindowSampler {
+  private tokens: number;
+  private last: number;
+
+  /** `perSecond` 0 means no limit. */
+  constructor(
+    readonly perSecond: number,
+    private readonly now: () => number = performance.now.bind(performance),
+  ) {
+    if (!(perSecond >= 0 && Number.isFinite(perSecond)))
+      throw new RangeError(`perSecond must be a finite number ≥ 0, got ${perSecond}`);
+    this.tokens = perSecond;
+    this.last = now();
+  }
+
+  /** The entries to write now: all of them within the budget, else an evenly spaced sample. */
+  take<T>(entries: readonly T[]): readonly T[] {
+    if (this.perSecond === 0) return entries;
+    const t = this.now();
+    this.tokens = Math.min(this.perSecond, this.tokens + ((t - this.last) / 1000) * this.perSecond);
+    this.last = t;
+    const k = Math.min(entries.length, Math.floor(this.tokens));
+    this.tokens -= k;
+    if (k === entries.length) return entries;
+    const n = entries.length;
+    return Array.from({ length: k }, (_, i) => entries[Math.floor(((i + 0.5) * n) / k)]!);
+  }
+}
+
 export function windowStreamKey(redisPrefix: string): string {
   return `${redisPrefix}window`;
 }

@@ -18,9 +18,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCsv } from '../../shared/data/csv.js';
 import {
-  prepareExperiment,
+  prepareLabelledSet,
   runTrial,
   type PreparedExperiment,
   type TrialResult,
@@ -208,17 +207,7 @@ async function main(): Promise<void> {
   const results: Record<string, Record<string, Figures[]>> = {};
   const started = Date.now();
   for (const set of sets) {
-    const table = await loadCsv(join(DATA, `${set}.csv`), { labelColumn: 'label' });
-    const prep = prepareExperiment(
-      {
-        dataset: set,
-        columns: table.columns,
-        numericColumns: table.numericColumns,
-        rows: table.rows,
-        labels: table.labels!,
-      },
-      { protocol: { kind: 'labels' }, scale: 'minmax', splitSeed },
-    );
+    const prep = await prepareLabelledSet(set, { dir: DATA, splitSeed });
     results[set] = {};
     const normalTest = Array.from(prep.testLabels).filter((l) => l === 0).length;
     process.stderr.write(

@@ -29,7 +29,9 @@
  * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 4: the
  * scorer's default), SMAE_BENCH_LOAD_PROCESSES (load generator processes, 2), SMAE_BENCH_LOAD_PRODUCERS
  * (producers per load generator process, 2), SMAE_BENCH_CLIENTS (the Kafka clients measured in turn: kafkajs,
- * and confluent when @confluentinc/kafka-javascript is installed).
+ * and confluent when @confluentinc/kafka-javascript is installed), SMAE_BENCH_WINDOW (the scorer's recent
+ * window in Redis: `off`, the default, as the baseline has none; `on` with the scorer's default settings;
+ * `unlimited`, every scored record written, as before the window's rate budget).
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -37,6 +39,7 @@ import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Admin, Kafka } from 'kafkajs';
+import type { Redis } from 'ioredis';
 import {
   bundledSchemaPath,
   SCORE_SCHEMA,
@@ -83,6 +86,9 @@ const CONCURRENCY = Number(process.env.SMAE_BENCH_CONCURRENCY ?? 4);
 const REPEATS = Number(process.env.SMAE_BENCH_REPEATS ?? 3);
 /** `throughput` skips the latency phases. */
 const PHASES = process.env.SMAE_BENCH_PHASES ?? 'all';
+const WINDOW = process.env.SMAE_BENCH_WINDOW ?? 'off';
+/** The scorer's Redis for its window (set in `main` unless SMAE_BENCH_WINDOW is off). */
+let windowRedis: Redis | null = null;
 /** Records per transaction for the scorer (`maxTransactionRecords`); unset: the scorer's default. */
 const TX_RECORDS = process.env.SMAE_BENCH_TX_RECORDS ? Number(process.env.SMAE_BENCH_TX_RECORDS) : undefined;
 
@@ -325,13 +331,13 @@ function scorerFor(
     // Latency phases: a score's event time is its input record's Kafka timestamp (the produce time).
     ...(scoresTopic ? {} : { eventTimeField: 'eventTime' }),
     keyField: 'accountId',
-    windowMaxLen: 0,
+    ...(WINDOW === 'off' ? { windowMaxLen: 0 } : WINDOW === 'unlimited' ? { windowMaxPerSecond: 0 } : {}),
     partitionsConcurrently: CONCURRENCY,
     ...(TX_RECORDS ? { maxTransactionRecords: TX_RECORDS } : {}),
   });
   return buildScorer(config, {
     kafka: port,
-    redis: null,
+    redis: windowRedis,
     models: registry,
     loadModel: (a) => Detector.fromArtifact(a),
     readerSchema: TRANSACTION_SCHEMA,
@@ -629,6 +635,7 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const redis = createRedis(redisUrlFromEnv(process.env));
+  if (WINDOW !== 'off') windowRedis = redis;
   const names = pipelineNames(`bench-${randomUUID().slice(0, 8)}`);
   const registry = new ModelRegistry({ redis, pipeline: names.name });
   say(

@@ -11,6 +11,7 @@ describe('scorer configuration', () => {
     assert.equal(c.delivery, 'exactly-once');
     assert.equal(c.windowMaxLen, 10_000);
     assert.equal(c.windowSampleRate, 1);
+    assert.equal(c.windowMaxPerSecond, 1000);
     assert.equal(c.emitScores, false);
     assert.deepEqual(c.topics, {
       input: 'payments.records',
