@@ -87,6 +87,8 @@ const REPEATS = Number(process.env.SMAE_BENCH_REPEATS ?? 3);
 /** `throughput` skips the latency phases. */
 const PHASES = process.env.SMAE_BENCH_PHASES ?? 'all';
 const WINDOW = process.env.SMAE_BENCH_WINDOW ?? 'off';
+if (!['off', 'on', 'unlimited'].includes(WINDOW))
+  throw new Error(`SMAE_BENCH_WINDOW must be off, on or unlimited (got "${WINDOW}")`);
 /** The scorer's Redis for its window (set in `main` unless SMAE_BENCH_WINDOW is off). */
 let windowRedis: Redis | null = null;
 /** Records per transaction for the scorer (`maxTransactionRecords`); unset: the scorer's default. */
