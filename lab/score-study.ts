@@ -4,15 +4,19 @@
  * held-out calibration rows and the test rows are then scored four ways, each member's score normalised
  * by its median and (p90 − median) on the calibration rows and averaged, as `EnsembleScorer` does:
  *
- * - `z2`: mean z² over features (the default profile's `robust-residual`);
+ * - `z2`: mean z² over features (the `robust-residual` score);
  * - `log`: mean log(1 + z²) (a Cauchy residual's negative log-likelihood: one feature far off adds a few units);
- * - `mean`: the average of the two normalised scores;
  * - `tail`: mean −log of each feature's empirical tail probability of |z| on the calibration rows
- *   (Fisher's combination; beyond the largest, an exponential tail fitted to the top tenth).
+ *   (Fisher's combination; beyond the largest, an exponential tail fitted to the top tenth);
+ * - `mean`, `zt`, `lt`: the average of two normalised scores (`z2` and `log`, `z2` and `tail`, `log` and
+ *   `tail`). `zt` is what the default profile's `robust-tail` score became (its tail kept compactly:
+ *   `shared/model/tail.ts`).
  *
  * For each: ROC-AUC on the test rows, and the false-positive rate on the normal test rows of the conformal
  * policy fitted on the calibration scores with its own contamination rule (`own`), with the rows the `z2`
- * score's rule sets aside left out instead (`z2 rule`), and on the normal calibration rows only (`clean`).
+ * score's rule sets aside left out instead (`z2 rule`), with the rows either rule sets aside left out
+ * (`both rules`), and on the normal calibration rows only (`clean`). `OUT=FILE` also appends each set's
+ * figures to FILE as a JSON line.
  *
  * `SEEDS=1,2,3 npx tsx lab/score-study.ts annthyroid,cardio` (from the repository root; data in
  * ../shared/data, or in SMAE_DATA_DIR).
@@ -129,10 +133,13 @@ for (const set of sets) {
         ),
       ),
     };
-    kinds.mean = {
-      cal: kinds.z2!.cal.map((v, i) => (v + kinds.log!.cal[i]!) / 2),
-      test: kinds.z2!.test.map((v, i) => (v + kinds.log!.test[i]!) / 2),
-    };
+    const average = (a: Scores, b: Scores): Scores => ({
+      cal: a.cal.map((v, i) => (v + b.cal[i]!) / 2),
+      test: a.test.map((v, i) => (v + b.test[i]!) / 2),
+    });
+    kinds.mean = average(kinds.z2!, kinds.log!);
+    kinds.zt = average(kinds.z2!, kinds.tail!);
+    kinds.lt = average(kinds.log!, kinds.tail!);
     const z2Kept = new Set(withoutContamination(kinds.z2!.cal));
     const fpr = (s: Scores, keep: (i: number) => boolean, clean: boolean) => {
       const policy = fitPolicy(
@@ -160,6 +167,11 @@ for (const set of sets) {
         `${k} FPR % z2 rule`,
         fpr(s, (i) => z2Kept.has(kinds.z2!.cal[i]!), true),
       );
+      const ownKept = new Set(withoutContamination(s.cal));
+      put(
+        `${k} FPR % both rules`,
+        fpr(s, (i) => z2Kept.has(kinds.z2!.cal[i]!) && ownKept.has(s.cal[i]!), true),
+      );
       put(
         `${k} FPR % clean`,
         fpr(s, (i) => normalCal[i]!, true),
@@ -168,4 +180,8 @@ for (const set of sets) {
     for (const net of networks) net.dispose();
   }
   for (const [k, v] of figures) console.log(`${set} ${k}: ${stats(v)}`);
+  if (process.env.OUT) {
+    const { appendFileSync } = await import('node:fs');
+    appendFileSync(process.env.OUT, JSON.stringify({ set, figures: Object.fromEntries(figures) }) + '\n');
+  }
 }

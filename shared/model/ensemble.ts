@@ -15,8 +15,14 @@
  *   a common scale by its own median and (90th percentile − median) on the calibration rows, and the
  *   members' normalised scores are averaged. One noisy column cannot dominate (its residuals are in its
  *   own units) and a member with a larger error scale does not outvote the others.
- * Explanations follow that score: a feature's term is its z² (or squared error for `mse`) divided by the
- * member's score scale, averaged over members; its share is its term over the row's total.
+ * - `robust-tail` (the default profile's): per member, the average of that normalised mean z² and the
+ *   row's mean tail rarity −log P(|z| ≥ |zⱼ|) over features (`tail.ts`), normalised the same way. z²
+ *   keeps a residual many spreads off on one feature loud (what sets annthyroid's anomalies apart); the
+ *   rarity keeps a feature whose spread collapses (mostly one value, sometimes far off: image pixels)
+ *   from deciding ordinary rows' scores (docs/RESULTS.md, "The tail rarity").
+ * Explanations follow that score: a feature's term is its share of the member's normalised score (its
+ * z² over the score scale, or for `robust-tail` the average of that and its rarity over the rarity's
+ * scale; squared error for `mse`), averaged over members; its share is its term over the row's total.
  */
 import { SmaeError } from '../errors.js';
 import type { Architecture } from './artifact.js';
@@ -25,6 +31,7 @@ import type { ProfileSettings, ScoreKind } from './profile.js';
 import { createRng, shuffleInPlace } from '../random.js';
 import { column, MAD_TO_SD, median, robustScale, standardDeviation } from './robust.js';
 import { takeRows } from '../threshold/holdout.js';
+import { fitTails, TailTable, type TailStats } from './tail.js';
 
 /** Per-member statistics of the robust score, fitted on the calibration rows. */
 export interface MemberScoring {
@@ -36,6 +43,8 @@ export interface MemberScoring {
   scoreCenter: number;
   /** 90th percentile − median of the member's raw score on the calibration rows (> 0). */
   scoreScale: number;
+  /** `robust-tail` only: the features' tail rarity and the raw rarity score's median and scale. */
+  tail?: { stats: TailStats; scoreCenter: number; scoreScale: number };
 }
 
 export interface ScoringInfo {
@@ -73,17 +82,27 @@ export interface EnsembleScores {
 }
 
 export class EnsembleScorer {
+  /** Per member, its tail statistics laid out for scoring (`robust-tail`). */
+  private readonly tails: (TailTable | undefined)[];
+
   constructor(
     readonly networks: readonly SparseAutoencoder[],
     readonly scoring: ScoringInfo,
   ) {
     if (networks.length === 0) throw new SmaeError('INCOMPATIBLE_MODEL', 'an ensemble needs a network');
-    if (scoring.kind === 'robust-residual' && scoring.members.length !== networks.length) {
+    if (scoring.kind !== 'mse' && scoring.members.length !== networks.length) {
       throw new SmaeError(
         'INCOMPATIBLE_MODEL',
         `robust scoring has statistics for ${scoring.members.length} members, the model has ${networks.length}`,
       );
     }
+    if (scoring.kind === 'robust-tail' && scoring.members.some((m) => m.tail === undefined)) {
+      throw new SmaeError(
+        'INCOMPATIBLE_MODEL',
+        'the robust-tail score needs tail statistics for every member',
+      );
+    }
+    this.tails = scoring.members.map((m) => (m.tail ? new TailTable(m.tail.stats) : undefined));
     if (scoring.kind === 'mse' && networks.length !== 1) {
       throw new SmaeError('INCOMPATIBLE_MODEL', 'the mse score takes exactly one network');
     }
@@ -117,6 +136,7 @@ export class EnsembleScorer {
         d,
         this.scoring.members[m]!,
         this.networks.length,
+        this.tails[m],
       );
     });
     return out;
@@ -128,6 +148,7 @@ export class EnsembleScorer {
  * `z = (residual − center) / spread` per feature, and its z²/(d·scoreScale·k) and reconstruction/k to the
  * per-feature terms and the mean reconstruction. Float32 rounding after each step, as the tfjs ops this
  * replaced (sub, div, square, sum, add) stored their results, so scores do not depend on the path.
+ * With tail statistics (`robust-tail`), the average of that and the same for the tail rarity.
  */
 function addMemberScores(
   out: EnsembleScores,
@@ -137,7 +158,12 @@ function addMemberScores(
   d: number,
   s: MemberScoring,
   k: number,
+  tail?: TailTable,
 ): void {
+  if (tail) {
+    addTailMemberScores(out, x, xHat, rows, d, s, k, tail);
+    return;
+  }
   const center = Float32Array.from(s.center);
   const spread = Float32Array.from(s.spread);
   const divisor = Math.fround(d * s.scoreScale * k);
@@ -160,13 +186,47 @@ function addMemberScores(
 }
 
 /**
+ * `addMemberScores` for `robust-tail`: per row, ((mean z² − c₁)/s₁ + (mean rarity − c₂)/s₂) / (2k), and
+ * each feature's (z²/s₁ + rarity/s₂) / (2dk) as its term (float64, rounded to float32 when stored).
+ */
+function addTailMemberScores(
+  out: EnsembleScores,
+  x: Float32Array,
+  xHat: Float32Array,
+  rows: number,
+  d: number,
+  s: MemberScoring,
+  k: number,
+  table: TailTable,
+): void {
+  const tail = s.tail!;
+  const wz = 1 / (2 * d * k * s.scoreScale);
+  const wt = 1 / (2 * d * k * tail.scoreScale);
+  const shift = (s.scoreCenter / s.scoreScale + tail.scoreCenter / tail.scoreScale) / (2 * k);
+  const { score, terms, reconstruction } = out;
+  for (let i = 0; i < rows; i++) {
+    let sum = 0;
+    for (let j = 0; j < d; j++) {
+      const at = i * d + j;
+      const z = (x[at]! - xHat[at]! - s.center[j]!) / s.spread[j]!;
+      const term = z * z * wz + table.rarity(j, Math.abs(z)) * wt;
+      sum += term;
+      if (terms) terms[at] = Math.fround(terms[at]! + term);
+      if (reconstruction) reconstruction[at] = Math.fround(reconstruction[at]! + xHat[at]! / k);
+    }
+    score[i] = Math.fround(score[i]! + sum - shift);
+  }
+}
+
+/**
  * A threshold in the units of the report's score, the mean squared residual, so thresholds of models whose
  * score statistics were fitted on different rows can be compared (the adapter's threshold guardrails).
  * The robust score is normalised per member by statistics refitted at every adaptation: its threshold
  * stays near the same number while what it takes to cross it changes. For each member, the raw score at
  * the threshold is `scoreCenter + threshold × scoreScale` (a mean z²); a residual of z spreads on every
- * feature has a mean square of z² × mean(spread²); averaged over members. For the `mse` score it is the
- * threshold itself.
+ * feature has a mean square of z² × mean(spread²); averaged over members. For `robust-tail` the same, as
+ * if the z² half carried the whole score (a comparison between models' thresholds, not an exact
+ * inverse). For the `mse` score it is the threshold itself.
  */
 export function thresholdInResidualUnits(threshold: number, scoring: ScoringInfo | undefined): number {
   if (scoring === undefined || scoring.kind === 'mse' || scoring.members.length === 0) return threshold;
@@ -176,22 +236,6 @@ export function thresholdInResidualUnits(threshold: number, scoring: ScoringInfo
     sum += (m.scoreCenter + threshold * m.scoreScale) * meanSquare;
   }
   return sum / scoring.members.length;
-}
-
-/** Raw robust score of one member (mean z² per row), in float64, for fitting the statistics. */
-function rawMemberScores(
-  residuals: Float64Array,
-  rows: number,
-  d: number,
-  s: Pick<MemberScoring, 'center' | 'spread'>,
-): Float64Array {
-  const out = new Float64Array(rows);
-  for (let i = 0; i < rows; i++) {
-    let sum = 0;
-    for (let j = 0; j < d; j++) sum += ((residuals[i * d + j]! - s.center[j]!) / s.spread[j]!) ** 2;
-    out[i] = sum / d;
-  }
-  return out;
 }
 
 /**
@@ -259,16 +303,46 @@ export function fitMemberScoring(
   rows: number,
   d: number,
   levels: readonly ColumnLevels[] = [],
+  kind: Exclude<ScoreKind, 'mse'> = 'robust-residual',
 ): MemberScoring {
   if (rows < 2) throw new SmaeError('INVALID_CONFIG', 'the robust score needs at least 2 calibration rows');
   const { center, spread } = residualSpreads(residuals, rows, d, levels);
-  const raw = rawMemberScores(residuals, rows, d, { center, spread });
+  const absZ = new Float64Array(rows * d);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < d; j++) absZ[i * d + j] = Math.abs((residuals[i * d + j]! - center[j]!) / spread[j]!);
+  }
+  const z2 = centerAndScale(rowMeans(absZ, rows, d, (v) => v * v));
+  if (kind === 'robust-residual') return { center, spread, ...z2 };
+  const stats = fitTails(absZ, rows, d);
+  const table = new TailTable(stats);
+  const rarity = centerAndScale(rowMeans(absZ, rows, d, (v, j) => table.rarity(j, v)));
+  return { center, spread, ...z2, tail: { stats, ...rarity } };
+}
+
+/** Each row's mean of `term` over its features. */
+function rowMeans(
+  values: Float64Array,
+  rows: number,
+  d: number,
+  term: (v: number, j: number) => number,
+): Float64Array {
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let sum = 0;
+    for (let j = 0; j < d; j++) sum += term(values[i * d + j]!, j);
+    out[i] = sum / d;
+  }
+  return out;
+}
+
+/** A raw member score's median and (90th percentile − median), kept positive. */
+function centerAndScale(raw: Float64Array): { scoreCenter: number; scoreScale: number } {
   const scoreCenter = median(raw);
   const sorted = Float64Array.from(raw).sort();
-  const p90 = sorted[Math.floor(0.9 * (rows - 1))]!;
+  const p90 = sorted[Math.floor(0.9 * (raw.length - 1))]!;
   let scoreScale = p90 - scoreCenter;
   if (!(scoreScale > 1e-12)) scoreScale = Math.max(MAD_TO_SD * 1e-6, Math.abs(scoreCenter), 1e-12);
-  return { center, spread, scoreCenter, scoreScale };
+  return { scoreCenter, scoreScale };
 }
 
 /** Residuals x − x̂ of a network on a matrix, in float64. */
@@ -293,7 +367,9 @@ export function fitScoring(
   const levels = columnLevels(calibration, rows, d);
   return {
     kind,
-    members: networks.map((net) => fitMemberScoring(residualsOf(net, calibration, rows), rows, d, levels)),
+    members: networks.map((net) =>
+      fitMemberScoring(residualsOf(net, calibration, rows), rows, d, levels, kind),
+    ),
     calibrationRows: rows,
     reference,
   };

@@ -28,8 +28,8 @@ export const PROFILE_NAMES = ['default', 'report'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 export const DEFAULT_PROFILE: ProfileName = 'default';
 
-/** `mse`: the report's per-row mean squared error; `robust-residual`: see `scoring.ts`. */
-export type ScoreKind = 'mse' | 'robust-residual';
+/** `mse`: the report's per-row mean squared error; `robust-residual` and `robust-tail`: see `ensemble.ts`. */
+export type ScoreKind = 'mse' | 'robust-residual' | 'robust-tail';
 
 export interface ProfileSettings {
   name: ProfileName;
@@ -79,7 +79,7 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<ProfileSettings>>> 
     patience: 3,
     trimFraction: 0.1,
     reviveDeadUnits: false,
-    score: 'robust-residual',
+    score: 'robust-tail',
     calibrationFraction: 0.2,
     threshold: specForTarget(DEFAULT_POLICY_KIND, DEFAULT_TARGET_FPR),
   }),
@@ -113,7 +113,7 @@ function checkSettings(s: ProfileSettings): void {
     issues.push({ path: 'trimFraction', message: 'must be in [0, 1)' });
   if (!(s.calibrationFraction >= 0 && s.calibrationFraction < 1))
     issues.push({ path: 'calibrationFraction', message: 'must be in [0, 1)' });
-  if (s.score === 'robust-residual' && s.calibrationFraction === 0)
+  if (s.score !== 'mse' && s.calibrationFraction === 0)
     issues.push({ path: 'calibrationFraction', message: 'the robust score needs calibration rows' });
   validatePolicySpec(s.threshold);
   if (issues.length > 0) throw new ConfigError('invalid profile settings', issues);

@@ -96,7 +96,7 @@ describe('a default-profile detector', () => {
     try {
       const m = d.manifest;
       assert.equal(m.ensemble?.profile.name, 'default');
-      assert.equal(m.ensemble?.scoring.kind, 'robust-residual');
+      assert.equal(m.ensemble?.scoring.kind, 'robust-tail');
       assert.equal(m.ensemble?.members.length, 3);
       assert.equal(m.ensemble?.scoring.members.length, 3);
       assert.equal(m.threshold.policy?.kind, 'conformal');
