@@ -16,7 +16,8 @@
  * policy fitted on the calibration scores with its own contamination rule (`own`), with the rows the `z2`
  * score's rule sets aside left out instead (`z2 rule`), with the rows either rule sets aside left out
  * (`both rules`), and on the normal calibration rows only (`clean`). `OUT=FILE` also appends each set's
- * figures to FILE as a JSON line.
+ * figures to FILE as a JSON line; `MIN_CAL_ROWS=N` holds out at least N calibration rows (up to half the
+ * training rows) instead of what the policy needs.
  *
  * `SEEDS=1,2,3 npx tsx lab/score-study.ts annthyroid,cardio` (from the repository root; data in
  * ../shared/data, or in SMAE_DATA_DIR).
@@ -82,7 +83,7 @@ for (const set of sets) {
       prep.trainRows,
       profile.calibrationFraction,
       seed,
-      calibrationRowsFor(profile.threshold),
+      Number(process.env.MIN_CAL_ROWS ?? calibrationRowsFor(profile.threshold)),
     );
     const n = split.calibration.length;
     const cal = takeRows(prep.train, d, split.calibration);

@@ -6,6 +6,7 @@
 import { InputError, ModelError } from '../errors.js';
 import { Preprocessor } from '../preprocessing/preprocessor.js';
 import { thresholdPolicyOf } from '../threshold/manifest.js';
+import { takeRows } from '../threshold/holdout.js';
 import type { AnyPolicy } from '../threshold/policy.js';
 import {
   joinWeights,
@@ -179,40 +180,51 @@ export class Detector {
     return this.scorer.score(matrix, rows).score;
   }
 
-  /** Scores a prepared matrix as one tensor; top-K contributions per flagged row (every row with `explainAll`). */
+  /**
+   * Scores a prepared matrix as one tensor; top-K contributions per flagged row (every row with
+   * `explainAll`). Per-feature terms are computed only for the rows explained (a second pass over just
+   * those rows), not for the whole batch: most rows are not flagged.
+   */
   scoreMatrix(matrix: Float32Array, rows: number, opts: ScoreOptions = {}): Score[] {
     const topK = Math.max(0, Math.floor(opts.topK ?? DEFAULT_TOP_K));
-    const d = this.preprocessor.width;
-    const scored = this.scorer.score(matrix, rows, { perFeature: topK > 0 });
-    const errs = { mse: scored.score, squaredErrors: scored.terms, reconstruction: scored.reconstruction };
+    const scores = this.scorer.score(matrix, rows).score;
     const modelVersion = this.version;
+    const out: Score[] = new Array(rows);
+    const explained: number[] = [];
+    for (let i = 0; i < rows; i++) {
+      const score = scores[i]!;
+      const { flagged: isAnomaly, threshold, pValue } = this.policy.classify(score);
+      out[i] = { score, isAnomaly, threshold, pValue, modelVersion, contributions: [] };
+      if (topK > 0 && (isAnomaly || opts.explainAll)) explained.push(i);
+    }
+    if (explained.length > 0) this.explain(matrix, explained, topK, out);
+    return out;
+  }
+
+  /** Fills the top-K contributions of the `rows` of `matrix` into `out`: shares of the score's per-feature terms. */
+  private explain(matrix: Float32Array, rows: readonly number[], topK: number, out: Score[]): void {
+    const d = this.preprocessor.width;
+    const x = rows.length === out.length ? matrix : takeRows(matrix, d, rows);
+    const { terms, reconstruction } = this.scorer.score(x, rows.length, { perFeature: true });
     const columns = this.preprocessor.fitted.columns;
     const order = Array.from({ length: d }, (_, j) => j);
-    const out: Score[] = new Array(rows);
-    for (let i = 0; i < rows; i++) {
-      const score = errs.mse[i]!;
-      const { flagged: isAnomaly, threshold, pValue } = this.policy.classify(score);
-      const contributions: Contribution[] = [];
-      if (topK > 0 && (isAnomaly || opts.explainAll)) {
-        const sq = errs.squaredErrors!;
-        const base = i * d;
-        let total = 0;
-        for (let j = 0; j < d; j++) total += sq[base + j]!;
-        order.sort((a, b) => sq[base + b]! - sq[base + a]!);
-        for (let k = 0; k < Math.min(topK, d); k++) {
-          const j = order[k]!;
-          contributions.push({
-            feature: columns[j]!,
-            value: float32Digits(this.preprocessor.inverseColumn(j, matrix[base + j]!)),
-            expected: float32Digits(this.preprocessor.inverseColumn(j, errs.reconstruction![base + j]!)),
-            share: total > 0 ? sq[base + j]! / total : 0,
-          });
-        }
-        for (let j = 0; j < d; j++) order[j] = j;
+    rows.forEach((row, r) => {
+      const base = r * d;
+      let total = 0;
+      for (let j = 0; j < d; j++) total += terms![base + j]!;
+      order.sort((a, b) => terms![base + b]! - terms![base + a]!);
+      const contributions = out[row]!.contributions;
+      for (let k = 0; k < Math.min(topK, d); k++) {
+        const j = order[k]!;
+        contributions.push({
+          feature: columns[j]!,
+          value: float32Digits(this.preprocessor.inverseColumn(j, x[base + j]!)),
+          expected: float32Digits(this.preprocessor.inverseColumn(j, reconstruction![base + j]!)),
+          share: total > 0 ? terms![base + j]! / total : 0,
+        });
       }
-      out[i] = { score, isAnomaly, threshold, pValue, modelVersion, contributions };
-    }
-    return out;
+      for (let j = 0; j < d; j++) order[j] = j;
+    });
   }
 
   /** Prepares and scores records; a record that cannot be prepared gets its `InputError` in its place. */

@@ -31,7 +31,9 @@
  * (producers per load generator process, 2), SMAE_BENCH_CLIENTS (the Kafka clients measured in turn: kafkajs,
  * and confluent when @confluentinc/kafka-javascript is installed), SMAE_BENCH_WINDOW (the scorer's recent
  * window in Redis: `off`, the default, as the baseline has none; `on` with the scorer's default settings;
- * `unlimited`, every scored record written, as before the window's rate budget).
+ * `unlimited`, every scored record written, as before the window's rate budget), SMAE_BENCH_MODEL (the
+ * model the scorer runs: `small`, the default, one small network; `default`, the `default` profile's
+ * ensemble, what production scores with).
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -89,6 +91,9 @@ const PHASES = process.env.SMAE_BENCH_PHASES ?? 'all';
 const WINDOW = process.env.SMAE_BENCH_WINDOW ?? 'off';
 if (!['off', 'on', 'unlimited'].includes(WINDOW))
   throw new Error(`SMAE_BENCH_WINDOW must be off, on or unlimited (got "${WINDOW}")`);
+const MODEL = process.env.SMAE_BENCH_MODEL ?? 'small';
+if (!['small', 'default'].includes(MODEL))
+  throw new Error(`SMAE_BENCH_MODEL must be small or default (got "${MODEL}")`);
 /** The scorer's Redis for its window (set in `main` unless SMAE_BENCH_WINDOW is off). */
 let windowRedis: Redis | null = null;
 /** Records per transaction for the scorer (`maxTransactionRecords`); unset: the scorer's default. */
@@ -651,8 +656,10 @@ async function main(): Promise<void> {
       { topic: names.topics.scores, numPartitions: PARTITIONS },
       { topic: `${names.name}.baseline-out`, numPartitions: PARTITIONS },
     ]);
-    say('training a small detector…');
-    const artifact = await tinyModelArtifact({ seed: 5 });
+    say(MODEL === 'default' ? 'training a default-profile detector…' : 'training a small detector…');
+    const artifact = await tinyModelArtifact(
+      MODEL === 'default' ? { seed: 5, profile: 'default' } : { seed: 5 },
+    );
     await registry.publish(artifact, { publishedBy: 'bench', reason: 'scorer benchmark' });
     await produceBacklog(kafka, names.topics.records, RECORDS);
 

@@ -1,6 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { adaptDetector, Detector, trainDetector, type FeatureSpec } from '../../../shared/model/index.js';
+import {
+  adaptDetector,
+  Detector,
+  trainDetector,
+  type FeatureSpec,
+  type Score,
+} from '../../../shared/model/index.js';
 import {
   columnLevels,
   fitMemberScoring,
@@ -133,6 +139,16 @@ describe('a default-profile detector', () => {
       assert.equal(s.contributions[0]!.feature, 'x3');
       const total = s.contributions.reduce((a, c) => a + c.share, 0);
       assert.ok(Math.abs(total - 1) < 1e-4, `shares sum to ${total}`);
+      // Among ordinary rows, only the flagged one is explained, exactly as when every row is.
+      const batch = [...FRESH.slice(1, 40), odd[0]!];
+      const some = d.scoreBatch(batch, { topK: 5 }) as Score[];
+      const all = d.scoreBatch(batch, { topK: 5, explainAll: true }) as Score[];
+      some.forEach((x, i) => {
+        assert.equal(x.score, all[i]!.score);
+        if (x.isAnomaly) assert.deepEqual(x.contributions, all[i]!.contributions);
+        else assert.deepEqual(x.contributions, []);
+      });
+      assert.deepEqual(some.at(-1)!.contributions, s.contributions);
     } finally {
       d.dispose();
     }
