@@ -36,7 +36,7 @@ import {
   type AnyPolicy,
   type PolicySpec,
 } from '../../shared/threshold/policy.js';
-import { EnsembleScorer, fitScoring, trainEnsemble, type MemberInfo } from '../../shared/model/ensemble.js';
+import { calibrate, EnsembleScorer, trainEnsemble, type MemberInfo } from '../../shared/model/ensemble.js';
 import type { ProfileName, ProfileSettings } from '../../shared/model/profile.js';
 import { binaryMetrics, rocAuc, type BinaryMetrics } from './metrics.js';
 import { Rng } from './rng.js';
@@ -390,13 +390,11 @@ async function runProfileTrial(
     },
   );
   try {
-    const scoring =
+    const { scoring, scores: calibrationScores } =
       calRows > 0
-        ? fitScoring(trained.networks, profile.score, calibration, calRows, 'calibration')
-        : fitScoring(trained.networks, profile.score, fitRows, split.fit.length, 'training');
+        ? calibrate(trained.networks, profile.score, calibration, calRows, 'calibration')
+        : calibrate(trained.networks, profile.score, fitRows, split.fit.length, 'training');
     const scorer = new EnsembleScorer(trained.networks, scoring);
-    const calibrationScores =
-      calRows > 0 ? scorer.score(calibration, calRows).score : scorer.score(fitRows, split.fit.length).score;
     const policy = fitPolicy(profile.threshold, calibrationScores, calRows > 0 ? 'calibration' : 'training');
     const trainSeconds = (performance.now() - started) / 1000;
     const testScores = scorer.score(prep.test, prep.testRows).score;

@@ -375,6 +375,55 @@ export function fitScoring(
   };
 }
 
+/** Folds of the cross-fitted calibration scores (`calibrate`). */
+export const CALIBRATION_FOLDS = 5;
+
+/**
+ * The scoring statistics fitted on all `rows` calibration rows, and those rows' scores for the threshold
+ * policy, **cross-fitted**: each row scored with statistics fitted on the other folds (row i in fold
+ * i mod `CALIBRATION_FOLDS`). A row scored by statistics that include it is never far out on them (its
+ * tail rarity is capped at that of the largest calibration residual, and it pulls the spread it is
+ * measured in), so in-sample scores sit lower than a new row's, the threshold read from them sits low,
+ * and the false-positive rate runs over its target, the more so the fewer the rows. Cross-fitted scores are
+ * exchangeable with new rows' (each is scored by statistics that never saw it, from 4/5 as many rows);
+ * the detector then scores with the statistics of all rows. `mse` has no statistics: plain scores.
+ */
+export function calibrate(
+  networks: readonly SparseAutoencoder[],
+  kind: ScoreKind,
+  x: Float32Array,
+  rows: number,
+  reference: string,
+): { scoring: ScoringInfo; scores: Float32Array } {
+  const scoring = fitScoring(networks, kind, x, rows, reference);
+  const folds = Math.min(CALIBRATION_FOLDS, rows);
+  if (kind === 'mse' || folds < 2) {
+    return { scoring, scores: new EnsembleScorer(networks, scoring).score(x, rows).score };
+  }
+  const d = networks[0]!.inputDim;
+  const reconstructions = networks.map((net) => net.reconstructRows(x, rows));
+  const scores = new Float32Array(rows);
+  for (let f = 0; f < folds; f++) {
+    const held: number[] = [];
+    const rest: number[] = [];
+    for (let i = 0; i < rows; i++) (i % folds === f ? held : rest).push(i);
+    const restX = takeRows(x, d, rest);
+    const heldX = takeRows(x, d, held);
+    const levels = columnLevels(restX, rest.length, d);
+    const out: EnsembleScores = { score: new Float32Array(held.length) };
+    for (const xHat of reconstructions) {
+      const restHat = takeRows(xHat, d, rest);
+      const residuals = new Float64Array(restX.length);
+      for (let k = 0; k < residuals.length; k++) residuals[k] = restX[k]! - restHat[k]!;
+      const member = fitMemberScoring(residuals, rest.length, d, levels, kind);
+      const table = member.tail ? new TailTable(member.tail.stats) : undefined;
+      addMemberScores(out, heldX, takeRows(xHat, d, held), held.length, d, member, networks.length, table);
+    }
+    held.forEach((i, j) => (scores[i] = out.score[j]!));
+  }
+  return { scoring, scores };
+}
+
 export interface TrainEnsembleResult {
   networks: SparseAutoencoder[];
   members: MemberInfo[];

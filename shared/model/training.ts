@@ -39,7 +39,7 @@ import {
 } from './autoencoder.js';
 import { activeBackend } from './backend.js';
 import { Detector } from './detector.js';
-import { EnsembleScorer, fitScoring, trainEnsemble } from './ensemble.js';
+import { calibrate, trainEnsemble } from './ensemble.js';
 import type { ProfileSettings } from './profile.js';
 import { randomSeed } from '../random.js';
 
@@ -296,8 +296,7 @@ async function trainProfileDetector(
     const calX = cal === null ? x : preprocessor.transform(cal);
     const calRows = cal === null ? rows.length : cal.length;
     const reference = cal === null ? 'training' : 'held-out calibration';
-    const scoring = fitScoring(trained.networks, profile.score, calX, calRows, reference);
-    const scores = new EnsembleScorer(trained.networks, scoring).score(calX, calRows).score;
+    const { scoring, scores } = calibrate(trained.networks, profile.score, calX, calRows, reference);
     const threshold = fitPolicy(opts.threshold ?? profile.threshold, scores, reference);
     const f = { ...DEFAULT_FIT_OPTIONS, ...definedOnly(opts.fit ?? {}) };
     const first = trained.members[0]!;
@@ -364,8 +363,13 @@ async function adaptProfileDetector(
       lossAfter += res.lossAfter / networks.length;
     }
     const referenceName = opts.reference ?? 'reference-window';
-    const scoring = fitScoring(networks, ensemble.scoring.kind, r.matrix, r.rows, referenceName);
-    const referenceScores = new EnsembleScorer(networks, scoring).score(r.matrix, r.rows).score;
+    const { scoring, scores: referenceScores } = calibrate(
+      networks,
+      ensemble.scoring.kind,
+      r.matrix,
+      r.rows,
+      referenceName,
+    );
     const threshold = adaptedPolicy(base, opts, referenceScores, referenceName);
     const adaptation: AdaptationStats = {
       ...opts.stats,

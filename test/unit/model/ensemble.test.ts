@@ -8,13 +8,18 @@ import {
   type Score,
 } from '../../../shared/model/index.js';
 import {
+  calibrate,
+  CALIBRATION_FOLDS,
   columnLevels,
+  EnsembleScorer,
   fitMemberScoring,
+  fitScoring,
   thresholdInResidualUnits,
   residualSpreads,
 } from '../../../shared/model/ensemble.js';
 import { profileSettings } from '../../../shared/model/profile.js';
 import { tf } from '../../../shared/model/tf.js';
+import { takeRows } from '../../../shared/threshold/holdout.js';
 import { syntheticRecords } from './fixtures.js';
 
 const SPEC: FeatureSpec = {
@@ -62,6 +67,35 @@ describe('robust residual score statistics', () => {
     assert.ok(plain[1]! < 0.04);
     const s = fitMemberScoring(r, 5, 3, columnLevels(x, 5, 3));
     assert.deepEqual(s.spread, spread);
+  });
+});
+
+describe('calibrate: cross-fitted calibration scores', () => {
+  test('each fold is scored by statistics fitted without it; the model keeps the statistics of all rows', async () => {
+    const detector = await trainDetector(TRAIN, {
+      spec: SPEC,
+      source: 'test',
+      profile: SMALL,
+      fit: { seed: 4 },
+    });
+    const nets = detector.networks;
+    const x = detector.preprocessor.transform(FRESH.slice(0, 60));
+    const d = detector.preprocessor.width;
+    const { scoring, scores } = calibrate(nets, 'robust-tail', x, 60, 'c');
+    assert.deepEqual(scoring, fitScoring(nets, 'robust-tail', x, 60, 'c'));
+    const fold = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % CALIBRATION_FOLDS === 2);
+    const rest = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % CALIBRATION_FOLDS !== 2);
+    const foldScoring = fitScoring(nets, 'robust-tail', takeRows(x, d, rest), rest.length, 'c');
+    const expected = new EnsembleScorer(nets, foldScoring).score(takeRows(x, d, fold), fold.length).score;
+    assert.deepEqual(
+      fold.map((i) => scores[i]),
+      Array.from(expected),
+    );
+    // In-sample scores sit lower than scores of rows the statistics never saw (what made thresholds low).
+    const inSample = new EnsembleScorer(nets, scoring).score(x, 60).score;
+    const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
+    assert.ok(mean(scores) > mean(inSample), `cross-fitted ${mean(scores)} vs in-sample ${mean(inSample)}`);
+    detector.dispose();
   });
 });
 

@@ -9,6 +9,7 @@ import {
   trainDetector,
 } from '../../../shared/model/index.js';
 import { restorePolicy } from '../../../shared/threshold/policy.js';
+import type { ConformalPolicy } from '../../../shared/threshold/conformal.js';
 import { syntheticRecords } from './fixtures.js';
 
 const TRAIN = syntheticRecords(400, 1);
@@ -82,9 +83,28 @@ describe('trainDetector with a threshold policy', () => {
     }
   });
 
-  test('too few rows for the policy is CALIBRATION_FAILED', async () => {
+  test('a table too small for ⌈1/α⌉ − 1 calibration rows gets its threshold from the tail beyond them', async () => {
+    const d = await trainDetector(TRAIN.slice(0, 100), {
+      fit: { epochs: 1, seed: 1 },
+      source: 't',
+      threshold: { kind: 'conformal', params: { alpha: 0.01 } },
+    });
+    try {
+      const policy = d.policy as ConformalPolicy;
+      assert.equal(d.manifest.threshold.referenceRows, 50, 'half the rows held out');
+      assert.equal(policy.extrapolated, true);
+      assert.ok(
+        policy.threshold > Math.max(...policy.state.calibration),
+        'beyond the largest calibration score',
+      );
+    } finally {
+      d.dispose();
+    }
+  });
+
+  test('fewer calibration rows than the tail needs is CALIBRATION_FAILED', async () => {
     await assert.rejects(
-      trainDetector(TRAIN.slice(0, 100), {
+      trainDetector(TRAIN.slice(0, 30), {
         fit: { epochs: 1, seed: 1 },
         source: 't',
         threshold: { kind: 'conformal', params: { alpha: 0.01 } },

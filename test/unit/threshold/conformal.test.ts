@@ -1,7 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, ModelError } from '../../../shared/errors.js';
-import { ConformalPolicy, minConformalRows } from '../../../shared/threshold/conformal.js';
+import {
+  ConformalPolicy,
+  MIN_ROWS,
+  TAIL_FIT,
+  minConformalRows,
+} from '../../../shared/threshold/conformal.js';
 import { exponential, uniform } from './samples.js';
 
 describe('conformal policy (split-conformal p-values)', () => {
@@ -60,13 +65,49 @@ describe('conformal policy (split-conformal p-values)', () => {
     assert.equal(clean.threshold, 91); // 9 above: 92..98, 5000, 9000
   });
 
-  test('needs ⌈1/α⌉ − 1 calibration scores: fewer is CALIBRATION_FAILED', () => {
+  test('beyond the largest calibration score the p-value falls along an exponential tail', () => {
+    const cal = exponential(999, 11);
+    const policy = ConformalPolicy.fit({ alpha: 0.01 }, cal, 'c', { clean: true });
+    const sorted = [...cal].sort((a, b) => a - b);
+    const max = sorted[998]!;
+    const beta = sorted.slice(989).reduce((a, v) => a + (v - sorted[988]!), 0) / TAIL_FIT;
+    assert.equal(policy.classify(max).pValue, 2 / 1000);
+    assert.ok(Math.abs(policy.classify(max + 1e-12).pValue! - 1 / 1000) < 1e-12);
+    assert.ok(Math.abs(policy.classify(max + beta).pValue! - Math.exp(-1) / 1000) < 1e-15);
+    assert.ok(policy.classify(max + 5).pValue! < policy.classify(max + 1).pValue!);
+    assert.equal(policy.extrapolated, false);
+    assert.equal(policy.threshold, sorted[989]); // k = 9: unchanged by the tail
+  });
+
+  test('fewer than ⌈1/α⌉ − 1 scores: the threshold for α lies on the tail, and recovers an exponential quantile', () => {
     assert.equal(minConformalRows(0.01), 99);
-    ConformalPolicy.fit({ alpha: 0.01 }, uniform(99, 1), 'c');
-    assert.throws(
-      () => ConformalPolicy.fit({ alpha: 0.01 }, uniform(98, 1), 'c'),
-      (err: unknown) => err instanceof ModelError && err.code === 'CALIBRATION_FAILED',
-    );
+    const one = ConformalPolicy.fit({ alpha: 0.01 }, exponential(49, 1), 'c', { clean: true });
+    assert.equal(one.extrapolated, true);
+    assert.equal(one.targetFpr, 0.01);
+    assert.match(one.describe(), /exponential tail/);
+    for (const s of [one.threshold - 1e-9, one.threshold + 1e-9]) {
+      const c = one.classify(s);
+      assert.equal(c.flagged, c.pValue! < 0.01, `score ${s}: p ${c.pValue}`);
+    }
+    // Exp(1) scores: the top 10's mean excess estimates the scale 1 (memorylessness), so the threshold is
+    // close to the true 99th percentile ln 100 ≈ 4.61 and its false-positive rate exp(−t) close to 0.01.
+    // Over 400 draws of 49 scores (the plain rule would need 99): mean rate within [0.007, 0.015].
+    let rate = 0;
+    for (let draw = 0; draw < 400; draw++) {
+      rate += Math.exp(
+        -ConformalPolicy.fit({ alpha: 0.01 }, exponential(49, 100 + draw), 'c', { clean: true }).threshold,
+      );
+    }
+    rate /= 400;
+    assert.ok(rate > 0.007 && rate < 0.015, `mean false-positive rate ${rate}`);
+  });
+
+  test('fewer than MIN_ROWS scores, or a tail of ties, is CALIBRATION_FAILED', () => {
+    const failed = (err: unknown) => err instanceof ModelError && err.code === 'CALIBRATION_FAILED';
+    ConformalPolicy.fit({ alpha: 0.01 }, uniform(MIN_ROWS, 1), 'c');
+    assert.throws(() => ConformalPolicy.fit({ alpha: 0.01 }, uniform(MIN_ROWS - 1, 1), 'c'), failed);
+    const ties = [...uniform(30, 1).map((v) => v * 0.5), ...Array.from({ length: 11 }, () => 0.9)];
+    assert.throws(() => ConformalPolicy.fit({ alpha: 0.01 }, ties, 'c', { clean: true }), failed);
   });
 
   test('round-trips through JSON; a tampered state is INCOMPATIBLE_MODEL', () => {
