@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withoutContamination } from '../shared/threshold/calibration.js';
+import { clusterStart, CONTAMINATION_FENCE, withoutContamination } from '../shared/threshold/calibration.js';
 import { ConformalPolicy } from '../shared/threshold/conformal.js';
 import { gpdExcessQuantile, gpdSurvival } from '../shared/threshold/gpd.js';
 import { SpotPolicy } from '../shared/threshold/spot.js';
@@ -88,6 +88,18 @@ function trimmedTail(values: number[], alpha: number, u: number, c: number, fixe
   return t + gpdExcessQuantile(alpha / (1 - u), best.xi, best.sigma);
 }
 
+/** `withoutContamination` with its scale from another quantile: (q − median) × ratio (the exponential's). */
+function withoutScaled(values: number[], q: number): number[] {
+  const s = Float64Array.from(values).sort();
+  const median = quantile(s, 0.5);
+  const ratio = Math.log(5) / Math.log(0.5 / (1 - q));
+  const scale = (quantile(s, q) - median) * ratio;
+  if (!(scale > 0)) return values;
+  const cluster = clusterStart(s, median, scale, CONTAMINATION_FENCE);
+  const limit = median + Math.min(CONTAMINATION_FENCE, cluster) * scale;
+  return values.filter((v) => (cluster <= CONTAMINATION_FENCE ? v < limit : v <= limit));
+}
+
 type Variant = { name: string; threshold(d: Dump): number };
 const clean = (d: Dump): number[] => d.calibration.filter((_, i) => d.calibrationLabels?.[i] === 0);
 const conformal = (v: number[]): number =>
@@ -98,6 +110,9 @@ const VARIANTS: Variant[] = [
     name: 'current',
     threshold: (d) => ConformalPolicy.fit({ alpha: ALPHA }, d.calibration, 'study').threshold,
   },
+  { name: 'p75', threshold: (d) => conformal(withoutScaled(d.calibration, 0.75)) },
+  { name: 'p80', threshold: (d) => conformal(withoutScaled(d.calibration, 0.8)) },
+  { name: 'p90', threshold: (d) => conformal(withoutScaled(d.calibration, 0.9)) },
   { name: 'interp', threshold: (d) => interpolated(withoutContamination(d.calibration), ALPHA) },
   {
     name: 'spot',
