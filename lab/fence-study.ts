@@ -1,7 +1,7 @@
 /**
  * Lab (not production): how wide the conformal policy's contamination fence should be, on the scores
  * `npm run bench:quality -- --dump-scores DIR` wrote. For each set, the false-positive rate on the normal
- * test rows at α = 0.01 with no fence, with fences of several widths alone (median + w × (p90 − median)),
+ * test rows at α = 0.01 with no fence, with fences of several widths alone (median + w × the scale, `SCALE_QUANTILE`),
  * with the production rule (`withoutContamination`: the 8× fence and the first cluster), and with the calibration rows' normal part only (labels the product never has).
  *
  *   npx tsx lab/fence-study.ts DIR

@@ -38,12 +38,23 @@ export function countAtLeast(sorted: ArrayLike<number>, x: number): number {
   return sorted.length - lo;
 }
 
-/** How far above the median, in units of (90th percentile − median), a calibration score is set aside. */
+/**
+ * The scale the contamination rules measure in: (80th percentile − median) × ln 5 / ln 2.5, which on an
+ * exponential is its (90th percentile − median). Read at the 80th percentile, it stays within the normal
+ * rows' own upper half while anomalies are under about a fifth of the rows (with a share π of them above
+ * it, the 80th percentile is the normal rows' 1 − (0.2 − π)/(1 − π) quantile: their 89th at π = 10 %);
+ * the 90th percentile, read before, became the normal rows' 99.6th at π = 10 % (annthyroid's calibration
+ * rows hold 9.6 %), and the fence moved out with it.
+ */
+export const SCALE_QUANTILE = 0.8;
+const SCALE_FACTOR = Math.log(5) / Math.log(1 / (2 * (1 - SCALE_QUANTILE)));
+
+/** How far above the median, in units of the scale (`SCALE_QUANTILE`), a calibration score is set aside. */
 export const CONTAMINATION_FENCE = 8;
 
 /**
  * The cluster rule's settings: the upper tail's histogram has `binsPerDecade` bins per factor of 10 in
- * units of (90th percentile − median) above the median, from 1 (the 90th percentile) up to the fence; a
+ * units of the scale (`SCALE_QUANTILE`) above the median, from 1 (an exponential's 90th percentile) up to the fence; a
  * bin starts a cluster when it holds at least `minRows` and `minShare` of the scores and more than the bin
  * below it plus `z` Poisson standard deviations (z · √(count below + 1)).
  */
@@ -63,10 +74,10 @@ export interface ContaminationOptions {
  * threshold lands among the anomalies' scores and flags almost nothing (0.1 % on the labelled sets). So
  * before a target-rate policy is fitted, likely anomalies are set aside, by two rules:
  *
- * - **The fence:** scores beyond median + 8 × (90th percentile − median). The scale is the upper half of the
- *   bulk, which up to 10 % of anomalies cannot move and which a wide or two-humped lower half does not
- *   inflate; 8 of it lies beyond the 99.99th percentile of an exponential and about the 99.9th of a
- *   log-normal with σ = 1, so a clean sample loses next to nothing.
+ * - **The fence:** scores beyond median + 8 × the scale (`SCALE_QUANTILE`). The scale is the upper half of the
+ *   bulk, which anomalies under about a fifth of the rows barely move and which a wide or two-humped lower
+ *   half does not inflate; 8 of it lies beyond the 99.99th percentile of an exponential and about the
+ *   99.85th of a log-normal with σ = 1, so a clean sample loses next to nothing.
  * - **The first cluster:** anomalies that sit closer than the fence but together, as a hump of their own
  *   (shuttle's, at 4–12 of that scale while its normal 99th percentile is at 1.5). Above its 90th
  *   percentile the density of a unimodal score distribution falls, and so do its counts per bin of equal
@@ -87,7 +98,7 @@ export function withoutContamination(scores: ArrayLike<number>, opts: Contaminat
     return sorted[lo]! + (sorted[Math.min(lo + 1, sorted.length - 1)]! - sorted[lo]!) * (i - lo);
   };
   const median = q(0.5);
-  const scale = q(0.9) - median;
+  const scale = (q(SCALE_QUANTILE) - median) * SCALE_FACTOR;
   if (!(scale > 0)) return values;
   const fence = opts.fence ?? CONTAMINATION_FENCE;
   const cluster =
