@@ -5,21 +5,11 @@
  *
  *   npx tsx lab/threshold-study.ts DIR [DIR…]
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { clusterStart, CONTAMINATION_FENCE, withoutContamination } from '../shared/threshold/calibration.js';
 import { ConformalPolicy } from '../shared/threshold/conformal.js';
 import { gpdExcessQuantile, gpdSurvival } from '../shared/threshold/gpd.js';
 import { SpotPolicy } from '../shared/threshold/spot.js';
-
-interface Dump {
-  set: string;
-  seed: number;
-  calibration: number[];
-  calibrationLabels: number[] | null;
-  test: number[];
-  testLabels: number[];
-}
+import { readDumps, testFpr, type Dump } from './eval/dumps.js';
 
 const ALPHA = Number(process.env.ALPHA ?? 0.01);
 
@@ -137,33 +127,14 @@ const VARIANTS: Variant[] = [
   { name: 'clean-interp', threshold: (d) => interpolated(clean(d), ALPHA) },
 ];
 
-function testFpr(d: Dump, threshold: number): number {
-  let fp = 0;
-  let neg = 0;
-  d.test.forEach((s, i) => {
-    if (d.testLabels[i] === 1) return;
-    neg++;
-    if (s > threshold) fp++;
-  });
-  return fp / neg;
-}
-
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) throw new Error('usage: npx tsx lab/threshold-study.ts DIR [DIR…]');
-const bySet = new Map<string, Dump[]>();
-for (const dir of dirs) {
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
-    const d = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Dump;
-    const key = d.set;
-    if (!bySet.has(key)) bySet.set(key, []);
-    bySet.get(key)!.push(d);
-  }
-}
+const bySet = readDumps(dirs);
 const only = process.env.VARIANTS?.split(',');
 const variants = VARIANTS.filter((v) => !only || only.includes(v.name));
 console.log(['set (runs)', ...variants.map((v) => v.name)].join(' | '));
 const inBand = new Map<string, number>();
-for (const [set, dumps] of [...bySet].sort()) {
+for (const [set, dumps] of bySet) {
   const cells = variants.map((v) => {
     const rates = dumps.map((d) => 100 * testFpr(d, v.threshold(d)));
     const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
