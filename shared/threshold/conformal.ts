@@ -131,8 +131,9 @@ export class ConformalPolicy implements ThresholdPolicy<'conformal', ConformalPa
     for (let i = 1; i < sorted.length; i++) {
       if (!(sorted[i - 1]! <= sorted[i]!)) throw unusable('calibration scores are not sorted');
     }
-    const tooFew = allowedAbove(p.alpha, sorted.length) < 0 && !(tailScale(sorted) > 0);
-    if (s.referenceRows !== sorted.length || sorted.length < MIN_ROWS || tooFew) {
+    const tooFew =
+      allowedAbove(p.alpha, sorted.length) < 0 && !(sorted.length >= MIN_ROWS && tailScale(sorted) > 0);
+    if (s.referenceRows !== sorted.length || tooFew) {
       throw unusable(`${sorted.length} calibration scores cannot reach α = ${p.alpha}`);
     }
     const policy = new ConformalPolicy(p, sorted, s.reference);

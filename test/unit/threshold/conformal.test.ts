@@ -20,6 +20,8 @@ describe('conformal policy (split-conformal p-values)', () => {
     assert.equal(policy.threshold, 9);
     assert.equal(policy.classify(9).flagged, false);
     assert.equal(policy.classify(9.01).flagged, true);
+    // Ten scores are enough for α = 0.2 (no tail needed): the fitted state loads back.
+    assert.equal(ConformalPolicy.fromJSON(JSON.parse(JSON.stringify(policy))).threshold, 9);
   });
 
   test('flagged ⇔ p ≤ α, for every score on a grid', () => {
@@ -100,6 +102,21 @@ describe('conformal policy (split-conformal p-values)', () => {
     }
     rate /= 400;
     assert.ok(rate > 0.007 && rate < 0.015, `mean false-positive rate ${rate}`);
+  });
+
+  test('a state on the tail round-trips; with fewer than MIN_ROWS scores it is INCOMPATIBLE_MODEL', () => {
+    const policy = ConformalPolicy.fit({ alpha: 0.01 }, exponential(49, 2), 'c', { clean: true });
+    const json = JSON.parse(JSON.stringify(policy)) as ReturnType<ConformalPolicy['toJSON']>;
+    assert.equal(ConformalPolicy.fromJSON(json).threshold, policy.threshold);
+    const few = json.state.calibration.slice(-MIN_ROWS + 1);
+    assert.throws(
+      () =>
+        ConformalPolicy.fromJSON({
+          ...json,
+          state: { ...json.state, calibration: few, referenceRows: few.length },
+        }),
+      (err: unknown) => err instanceof ModelError && err.code === 'INCOMPATIBLE_MODEL',
+    );
   });
 
   test('fewer than MIN_ROWS scores, or a tail of ties, is CALIBRATION_FAILED', () => {
