@@ -97,10 +97,11 @@ describe('scorer with threshold policies', () => {
       assert.equal(f.pValue, policy1.classify(f.score).pValue);
       assert.ok(f.pValue! <= 0.05);
     }
-    // The far-out anomalies score above every calibration score: p = 1 / (n + 1).
+    // The far-out anomalies score above every calibration score: p below 1 / (n + 1), on the policy's
+    // exponential tail beyond the largest.
     const n = conformal.manifest.threshold.referenceRows;
-    const farOut = flags1.filter((f) => f.pValue === 1 / (n + 1));
-    assert.ok(farOut.length >= anomalies1.size, `${farOut.length} flags at p = 1/(n+1)`);
+    const farOut = flags1.filter((f) => f.pValue! < 1 / (n + 1));
+    assert.ok(farOut.length >= anomalies1.size, `${farOut.length} flags at p < 1/(n+1)`);
 
     // A new version with a refitted (spot) policy: the scorer swaps between batches.
     const v2 = await registry.publish(spot, { publishedBy: 'adapter', reason: 'refitted' });
