@@ -345,31 +345,40 @@ function centerAndScale(raw: Float64Array): { scoreCenter: number; scoreScale: n
   return { scoreCenter, scoreScale };
 }
 
-/** Residuals x − x̂ of a network on a matrix, in float64. */
-export function residualsOf(net: SparseAutoencoder, x: Float32Array, rows: number): Float64Array {
-  const d = net.inputDim;
-  const e = net.reconstructionErrors(x, rows, { perFeature: true });
-  const r = new Float64Array(rows * d);
-  for (let k = 0; k < rows * d; k++) r[k] = x[k]! - e.reconstruction![k]!;
+/** Residuals x − x̂ in float64, from a matrix and its reconstruction. */
+function residualsFrom(x: Float32Array, xHat: Float32Array): Float64Array {
+  const r = new Float64Array(x.length);
+  for (let k = 0; k < x.length; k++) r[k] = x[k]! - xHat[k]!;
   return r;
 }
 
-/** Scoring statistics for `networks` on calibration rows (model space). */
+/** Residuals x − x̂ of a network on a matrix, in float64. */
+export function residualsOf(net: SparseAutoencoder, x: Float32Array, rows: number): Float64Array {
+  return residualsFrom(x.subarray(0, rows * net.inputDim), net.reconstructRows(x, rows));
+}
+
+/**
+ * Scoring statistics for `networks` on calibration rows (model space); `reconstructions`, each network's
+ * reconstruction of those rows, when the caller already has them.
+ */
 export function fitScoring(
   networks: readonly SparseAutoencoder[],
   kind: ScoreKind,
   calibration: Float32Array,
   rows: number,
   reference: string,
+  reconstructions?: readonly Float32Array[],
 ): ScoringInfo {
   if (kind === 'mse') return { kind, members: [], calibrationRows: rows, reference };
   const d = networks[0]!.inputDim;
-  const levels = columnLevels(calibration, rows, d);
+  const x = calibration.subarray(0, rows * d);
+  const levels = columnLevels(x, rows, d);
   return {
     kind,
-    members: networks.map((net) =>
-      fitMemberScoring(residualsOf(net, calibration, rows), rows, d, levels, kind),
-    ),
+    members: networks.map((net, m) => {
+      const residuals = residualsFrom(x, reconstructions?.[m] ?? net.reconstructRows(x, rows));
+      return fitMemberScoring(residuals, rows, d, levels, kind);
+    }),
     calibrationRows: rows,
     reference,
   };
@@ -395,13 +404,14 @@ export function calibrate(
   rows: number,
   reference: string,
 ): { scoring: ScoringInfo; scores: Float32Array } {
-  const scoring = fitScoring(networks, kind, x, rows, reference);
   const folds = Math.min(CALIBRATION_FOLDS, rows);
   if (kind === 'mse' || folds < 2) {
+    const scoring = fitScoring(networks, kind, x, rows, reference);
     return { scoring, scores: new EnsembleScorer(networks, scoring).score(x, rows).score };
   }
   const d = networks[0]!.inputDim;
   const reconstructions = networks.map((net) => net.reconstructRows(x, rows));
+  const scoring = fitScoring(networks, kind, x, rows, reference, reconstructions);
   const scores = new Float32Array(rows);
   for (let f = 0; f < folds; f++) {
     const held: number[] = [];
@@ -412,9 +422,7 @@ export function calibrate(
     const levels = columnLevels(restX, rest.length, d);
     const out: EnsembleScores = { score: new Float32Array(held.length) };
     for (const xHat of reconstructions) {
-      const restHat = takeRows(xHat, d, rest);
-      const residuals = new Float64Array(restX.length);
-      for (let k = 0; k < residuals.length; k++) residuals[k] = restX[k]! - restHat[k]!;
+      const residuals = residualsFrom(restX, takeRows(xHat, d, rest));
       const member = fitMemberScoring(residuals, rest.length, d, levels, kind);
       const table = member.tail ? new TailTable(member.tail.stats) : undefined;
       addMemberScores(out, heldX, takeRows(xHat, d, held), held.length, d, member, networks.length, table);
