@@ -63,6 +63,7 @@ export const demoOptionsSchema = z.object({
   profile: z.enum(PROFILE_NAMES),
   delivery: z.enum(['exactly-once', 'at-least-once']),
   adapter: z.boolean(),
+  warmUp: z.boolean(),
   adaptEvery: duration,
   backend: z.enum(['auto', 'cpu', 'wasm', 'tensorflow']),
   windows: positiveInt('windows').max(500),
@@ -122,6 +123,7 @@ export function demoCommand(): Command {
         .default('exactly-once'),
     )
     .option('--no-adapter', 'do not start the adapter (the first model scores everything)')
+    .option('--no-warm-up', 'do not warm a local broker up while the first model trains')
     .option('--adapt-every <duration>', 'how often the adapter runs', '5s')
     .addOption(
       new Option('--backend <name>', 'TensorFlow.js backend')

@@ -209,7 +209,7 @@ export async function ensureKafka(
   try {
     const running = ownedPid(r);
     if (running !== undefined) {
-      r.progress(`Kafka already running (pid ${running}) at ${brokers}`);
+      r.progress(`Kafka already running (pid ${running.pid}) at ${brokers}`);
       await waitUntilReady([brokers], r.readyTimeoutMs, () => assertAlive(r, running.pid));
       return {
         brokers,
