@@ -69,12 +69,16 @@ describe('trainDetector with a threshold policy', () => {
     }
   });
 
-  test('a small table holds out the calibration rows a 1 % target needs', async () => {
-    const d = await trainDetector(TRAIN.slice(0, 300), {
-      fit: { epochs: 1, seed: 2 },
+  /** A one-epoch detector on `rows` with a conformal policy at a 1 % target. */
+  const conformalAtOnePercent = (rows: typeof TRAIN, seed: number) =>
+    trainDetector(rows, {
+      fit: { epochs: 1, seed },
       source: 't',
       threshold: { kind: 'conformal', params: { alpha: 0.01 } },
     });
+
+  test('a small table holds out the calibration rows a 1 % target needs', async () => {
+    const d = await conformalAtOnePercent(TRAIN.slice(0, 300), 2);
     try {
       assert.equal(d.manifest.training.rows, 191, '300 rows less the 109 held out (20 % would be 60)');
       assert.ok(d.manifest.threshold.referenceRows! >= 99, 'enough scores for p ≤ 0.01');
@@ -84,11 +88,7 @@ describe('trainDetector with a threshold policy', () => {
   });
 
   test('a table too small for ⌈1/α⌉ − 1 calibration rows gets its threshold from the tail beyond them', async () => {
-    const d = await trainDetector(TRAIN.slice(0, 100), {
-      fit: { epochs: 1, seed: 1 },
-      source: 't',
-      threshold: { kind: 'conformal', params: { alpha: 0.01 } },
-    });
+    const d = await conformalAtOnePercent(TRAIN.slice(0, 100), 1);
     try {
       const policy = d.policy as ConformalPolicy;
       assert.equal(d.manifest.threshold.referenceRows, 50, 'half the rows held out');
