@@ -206,7 +206,10 @@ function warmUpWhileTraining(run: Run, c: Connections): { stop(): Promise<void> 
   const warming = warmUpBroker(c.kafka, { signal: done.signal }).then(
     (r) =>
       say(
-        `broker warmed up while the model trained: ${r.transactions} transactions in ${r.seconds.toFixed(1)} s`,
+        `broker warmed up while the model trained: ${r.transactions} transactions in ${r.seconds.toFixed(1)} s` +
+          (r.failures > 0
+            ? ` (${r.failures} failed and retried, the last: ${describeError(r.lastError)})`
+            : ''),
       ),
     (err: unknown) => say(`broker warm-up failed, the run goes on: ${describeError(err)}`),
   );

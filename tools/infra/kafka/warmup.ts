@@ -7,10 +7,11 @@
  * one that had carried a few demos before (docs/RESULTS.md, "The demo on a just-started broker").
  * `warmUpBroker` exercises the paths the pipeline uses (transactions that send records and consumer
  * offsets and commit, plain sends, read_committed fetches) on two scratch topics until its signal aborts
- * or its time is up, then deletes them. For the local development broker only: never point it at a
+ * or its time is up, then deletes them. A transaction that fails (a just-started broker may not serve its
+ * coordinators yet) is counted and the next one tried a little later. For the local development broker only: never point it at a
  * cluster someone else runs.
  */
-import type { KafkaPort, OutRecord, TransactionalProducer } from '../../../shared/kafka/port.js';
+import type { KafkaPort, OutRecord, Transaction, TransactionalProducer } from '../../../shared/kafka/port.js';
 
 export interface WarmUpOptions {
   /** Stops the warm-up (after the transactions in flight); without it, `maxSeconds` does. */
@@ -23,9 +24,15 @@ export interface WarmUpOptions {
 
 export interface WarmUpResult {
   transactions: number;
+  /** Transactions that failed (and were retried after `RETRY_AFTER_MS`), and the last one's error. */
+  failures: number;
+  lastError: unknown;
   recordsRead: number;
   seconds: number;
 }
+
+/** How long a producer waits after a failed transaction before the next. */
+const RETRY_AFTER_MS = 250;
 
 /** Records per send: about a demo batch's worth. */
 const RECORDS_PER_SEND = 20;
@@ -65,6 +72,8 @@ export async function warmUpBroker(kafka: KafkaPort, opts: WarmUpOptions = {}): 
   });
   const opened: TransactionalProducer[] = [];
   let transactions = 0;
+  let failures = 0;
+  let lastError: unknown = null;
   try {
     await admin.ensureTopics([
       { topic: input, numPartitions: producers },
@@ -80,14 +89,25 @@ export async function warmUpBroker(kafka: KafkaPort, opts: WarmUpOptions = {}): 
           transactionTimeoutMs: 30_000,
         });
         opened.push(tp);
-        await tp.open();
+        let open = false;
         for (let n = 1; running(); n++) {
-          await producer.send([{ topic: input, records: records(partition) }]);
-          const tx = await tp.transaction();
-          await tx.send([{ topic: output, records: records(partition) }]);
-          await tx.sendOffsets({ groupId: `${name}.group`, topic: input, partition, offset: String(n) });
-          await tx.commit();
-          transactions++;
+          // A just-started broker may not serve its coordinators yet: what fails is retried shortly.
+          let tx: Transaction | undefined;
+          try {
+            if (!open) await tp.open();
+            open = true;
+            await producer.send([{ topic: input, records: records(partition) }]);
+            tx = await tp.transaction();
+            await tx.send([{ topic: output, records: records(partition) }]);
+            await tx.sendOffsets({ groupId: `${name}.group`, topic: input, partition, offset: String(n) });
+            await tx.commit();
+            transactions++;
+          } catch (err) {
+            failures++;
+            lastError = err;
+            if (tx?.isActive()) await tx.abort().catch(() => undefined);
+            await new Promise((r) => setTimeout(r, RETRY_AFTER_MS));
+          }
         }
       }),
     );
@@ -99,5 +119,5 @@ export async function warmUpBroker(kafka: KafkaPort, opts: WarmUpOptions = {}): 
     await admin.deleteGroups([`${name}.reader`, `${name}.group`]).catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
-  return { transactions, recordsRead, seconds: (Date.now() - t0) / 1000 };
+  return { transactions, failures, lastError, recordsRead, seconds: (Date.now() - t0) / 1000 };
 }
