@@ -2,14 +2,14 @@
  * Warming a local broker up before latency is measured on it.
  *
  * A JVM broker handles its first requests in interpreted code and compiles its hot paths only as they get
- * hot. On this project's 2-core machines the demo's scores took minutes to reach their steady latency
- * on a just-started broker: the demo's p99 over its run was 368–613 ms on a just-started broker and 77 ms on
- * one that had carried a few demos before (docs/RESULTS.md, "The demo on a just-started broker").
- * `warmUpBroker` exercises the paths the pipeline uses (transactions that send records and consumer
- * offsets and commit, plain sends, read_committed fetches) on two scratch topics until its signal aborts
- * or its time is up, then deletes them. A transaction that fails (a just-started broker may not serve its
- * coordinators yet) is counted and the next one tried a little later. For the local development broker only: never point it at a
- * cluster someone else runs.
+ * hot. On this project's 2-core machines the demo's scores took minutes to reach their steady latency: the
+ * demo's p99 over its run was 197–613 ms on a just-started broker and 77 ms on one that had carried a few
+ * demos before (docs/RESULTS.md, "The demo on a just-started broker"). `warmUpBroker` exercises the paths
+ * the pipeline uses (transactions that send records and consumer offsets and commit, plain sends,
+ * read_committed fetches) on two scratch topics until its signal aborts or its time is up, then deletes
+ * them. A transaction that fails (a just-started broker may not serve its coordinators yet) is counted and
+ * the next one tried a little later. For the local development broker only: never point it at a cluster
+ * someone else runs.
  */
 import type { KafkaPort, OutRecord, Transaction, TransactionalProducer } from '../../../shared/kafka/port.js';
 
