@@ -30,8 +30,9 @@ test('the warm-up commits transactions, stops on its signal and deletes its scra
   }
 });
 
-test('the warm-up ends by itself after maxSeconds', async () => {
-  const result = await warmUpBroker(testPort('smae-warmup-test'), { maxSeconds: 1, producers: 1 });
-  assert.ok(result.seconds < 20, `${result.seconds} s`);
-  assert.ok(result.transactions > 0);
+test('the warm-up ends by itself after maxSeconds, without a signal', async () => {
+  // Setting up (topics, the reader's group) may take most of a short budget on a busy machine, so only
+  // the end is asserted here; the test above asserts the transactions.
+  const result = await warmUpBroker(testPort('smae-warmup-test'), { maxSeconds: 2, producers: 1 });
+  assert.ok(result.seconds >= 2 && result.seconds < 20, `${result.seconds} s`);
 });

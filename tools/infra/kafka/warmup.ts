@@ -12,6 +12,7 @@
  * someone else runs.
  */
 import type { KafkaPort, OutRecord, Transaction, TransactionalProducer } from '../../../shared/kafka/port.js';
+import { sleep } from '../common.js';
 
 export interface WarmUpOptions {
   /** Stops the warm-up (after the transactions in flight); without it, `maxSeconds` does. */
@@ -106,7 +107,7 @@ export async function warmUpBroker(kafka: KafkaPort, opts: WarmUpOptions = {}): 
             failures++;
             lastError = err;
             if (tx?.isActive()) await tx.abort().catch(() => undefined);
-            await new Promise((r) => setTimeout(r, RETRY_AFTER_MS));
+            await sleep(RETRY_AFTER_MS);
           }
         }
       }),
