@@ -432,6 +432,26 @@ export function calibrate(
   return { scoring, scores };
 }
 
+/** Member `m`'s seed: member 0 uses `seed` itself (so a one-member profile is the report's network). */
+export function memberSeedOf(seed: number, m: number): number {
+  return m === 0 ? seed : (seed + Math.imul(m, 0x9e3779b1)) >>> 0;
+}
+
+/**
+ * The fitting rows a member trains on with `subsample` < 1: a seeded draw of ⌊subsample · rows⌋ of them
+ * (at least 256, or all), ascending; `rest`, the others in draw order (its early-stopping rows).
+ */
+export function memberSubsample(
+  rows: number,
+  subsample: number,
+  memberSeed: number,
+): { fit: Int32Array; rest: Int32Array } {
+  const order = Int32Array.from({ length: rows }, (_, i) => i);
+  shuffleInPlace(order, createRng(memberSeed, 12));
+  const used = Math.min(rows, Math.max(Math.min(256, rows), Math.floor(subsample * rows)));
+  return { fit: order.slice(0, used).sort(), rest: order.subarray(used) };
+}
+
 export interface TrainEnsembleResult {
   networks: SparseAutoencoder[];
   members: MemberInfo[];
@@ -466,16 +486,15 @@ export async function trainEnsemble(
   let lossHistory: number[] = [];
   try {
     for (let m = 0; m < profile.members; m++) {
-      const memberSeed = m === 0 ? seed : (seed + Math.imul(m, 0x9e3779b1)) >>> 0;
+      const memberSeed = memberSeedOf(seed, m);
       let xs = x.subarray(0, rows * d);
       let used = rows;
       let validation: { matrix: Float32Array; rows: number } | undefined;
       if (profile.subsample < 1) {
-        const order = Int32Array.from({ length: rows }, (_, i) => i);
-        shuffleInPlace(order, createRng(memberSeed, 12));
-        used = Math.min(rows, Math.max(Math.min(256, rows), Math.floor(profile.subsample * rows)));
-        xs = takeRows(x, d, order.subarray(0, used).sort());
-        const rest = order.subarray(used, Math.min(rows, used + 4096));
+        const sample = memberSubsample(rows, profile.subsample, memberSeed);
+        used = sample.fit.length;
+        xs = takeRows(x, d, sample.fit);
+        const rest = sample.rest.subarray(0, 4096);
         if (profile.patience !== null && rest.length > 0) {
           validation = { matrix: takeRows(x, d, rest), rows: rest.length };
         }
