@@ -10,7 +10,9 @@
  *   (Fisher's combination; beyond the largest, an exponential tail fitted to the top tenth);
  * - `mean`, `zt`, `lt`: the average of two normalised scores (`z2` and `log`, `z2` and `tail`, `log` and
  *   `tail`). `zt` is what the default profile's `robust-tail` score became (its tail kept compactly:
- *   `shared/model/tail.ts`).
+ *   `shared/model/tail.ts`);
+ * - `mse`: the mean squared residual in model units (the report's score); `ztm`: the average of `z2`,
+ *   `tail` and `mse`.
  *
  * For each: ROC-AUC on the test rows, and the false-positive rate on the normal test rows of the conformal
  * policy fitted on the calibration scores with its own contamination rule (`own`), with the rows the `z2`
@@ -141,6 +143,12 @@ for (const set of sets) {
     kinds.mean = average(kinds.z2!, kinds.log!);
     kinds.zt = average(kinds.z2!, kinds.tail!);
     kinds.lt = average(kinds.log!, kinds.tail!);
+    // The residual's square in model units (the report's MSE, member-normalised like the others).
+    kinds.mse = score((m) => (z, j) => (z * m.spread[j]! + m.center[j]!) ** 2);
+    kinds.ztm = {
+      cal: kinds.zt.cal.map((v, i) => (2 * v + kinds.mse!.cal[i]!) / 3),
+      test: kinds.zt.test.map((v, i) => (2 * v + kinds.mse!.test[i]!) / 3),
+    };
     const z2Kept = new Set(withoutContamination(kinds.z2!.cal));
     const fpr = (s: Scores, keep: (i: number) => boolean, clean: boolean) => {
       const policy = fitPolicy(
