@@ -14,6 +14,8 @@ import {
   EnsembleScorer,
   fitMemberScoring,
   fitScoring,
+  memberSeedOf,
+  memberSubsample,
   thresholdInResidualUnits,
   residualSpreads,
 } from '../../../shared/model/ensemble.js';
@@ -96,6 +98,32 @@ describe('calibrate: cross-fitted calibration scores', () => {
     const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
     assert.ok(mean(scores) > mean(inSample), `cross-fitted ${mean(scores)} vs in-sample ${mean(inSample)}`);
     detector.dispose();
+  });
+});
+
+describe('memberSubsample', () => {
+  test('splits the rows into a sorted fitting share and the rest, the same for the same seed', () => {
+    const a = memberSubsample(1000, 0.5, memberSeedOf(7, 3));
+    assert.equal(a.fit.length, 500);
+    assert.equal(a.rest.length, 500);
+    assert.ok(a.fit.every((v, i) => i === 0 || a.fit[i - 1]! < v));
+    assert.deepEqual(
+      [...a.fit, ...a.rest].sort((x, y) => x - y),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+    assert.deepEqual(memberSubsample(1000, 0.5, memberSeedOf(7, 3)), a);
+    assert.notDeepEqual(memberSubsample(1000, 0.5, memberSeedOf(7, 4)).fit, a.fit);
+  });
+
+  test('keeps at least 256 rows, or all of a smaller table', () => {
+    assert.equal(memberSubsample(400, 0.5, 1).fit.length, 256);
+    assert.equal(memberSubsample(100, 0.5, 1).fit.length, 100);
+    assert.equal(memberSubsample(100, 0.5, 1).rest.length, 0);
+  });
+
+  test('member 0 uses the seed itself', () => {
+    assert.equal(memberSeedOf(42, 0), 42);
+    assert.notEqual(memberSeedOf(42, 1), 42);
   });
 });
 
