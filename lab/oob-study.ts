@@ -23,7 +23,9 @@ import { profileSettings } from '../shared/model/profile.js';
 import { ConformalPolicy } from '../shared/threshold/conformal.js';
 import { calibrationSplit, takeRows } from '../shared/threshold/holdout.js';
 import { calibrationRowsFor } from '../shared/threshold/policy.js';
+import { testFpr } from './eval/dumps.js';
 import { prepareLabelledSet, type PreparedExperiment } from './eval/experiment.js';
+import { meanStd } from './eval/metrics.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -38,14 +40,7 @@ const ALPHA = 0.01;
 
 /** Percent of the normal test rows whose `scores` exceed `threshold`. */
 function fpr(prep: PreparedExperiment, scores: ArrayLike<number>, threshold: number): number {
-  let normal = 0;
-  let over = 0;
-  for (let i = 0; i < prep.testRows; i++) {
-    if (prep.testLabels[i] !== 0) continue;
-    normal++;
-    if (scores[i]! > threshold) over++;
-  }
-  return (100 * over) / normal;
+  return 100 * testFpr({ test: scores, testLabels: prep.testLabels }, threshold);
 }
 
 async function trial(prep: PreparedExperiment, seed: number): Promise<Record<string, number>> {
@@ -126,7 +121,7 @@ for (const set of sets) {
   for (const seed of seeds) runs.push(await trial(prep, seed));
   for (const key of Object.keys(runs[0]!)) {
     const per = runs.map((r) => r[key]!);
-    const mean = per.reduce((a, b) => a + b, 0) / per.length;
+    const { mean } = meanStd(per);
     console.log(`${set} | ${key} | ${per.map((v) => v.toFixed(2)).join(', ')} | ${mean.toFixed(2)}`);
   }
 }

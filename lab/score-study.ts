@@ -145,6 +145,7 @@ for (const set of sets) {
     kinds.lt = average(kinds.log!, kinds.tail!);
     // The residual's square in model units (the report's MSE, member-normalised like the others).
     kinds.mse = score((m) => (z, j) => (z * m.spread[j]! + m.center[j]!) ** 2);
+    // zt is (z2 + tail) / 2, so this is the plain average of the three terms.
     kinds.ztm = {
       cal: kinds.zt.cal.map((v, i) => (2 * v + kinds.mse!.cal[i]!) / 3),
       test: kinds.zt.test.map((v, i) => (2 * v + kinds.mse!.test[i]!) / 3),

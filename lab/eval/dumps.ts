@@ -29,13 +29,16 @@ export function readDumps(dirs: readonly string[]): Map<string, Dump[]> {
 }
 
 /** The share of the normal test rows scoring above `threshold`. */
-export function testFpr(d: Dump, threshold: number): number {
+export function testFpr(
+  d: { test: ArrayLike<number>; testLabels: ArrayLike<number> },
+  threshold: number,
+): number {
   let fp = 0;
   let neg = 0;
-  d.test.forEach((s, i) => {
-    if (d.testLabels[i] === 1) return;
+  for (let i = 0; i < d.test.length; i++) {
+    if (d.testLabels[i] === 1) continue;
     neg++;
-    if (s > threshold) fp++;
-  });
+    if (d.test[i]! > threshold) fp++;
+  }
   return fp / neg;
 }
