@@ -24,7 +24,8 @@
  *   beside it.
  *
  * Environment: SMAE_BENCH_RECORDS (default 500000), SMAE_BENCH_PARTITIONS (4), SMAE_BENCH_REPEATS (3),
- * SMAE_BENCH_PHASES (all; `throughput` skips the latency phases), SMAE_BENCH_TX_RECORDS (the scorer's
+ * SMAE_BENCH_PHASES (all; `throughput` skips the latency phases; `latency` skips the throughput phases and
+ * runs the half-maximum phase only at SMAE_BENCH_HALF_MAX records/s when set), SMAE_BENCH_TX_RECORDS (the scorer's
  * records per transaction, `maxTransactionRecords`; default the scorer's own, 2,000),
  * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 4: the
  * scorer's default), SMAE_BENCH_LOAD_PROCESSES (load generator processes, 2), SMAE_BENCH_LOAD_PRODUCERS
@@ -86,8 +87,12 @@ const PARTITIONS = Number(process.env.SMAE_BENCH_PARTITIONS ?? 4);
 const LATENCY_SECONDS = Number(process.env.SMAE_BENCH_LATENCY_SECONDS ?? 15);
 const CONCURRENCY = Number(process.env.SMAE_BENCH_CONCURRENCY ?? 4);
 const REPEATS = Number(process.env.SMAE_BENCH_REPEATS ?? 3);
-/** `throughput` skips the latency phases. */
+/** `throughput` skips the latency phases, `latency` the throughput phases. */
 const PHASES = process.env.SMAE_BENCH_PHASES ?? 'all';
+if (!['all', 'throughput', 'latency'].includes(PHASES))
+  throw new Error(`SMAE_BENCH_PHASES must be all, throughput or latency (got "${PHASES}")`);
+/** With `latency`: the rate of the half-maximum phase (no throughput phase measures it). */
+const HALF_MAX = process.env.SMAE_BENCH_HALF_MAX ? Number(process.env.SMAE_BENCH_HALF_MAX) : undefined;
 const WINDOW = process.env.SMAE_BENCH_WINDOW ?? 'off';
 if (!['off', 'on', 'unlimited'].includes(WINDOW))
   throw new Error(`SMAE_BENCH_WINDOW must be off, on or unlimited (got "${WINDOW}")`);
@@ -104,14 +109,15 @@ const CLIENTS = (process.env.SMAE_BENCH_CLIENTS ?? (confluentAvailable() ? 'kafk
   .map((c) => c.trim()) as KafkaClientName[];
 /** The client being measured (the outer loop of main). */
 let client: KafkaClientName = 'kafkajs';
-/** The port of the client being measured; kafkajs's `kafka` serves admin and load either way. */
-function portOf(kafka: Kafka): KafkaPort {
-  return client === 'confluent'
-    ? createKafkaPort({
-        ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-scorer' }),
-        client: 'confluent',
-      })
-    : kafkajsPort(kafka);
+/** Retries the measured client made of retriable broker errors, by error type (reset per latency phase). */
+const retriesSeen = new Map<string, number>();
+/** A port of the client being measured, on a connection of its own; kafkajs's `kafka` serves admin and load. */
+function measuredPort(): KafkaPort {
+  return createKafkaPort(
+    { ...kafkaConnectionFromEnv(process.env, { clientId: 'smae-bench-scorer' }), client },
+    silentLogger,
+    { onRetry: (type) => retriesSeen.set(type, (retriesSeen.get(type) ?? 0) + 1) },
+  );
 }
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -224,15 +230,10 @@ async function produceBacklog(kafka: Kafka, topic: string, n: number): Promise<v
  * The pass-through baseline: same consumer settings and delivery code, each input record copied out
  * (its value, keyed as the scorer keys its outputs), no decoding and no scoring.
  */
-async function baseline(
-  kafka: Kafka,
-  admin: Admin,
-  names: PipelineNames,
-  mode: DeliveryMode,
-): Promise<Throughput> {
+async function baseline(admin: Admin, names: PipelineNames, mode: DeliveryMode): Promise<Throughput> {
   const groupId = `${names.name}.baseline.${mode}.${randomUUID().slice(0, 8)}`;
   const meter = new RateMeter(RECORDS, `baseline ${mode}`);
-  const port = fetchTimed(portOf(kafka), (at) => meter.onFetch(at));
+  const port = fetchTimed(measuredPort(), (at) => meter.onFetch(at));
   const consumer = port.groupConsumer({
     groupId,
     sessionTimeoutMs: 30_000,
@@ -296,7 +297,6 @@ async function baseline(
  * ratio is taken within the pair.
  */
 async function pairedThroughput(
-  kafka: Kafka,
   admin: Admin,
   names: PipelineNames,
   registry: ModelRegistry,
@@ -304,8 +304,8 @@ async function pairedThroughput(
 ): Promise<{ base: number[]; scored: number[]; ratios: number[] }> {
   const out = { base: [] as number[], scored: [] as number[], ratios: [] as number[] };
   for (let r = 1; r <= REPEATS; r++) {
-    const b = (await baseline(kafka, admin, names, mode)).recordsPerSecond;
-    const s = (await scorerThroughput(kafka, admin, names, registry, mode, true)).recordsPerSecond;
+    const b = (await baseline(admin, names, mode)).recordsPerSecond;
+    const s = (await scorerThroughput(admin, names, registry, mode, true)).recordsPerSecond;
     out.base.push(b);
     out.scored.push(s);
     out.ratios.push(s / b);
@@ -355,7 +355,6 @@ function scorerFor(
 }
 
 async function scorerThroughput(
-  kafka: Kafka,
   admin: Admin,
   names: PipelineNames,
   registry: ModelRegistry,
@@ -363,7 +362,7 @@ async function scorerThroughput(
   emitScores: boolean,
 ): Promise<Throughput> {
   const meter = new RateMeter(RECORDS, `scorer ${mode}${emitScores ? ' + scores' : ''}`);
-  const port = fetchTimed(portOf(kafka), (at) => meter.onFetch(at));
+  const port = fetchTimed(measuredPort(), (at) => meter.onFetch(at));
   const scorer = scorerFor(port, names, registry, mode, names.topics.records, emitScores, (b) =>
     meter.onBatch(b.records, b.committedAt),
   );
@@ -393,7 +392,6 @@ interface Latency {
 }
 
 async function scorerLatency(
-  kafka: Kafka,
   admin: Admin,
   names: PipelineNames,
   registry: ModelRegistry,
@@ -407,9 +405,10 @@ async function scorerLatency(
     { topic: scoresTopic, numPartitions: PARTITIONS },
   ]);
   const commitLags: number[] = [];
+  retriesSeen.clear();
   let measureFrom = Number.POSITIVE_INFINITY;
   const scorer = scorerFor(
-    portOf(kafka),
+    measuredPort(),
     names,
     registry,
     mode,
@@ -572,6 +571,7 @@ async function measurePhase(
   const sent = field('sent');
   const measured = field('measured');
   const read = await reader.finish(measured);
+  say(`  the scorer's view: ${await stageMeans(scorer)}`);
   const held = (await admin.fetchTopicOffsets(topic)).reduce((n, p) => n + Number(p.high), 0);
   if (held !== sent) say(`  note: ${sent} records sent, the topic holds ${held} (producer retries)`);
   return {
@@ -585,6 +585,38 @@ async function measurePhase(
     achieved: field('achieved'),
     maxQueued: field('queued'),
   };
+}
+
+/**
+ * Where a record's time went inside the scorer over the phase (warm-up included), from its own metrics:
+ * the mean record age when fetched, records per transaction, and each stage's mean per transaction.
+ */
+const metricNameOf = (v: object): string | undefined => (v as { metricName?: string }).metricName;
+
+async function stageMeans(scorer: ReturnType<typeof scorerFor>): Promise<string> {
+  const metrics = await scorer.metricsRegistry.getMetricsAsJSON();
+  const mean = (name: string, label?: string): string => {
+    const values = metrics.find((m) => m.name === name)?.values ?? [];
+    const pick = (suffix: string): number =>
+      values
+        .filter(
+          (v) => metricNameOf(v) === `${name}${suffix}` && (label === undefined || v.labels.stage === label),
+        )
+        .reduce((n, v) => n + v.value, 0);
+    const count = pick('_count');
+    return count > 0 ? ((1000 * pick('_sum')) / count).toFixed(1) : '-';
+  };
+  const batch = metrics.find((m) => m.name === 'smae_scorer_batch_size')?.values ?? [];
+  const sum = batch.find((v) => metricNameOf(v) === 'smae_scorer_batch_size_sum')?.value ?? 0;
+  const count = batch.find((v) => metricNameOf(v) === 'smae_scorer_batch_size_count')?.value ?? 0;
+  const stages = ['decode_score', 'send', 'send_offsets', 'commit'].map(
+    (st) => `${st} ${mean('smae_scorer_stage_seconds', st)}`,
+  );
+  const retries = [...retriesSeen].map(([type, n]) => `${type} ${n}`).join(', ');
+  return (
+    `retries: ${retries || 'none'}; mean record age at fetch ${mean('smae_scorer_record_age_at_fetch_seconds')} ms, ` +
+    `${count > 0 ? (sum / count).toFixed(1) : '-'} records per batch; per transaction (ms): ${stages.join(', ')}`
+  );
 }
 
 const WARMUP_MS = 2000;
@@ -633,6 +665,33 @@ async function loadGenerator(
   );
 }
 
+/** The paired throughput runs and the flags-only run of one delivery mode; prints them, returns the row. */
+async function throughputPhases(
+  admin: Admin,
+  names: PipelineNames,
+  registry: ModelRegistry,
+  mode: DeliveryMode,
+): Promise<{ withScores: number; row: string }> {
+  const paired = await pairedThroughput(admin, names, registry, mode);
+  const base = percentile(paired.base, 50);
+  const withScores = percentile(paired.scored, 50);
+  const ratio = percentile(paired.ratios, 50);
+  const pairs = paired.ratios.map((r) => r.toFixed(2)).join(', ');
+  const scored = await scorerThroughput(admin, names, registry, mode, false);
+  say(
+    `  scorer:   ${Math.round(scored.recordsPerSecond)} records/s (flags only: ~1% of records produce output)`,
+  );
+  say(
+    `  medians: baseline ${Math.round(base)} records/s, scorer + scores topic ${Math.round(withScores)} records/s, ` +
+      `ratio ${ratio.toFixed(2)} (pairs: ${pairs})`,
+  );
+  const row =
+    `${Math.round(base)} | ${Math.round(scored.recordsPerSecond)} | ` +
+    `${(scored.recordsPerSecond / base).toFixed(2)} | ${Math.round(withScores)} | ` +
+    `${ratio.toFixed(2)} (${pairs})`;
+  return { withScores, row };
+}
+
 async function main(): Promise<void> {
   ensureRunSigningKey(); // the scorer reads only signed models
   const kafka = createKafka({
@@ -661,7 +720,7 @@ async function main(): Promise<void> {
       MODEL === 'default' ? { seed: 5, profile: 'default' } : { seed: 5 },
     );
     await registry.publish(artifact, { publishedBy: 'bench', reason: 'scorer benchmark' });
-    await produceBacklog(kafka, names.topics.records, RECORDS);
+    if (PHASES !== 'latency') await produceBacklog(kafka, names.topics.records, RECORDS);
 
     const rows: string[] = [];
     const latencyRows: string[] = [];
@@ -672,27 +731,15 @@ async function main(): Promise<void> {
       client = c;
       const who = `${mode} (${c})`;
       say(`\n[${who}]`);
-      const paired = await pairedThroughput(kafka, admin, names, registry, mode);
-      const base = percentile(paired.base, 50);
-      const withScores = percentile(paired.scored, 50);
-      const ratio = percentile(paired.ratios, 50);
-      const pairs = paired.ratios.map((r) => r.toFixed(2)).join(', ');
-      const scored = await scorerThroughput(kafka, admin, names, registry, mode, false);
-      say(
-        `  scorer:   ${Math.round(scored.recordsPerSecond)} records/s (flags only: ~1% of records produce output)`,
-      );
-      say(
-        `  medians: baseline ${Math.round(base)} records/s, scorer + scores topic ${Math.round(withScores)} records/s, ` +
-          `ratio ${ratio.toFixed(2)} (pairs: ${pairs})`,
-      );
-      const half = withScores / 2;
+      const measured = PHASES === 'latency' ? null : await throughputPhases(admin, names, registry, mode);
+      const half = measured ? measured.withScores / 2 : HALF_MAX;
       const phases: [string, number][] =
         PHASES === 'throughput'
           ? []
           : [
               ['1,000/s', 1000],
               ['10,000/s', 10_000],
-              ['half max', half],
+              ...(half === undefined ? [] : ([['half max', half]] as [string, number][])),
             ];
       for (const [label, rate] of phases) {
         // A load generator's client sometimes fails to start on the busy broker (its metadata request is
@@ -700,7 +747,7 @@ async function main(): Promise<void> {
         let lat: Latency | undefined;
         for (let attempt = 1; lat === undefined; attempt++) {
           try {
-            lat = await scorerLatency(kafka, admin, names, registry, mode, rate);
+            lat = await scorerLatency(admin, names, registry, mode, rate);
           } catch (err) {
             if (attempt >= 3) throw err;
             say(`  the phase failed (${(err as Error).message}); running it again`);
@@ -719,11 +766,7 @@ async function main(): Promise<void> {
           `| ${who} | ${label} | ${lat.offered} | ${lat.achieved} | ${lat.p50.toFixed(0)} | ${lat.p99.toFixed(0)} | ${lat.samples} |`,
         );
       }
-      rows.push(
-        `| ${who} | ${Math.round(base)} | ${Math.round(scored.recordsPerSecond)} | ` +
-          `${(scored.recordsPerSecond / base).toFixed(2)} | ${Math.round(withScores)} | ` +
-          `${ratio.toFixed(2)} (${pairs}) |`,
-      );
+      if (measured) rows.push(`| ${who} | ${measured.row} |`);
     }
     say(
       '\n| delivery | baseline rec/s (median) | scorer rec/s | ratio | scorer+scores rec/s (median) | ratio, one output per record: median (each pair) |',
