@@ -57,6 +57,34 @@ export async function loadCsv(path: string, options: LoadCsvOptions = {}): Promi
 
 /** Parses CSV text (the same rules as `loadCsv`); `source` names the data in error messages. */
 export function parseCsv(text: string, options: LoadCsvOptions = {}, source = 'data'): CsvTable {
+  const records = csvRecords(text, source);
+  const header = records[0]!;
+  checkHeader(header, source);
+  if (records.length < 2) {
+    throw new SmaeError('BAD_DATA_FILE', `${source} has a header but no data rows`, { field: source });
+  }
+  const labelIndex = labelIndexOf(header, options, source);
+  const featureIdx = header.map((_, i) => i).filter((i) => i !== labelIndex);
+  const columns = featureIdx.map((i) => header[i]!);
+  const { rows, numericColumns } = readRows(records, featureIdx, columns);
+  if (numericColumns.length === 0) {
+    throw new SmaeError(
+      'BAD_DATA_FILE',
+      `${source} has no numeric feature column (columns: ${columns.join(', ') || 'none besides the label'})`,
+      { field: source },
+    );
+  }
+  const table: CsvTable = { columns, numericColumns, rows };
+  if (labelIndex >= 0) {
+    const labelName = options.labelColumn!;
+    table.labels = readLabels(records, labelIndex, labelName, source);
+    table.labelColumn = labelName;
+  }
+  return table;
+}
+
+/** The file's records, header first; not CSV, ragged or empty is `BAD_DATA_FILE`. */
+function csvRecords(text: string, source: string): string[][] {
   let records: string[][];
   try {
     records = parse(text, {
@@ -75,41 +103,47 @@ export function parseCsv(text: string, options: LoadCsvOptions = {}, source = 'd
     throw new SmaeError(
       'BAD_DATA_FILE',
       `${source} is empty (a header row and at least one data row are needed)`,
-      {
-        field: source,
-      },
+      { field: source },
     );
   }
-  const header = records[0]!;
+  return records;
+}
+
+/** Every column named, and each name once. */
+function checkHeader(header: readonly string[], source: string): void {
   const seen = new Set<string>();
   for (const name of header) {
     if (name === '') throw new SmaeError('BAD_DATA_FILE', `${source} has an empty column name in its header`);
     if (seen.has(name)) throw new SmaeError('BAD_DATA_FILE', `${source} names column "${name}" twice`);
     seen.add(name);
   }
-  if (records.length < 2) {
-    throw new SmaeError('BAD_DATA_FILE', `${source} has a header but no data rows`, { field: source });
-  }
+}
 
-  const labelRequired = options.labelRequired ?? true;
+/** The label column's index, −1 when none is named (or it is absent and not required). */
+function labelIndexOf(header: readonly string[], options: LoadCsvOptions, source: string): number {
   const labelName = options.labelColumn;
-  const labelIndex = labelName === undefined ? -1 : header.indexOf(labelName);
-  if (labelName !== undefined && labelIndex < 0 && labelRequired) {
+  if (labelName === undefined) return -1;
+  const index = header.indexOf(labelName);
+  if (index < 0 && (options.labelRequired ?? true)) {
     throw new SmaeError(
       'BAD_LABEL_COLUMN',
       `${source} has no label column "${labelName}" (columns: ${header.join(', ')}); name another with --label-column`,
       { field: labelName },
     );
   }
+  return index;
+}
 
-  const featureIdx = header.map((_, i) => i).filter((i) => i !== labelIndex);
-  const columns = featureIdx.map((i) => header[i]!);
+/** The data rows as typed cells (numbers where they read as finite numbers), and the numeric columns. */
+function readRows(
+  records: readonly string[][],
+  featureIdx: readonly number[],
+  columns: readonly string[],
+): { rows: DataRow[]; numericColumns: string[] } {
   const numeric = featureIdx.map(() => true);
   const nonEmpty = featureIdx.map(() => 0);
   const n = records.length - 1;
   const rows: DataRow[] = new Array<DataRow>(n);
-  const labels = labelIndex >= 0 ? new Uint8Array(n) : undefined;
-
   for (let r = 0; r < n; r++) {
     const rec = records[r + 1]!;
     const row: DataRow = {};
@@ -129,35 +163,31 @@ export function parseCsv(text: string, options: LoadCsvOptions = {}, source = 'd
       }
     }
     rows[r] = row;
-    if (labels) {
-      const cell = rec[labelIndex]!;
-      const v = Number(cell);
-      if (cell === '' || (v !== 0 && v !== 1)) {
-        throw new SmaeError(
-          'BAD_LABEL_COLUMN',
-          `label column "${labelName}" of ${source} must hold 0 or 1 (1 = anomaly); line ${r + 2} has "${cell}"`,
-          { field: labelName, details: { line: r + 2, value: cell } },
-        );
-      }
-      labels[r] = v;
+  }
+  return { rows, numericColumns: columns.filter((_, k) => numeric[k] && nonEmpty[k]! > 0) };
+}
+
+/** One 0/1 per data row; anything else is `BAD_LABEL_COLUMN`, naming the line. */
+function readLabels(
+  records: readonly string[][],
+  labelIndex: number,
+  labelName: string,
+  source: string,
+): Uint8Array {
+  const labels = new Uint8Array(records.length - 1);
+  for (let r = 0; r < labels.length; r++) {
+    const cell = records[r + 1]![labelIndex]!;
+    const v = Number(cell);
+    if (cell === '' || (v !== 0 && v !== 1)) {
+      throw new SmaeError(
+        'BAD_LABEL_COLUMN',
+        `label column "${labelName}" of ${source} must hold 0 or 1 (1 = anomaly); line ${r + 2} has "${cell}"`,
+        { field: labelName, details: { line: r + 2, value: cell } },
+      );
     }
+    labels[r] = v;
   }
-
-  const numericColumns = columns.filter((_, k) => numeric[k] && nonEmpty[k]! > 0);
-  if (numericColumns.length === 0) {
-    throw new SmaeError(
-      'BAD_DATA_FILE',
-      `${source} has no numeric feature column (columns: ${columns.join(', ') || 'none besides the label'})`,
-      { field: source },
-    );
-  }
-
-  const table: CsvTable = { columns, numericColumns, rows };
-  if (labels) {
-    table.labels = labels;
-    table.labelColumn = labelName!;
-  }
-  return table;
+  return labels;
 }
 
 /** csv-parse's messages are long and quote internals; keep the part that says where and what. */
