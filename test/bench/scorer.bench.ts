@@ -21,7 +21,8 @@
  *   committed records only: shared/kafka/committed-reader.ts), reads the scores; latency = when it could
  *   read a score − the input record's Kafka timestamp (when the generator released it; the scorer copies
  *   it into the score's event time). The scorer's own view (commit completed − timestamp) is printed
- *   beside it.
+ *   beside it, and where the time went inside it (`stageMeans`: record age at fetch, records per
+ *   transaction, each transaction stage, the client's retries by error).
  *
  * Environment: SMAE_BENCH_RECORDS (default 500000), SMAE_BENCH_PARTITIONS (4), SMAE_BENCH_REPEATS (3),
  * SMAE_BENCH_PHASES (all; `throughput` skips the latency phases; `latency` skips the throughput phases and
@@ -587,12 +588,14 @@ async function measurePhase(
   };
 }
 
-/**
- * Where a record's time went inside the scorer over the phase (warm-up included), from its own metrics:
- * the mean record age when fetched, records per transaction, and each stage's mean per transaction.
- */
+/** prom-client's JSON names each value of a histogram (`…_sum`, `…_count`) without typing the field. */
 const metricNameOf = (v: object): string | undefined => (v as { metricName?: string }).metricName;
 
+/**
+ * Where a record's time went inside the scorer over the phase (warm-up included), from its own metrics:
+ * the mean record age when fetched, records per transaction, and each stage's mean per transaction; and
+ * the retries its Kafka client made, by error type.
+ */
 async function stageMeans(scorer: ReturnType<typeof scorerFor>): Promise<string> {
   const metrics = await scorer.metricsRegistry.getMetricsAsJSON();
   const mean = (name: string, label?: string): string => {
