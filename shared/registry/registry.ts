@@ -107,27 +107,11 @@ export class ModelRegistry {
    * are overwritten (and the digest recomputed), its `parentVersion` is kept as the caller set it.
    */
   async publish(artifact: ModelArtifact, meta: PublishMeta): Promise<PublishResult> {
-    try {
-      verifyArtifact(artifact);
-    } catch (err) {
-      throw new ModelError('INTEGRITY_CHECK_FAILED', `refusing to publish: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    if (!meta.publishedBy) {
-      throw new ConfigError('invalid publish metadata', [
-        { path: 'publishedBy', message: 'must not be empty' },
-      ]);
-    }
+    checkPublishable(artifact, meta);
     const expected = meta.expectedParent === undefined ? '' : String(meta.expectedParent ?? 0);
     assertCanPublish(this.trust); // before a version number is reserved
-
-    const reserved = (await this.io(() =>
-      RESERVE.run(this.redis, [this.keys.seq, this.keys.current, this.keys.history], [expected]),
-    )) as [string, number];
-    if (reserved[0] === 'CONFLICT') throw this.conflict(meta.expectedParent ?? null, Number(reserved[1]));
-    const version = Number(reserved[1]);
-
+    const version = await this.reserve(expected, meta);
+    // Step 2: re-sealed under its number and pipeline, then signed.
     const sealed = sealArtifact({ ...artifact.manifest, version, pipeline: this.pipeline }, artifact.weights);
     const publishedAt = new Date().toISOString();
     const signature = signForPublish(this.trust, {
@@ -138,6 +122,46 @@ export class ModelRegistry {
       reason: meta.reason,
       publishedAt,
     });
+    const { promoted, previous, trimmed } = await this.commit({
+      version,
+      sealed,
+      expected,
+      meta,
+      publishedAt,
+      signature,
+    });
+    this.logPublished({ version, promoted, previous, trimmed, meta, digest: sealed.digest, signature });
+    return {
+      version,
+      artifact: sealed,
+      publishedBy: meta.publishedBy,
+      reason: meta.reason,
+      publishedAt,
+      previous,
+      promoted,
+      signedBy: signature?.keyId ?? null,
+    };
+  }
+
+  /** Step 1: the next version number, after the optimistic `expectedParent` check ('' = none). */
+  private async reserve(expected: string, meta: PublishMeta): Promise<number> {
+    const reserved = (await this.io(() =>
+      RESERVE.run(this.redis, [this.keys.seq, this.keys.current, this.keys.history], [expected]),
+    )) as [string, number];
+    if (reserved[0] === 'CONFLICT') throw this.conflict(meta.expectedParent ?? null, Number(reserved[1]));
+    return Number(reserved[1]);
+  }
+
+  /** Step 3: writes the version, moves the pointer if it is the highest, trims, announces; one script. */
+  private async commit(c: {
+    version: number;
+    sealed: ModelArtifact;
+    expected: string;
+    meta: PublishMeta;
+    publishedAt: string;
+    signature: ReturnType<typeof signForPublish>;
+  }): Promise<{ promoted: boolean; previous: number; trimmed: number[] }> {
+    const { version, sealed, expected, meta, publishedAt, signature } = c;
     const event: ModelEvent = {
       type: 'published',
       pipeline: this.pipeline,
@@ -176,39 +200,42 @@ export class ModelRegistry {
         },
       );
     }
-    const promoted = Number(committed[1]) === 1;
-    const previous = Number(committed[2]);
-    const trimmed = committed[3].map(Number);
+    return {
+      promoted: Number(committed[1]) === 1,
+      previous: Number(committed[2]),
+      trimmed: committed[3].map(Number),
+    };
+  }
+
+  private logPublished(p: {
+    version: number;
+    promoted: boolean;
+    previous: number;
+    trimmed: number[];
+    meta: PublishMeta;
+    digest: string;
+    signature: ReturnType<typeof signForPublish>;
+  }): void {
     this.logger.info(
       {
-        version,
-        promoted,
-        previous,
-        trimmed,
-        publishedBy: meta.publishedBy,
-        digest: sealed.digest.slice(0, 12),
-        keyId: signature?.keyId ?? null,
+        version: p.version,
+        promoted: p.promoted,
+        previous: p.previous,
+        trimmed: p.trimmed,
+        publishedBy: p.meta.publishedBy,
+        digest: p.digest.slice(0, 12),
+        keyId: p.signature?.keyId ?? null,
       },
-      promoted
+      p.promoted
         ? 'model version published and made current'
         : 'model version published behind a newer current one',
     );
-    if (trimmed.includes(version)) {
+    if (p.trimmed.includes(p.version)) {
       this.logger.warn(
-        { version },
+        { version: p.version },
         'the published version was immediately trimmed from history (history limit)',
       );
     }
-    return {
-      version,
-      artifact: sealed,
-      publishedBy: meta.publishedBy,
-      reason: meta.reason,
-      publishedAt,
-      previous,
-      promoted,
-      signedBy: signature?.keyId ?? null,
-    };
   }
 
   /** The current version number (0 when nothing is published yet); no verification, one GET. */
@@ -374,5 +401,21 @@ export class ModelRegistry {
         cause: err,
       });
     }
+  }
+}
+
+/** Refuses an artifact that does not verify and metadata without a publisher. */
+function checkPublishable(artifact: ModelArtifact, meta: PublishMeta): void {
+  try {
+    verifyArtifact(artifact);
+  } catch (err) {
+    throw new ModelError('INTEGRITY_CHECK_FAILED', `refusing to publish: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (!meta.publishedBy) {
+    throw new ConfigError('invalid publish metadata', [
+      { path: 'publishedBy', message: 'must not be empty' },
+    ]);
   }
 }
