@@ -213,6 +213,23 @@ export async function testRedis(t: TestContext): Promise<Redis> {
   return redis;
 }
 
+/**
+ * A Redis client for REDIS_URL that connects in the background (commands queue until it has), closed when
+ * the test ends; for tests that build many clients inline.
+ */
+export function redisClient(t: TestContext): Redis {
+  const redis = createRedis(redisUrlFromEnv(process.env), { maxRetriesPerRequest: 2 });
+  onCleanup(t, () => redis.quit().catch(() => redis.disconnect()));
+  return redis;
+}
+
+/** A unique pipeline name whose Redis keys (`smae:{<name>}:*`: registry, window, queues) go when the test ends. */
+export function uniqueRedisPipeline(t: TestContext, prefix = 'test'): string {
+  const names = pipelineNames(uniqueName(prefix));
+  onCleanup(t, () => deleteRedisKeys(names.redisPrefix));
+  return names.name;
+}
+
 /** A unique key prefix (`smae:test:{<uuid>}:`); every key under it is deleted when the test ends. */
 export function uniqueRedisPrefix(t: TestContext, prefix = 'smae:test'): string {
   const keyPrefix = `${prefix}:{${randomUUID()}}:`;

@@ -2,10 +2,8 @@
  * Signed models against the real Redis: a writer with Redis access but no trusted key cannot get a
  * model in front of a reader, key rotation works, and a tampered signature is refused.
  */
-import { after, describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import {
   ModelRegistry,
   generateSigningKeyPair,
@@ -13,29 +11,7 @@ import {
   type PublishedModel,
 } from '../../shared/registry/index.js';
 import { tinyArtifact } from '../unit/registry/fixtures.js';
-
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const clients: Redis[] = [];
-
-function client(): Redis {
-  const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  clients.push(r);
-  return r;
-}
-
-after(async () => {
-  await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
-});
-
-function pipeline(t: TestContext): string {
-  const name = `test-sig-${randomUUID().slice(0, 8)}`;
-  t.after(async () => {
-    const r = client();
-    const keys = await r.keys(`smae:{${name}}:*`);
-    if (keys.length > 0) await r.del(...keys);
-  });
-  return name;
-}
+import { redisClient, uniqueRedisPipeline } from '../helpers/infra.js';
 
 const trainerKey = generateSigningKeyPair();
 const publisher = modelTrust({ signingKeyPem: trainerKey.privateKeyPem });
@@ -43,13 +19,13 @@ const reader = modelTrust({ trustedPems: [trainerKey.publicKeyPem] });
 
 describe('signed models in the registry', () => {
   test('a writer with Redis access but no trusted key publishes a model with a correct digest: refused', async (t) => {
-    const name = pipeline(t);
-    const trainer = new ModelRegistry({ redis: client(), pipeline: name, trust: publisher });
-    const scorer = new ModelRegistry({ redis: client(), pipeline: name, trust: reader });
+    const name = uniqueRedisPipeline(t, 'test-sig');
+    const trainer = new ModelRegistry({ redis: redisClient(t), pipeline: name, trust: publisher });
+    const scorer = new ModelRegistry({ redis: redisClient(t), pipeline: name, trust: reader });
     await trainer.publish(tinyArtifact(1), { publishedBy: 'trainer', reason: 'first' });
 
     // A process without a key and without the development switch cannot publish at all…
-    const keyless = new ModelRegistry({ redis: client(), pipeline: name, trust: modelTrust({}) });
+    const keyless = new ModelRegistry({ redis: redisClient(t), pipeline: name, trust: modelTrust({}) });
     await assert.rejects(keyless.publish(tinyArtifact(2), { publishedBy: 'x', reason: 'y' }), {
       code: 'INVALID_CONFIG',
       message: /no signing key/,
@@ -73,7 +49,7 @@ describe('signed models in the registry', () => {
     // …but anyone with Redis can write what the registry writes: here unsigned (the writer allows
     // itself unsigned models), and signed with a key of its own. Both have a correct digest.
     const attacker = new ModelRegistry({
-      redis: client(),
+      redis: redisClient(t),
       pipeline: name,
       trust: modelTrust({ allowUnsigned: true }),
     });
@@ -90,7 +66,7 @@ describe('signed models in the registry', () => {
     });
     const ownKey = generateSigningKeyPair();
     const selfSigned = new ModelRegistry({
-      redis: client(),
+      redis: redisClient(t),
       pipeline: name,
       trust: modelTrust({ signingKeyPem: ownKey.privateKeyPem }),
     });
@@ -134,15 +110,15 @@ describe('signed models in the registry', () => {
   });
 
   test('key rotation: trust old and new, switch the publisher, drop the old key', async (t) => {
-    const name = pipeline(t);
+    const name = uniqueRedisPipeline(t, 'test-sig');
     const next = generateSigningKeyPair();
-    const oldTrainer = new ModelRegistry({ redis: client(), pipeline: name, trust: publisher });
+    const oldTrainer = new ModelRegistry({ redis: redisClient(t), pipeline: name, trust: publisher });
     await oldTrainer.publish(tinyArtifact(1), { publishedBy: 'trainer', reason: 'old key' });
 
     const both = modelTrust({ trustedPems: [trainerKey.publicKeyPem, next.publicKeyPem] });
-    const readerBoth = new ModelRegistry({ redis: client(), pipeline: name, trust: both });
+    const readerBoth = new ModelRegistry({ redis: redisClient(t), pipeline: name, trust: both });
     const newTrainer = new ModelRegistry({
-      redis: client(),
+      redis: redisClient(t),
       pipeline: name,
       trust: modelTrust({ signingKeyPem: next.privateKeyPem, trustedPems: [trainerKey.publicKeyPem] }),
     });
@@ -151,12 +127,12 @@ describe('signed models in the registry', () => {
     assert.equal((await readerBoth.get(1)).signedBy, trainerKey.keyId);
     assert.equal((await readerBoth.current())?.signedBy, next.keyId);
     // A reader that has not been given the new key yet keeps refusing it (rotation order matters).
-    await assert.rejects(new ModelRegistry({ redis: client(), pipeline: name, trust: reader }).get(2), {
+    await assert.rejects(new ModelRegistry({ redis: redisClient(t), pipeline: name, trust: reader }).get(2), {
       code: 'UNTRUSTED_MODEL',
     });
     // After the old key is dropped, versions it signed are refused and the new ones are read.
     const newOnly = new ModelRegistry({
-      redis: client(),
+      redis: redisClient(t),
       pipeline: name,
       trust: modelTrust({ trustedPems: [next.publicKeyPem] }),
     });
@@ -165,10 +141,10 @@ describe('signed models in the registry', () => {
   });
 
   test('a tampered signature, or a signature moved to other audit fields, is refused', async (t) => {
-    const name = pipeline(t);
-    const redis = client();
+    const name = uniqueRedisPipeline(t, 'test-sig');
+    const redis = redisClient(t);
     const trainer = new ModelRegistry({ redis, pipeline: name, trust: publisher });
-    const scorer = new ModelRegistry({ redis: client(), pipeline: name, trust: reader });
+    const scorer = new ModelRegistry({ redis: redisClient(t), pipeline: name, trust: reader });
     const v1 = await trainer.publish(tinyArtifact(1), { publishedBy: 'trainer', reason: 'ok' });
     const key = trainer.keys.version(v1.version);
     const original = await redis.hget(key, 'signature');

@@ -2,9 +2,8 @@
  * The registry against a real Redis (REDIS_URL, default redis://127.0.0.1:6379). Every test uses its
  * own pipeline name and deletes its keys afterwards.
  */
-import { after, describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { ModelRegistry, registryKeys, type PublishedModel } from '../../shared/registry/index.js';
 import { encodeVersion } from '../../shared/registry/codec.js';
@@ -12,31 +11,8 @@ import { processModelTrust, signForPublish } from '../../shared/registry/signing
 import { COMMIT, RESERVE } from '../../shared/registry/scripts.js';
 import { sealArtifact } from '../../shared/model/artifact.js';
 import { tinyArtifact } from '../unit/registry/fixtures.js';
+import { redisClient, uniqueRedisPipeline } from '../helpers/infra.js';
 import { waitFor } from '../helpers/wait.js';
-
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const clients: Redis[] = [];
-
-function client(): Redis {
-  const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  clients.push(r);
-  return r;
-}
-
-after(async () => {
-  await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
-});
-
-/** A fresh pipeline whose keys are deleted when the test ends. */
-function pipeline(t: TestContext): string {
-  const name = `test-reg-${randomUUID().slice(0, 8)}`;
-  t.after(async () => {
-    const r = client();
-    const keys = await r.keys(`smae:{${name}}:*`);
-    if (keys.length > 0) await r.del(...keys);
-  });
-  return name;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
@@ -74,8 +50,8 @@ async function commitQuietly(redis: Redis, name: string, seed: number, opts: { c
 
 describe('model registry (Redis)', () => {
   test('publish sets version and pipeline, re-seals, and reads back verified', async (t) => {
-    const name = pipeline(t);
-    const reg = new ModelRegistry({ redis: client(), pipeline: name });
+    const name = uniqueRedisPipeline(t, 'test-reg');
+    const reg = new ModelRegistry({ redis: redisClient(t), pipeline: name });
     assert.equal(await reg.current(), null);
     assert.equal(await reg.currentVersion(), 0);
     const input = tinyArtifact(1);
@@ -107,7 +83,7 @@ describe('model registry (Redis)', () => {
   });
 
   test('publish refuses an artifact that does not verify', async (t) => {
-    const reg = new ModelRegistry({ redis: client(), pipeline: pipeline(t) });
+    const reg = new ModelRegistry({ redis: redisClient(t), pipeline: uniqueRedisPipeline(t, 'test-reg') });
     const bad = tinyArtifact(1);
     bad.manifest.threshold.value = 42;
     await assert.rejects(reg.publish(bad, { publishedBy: 'trainer', reason: 'x' }), {
@@ -117,9 +93,12 @@ describe('model registry (Redis)', () => {
   });
 
   test('10 concurrent publishers: versions 1..10, each complete and verifiable, pointer at the max', async (t) => {
-    const name = pipeline(t);
+    const name = uniqueRedisPipeline(t, 'test-reg');
     // Five connections, so the publishers' reserve/commit round trips really interleave.
-    const regs = Array.from({ length: 5 }, () => new ModelRegistry({ redis: client(), pipeline: name }));
+    const regs = Array.from(
+      { length: 5 },
+      () => new ModelRegistry({ redis: redisClient(t), pipeline: name }),
+    );
     const inputs = Array.from({ length: 10 }, (_, i) => tinyArtifact(i + 1));
     const results = await Promise.all(
       inputs.map((a, i) => regs[i % regs.length]!.publish(a, { publishedBy: 'trainer', reason: `p${i}` })),
@@ -144,8 +123,11 @@ describe('model registry (Redis)', () => {
   });
 
   test('expectedParent: of concurrent publishers expecting the same parent exactly one wins', async (t) => {
-    const name = pipeline(t);
-    const regs = Array.from({ length: 4 }, () => new ModelRegistry({ redis: client(), pipeline: name }));
+    const name = uniqueRedisPipeline(t, 'test-reg');
+    const regs = Array.from(
+      { length: 4 },
+      () => new ModelRegistry({ redis: redisClient(t), pipeline: name }),
+    );
     await regs[0]!.publish(tinyArtifact(1), { publishedBy: 'trainer', reason: 'base' });
     const outcomes = await Promise.allSettled(
       regs.flatMap((reg, i) =>
@@ -178,9 +160,9 @@ describe('model registry (Redis)', () => {
   });
 
   test('a reader polling during publication always sees a complete, verifiable version', async (t) => {
-    const name = pipeline(t);
-    const writer = new ModelRegistry({ redis: client(), pipeline: name });
-    const reader = new ModelRegistry({ redis: client(), pipeline: name });
+    const name = uniqueRedisPipeline(t, 'test-reg');
+    const writer = new ModelRegistry({ redis: redisClient(t), pipeline: name });
+    const reader = new ModelRegistry({ redis: redisClient(t), pipeline: name });
     await writer.publish(tinyArtifact(1), { publishedBy: 'trainer', reason: 'v1' });
     const expected = new Map<number, Uint8Array>();
     let done = false;
@@ -214,8 +196,8 @@ describe('model registry (Redis)', () => {
   });
 
   test('a tampered version is refused by every reader; a watcher keeps the previous one', async (t) => {
-    const name = pipeline(t);
-    const redis = client();
+    const name = uniqueRedisPipeline(t, 'test-reg');
+    const redis = redisClient(t);
     const reg = new ModelRegistry({ redis, pipeline: name });
     await reg.publish(tinyArtifact(1), { publishedBy: 'trainer', reason: 'good' });
     const delivered: number[] = [];
@@ -265,8 +247,8 @@ describe('model registry (Redis)', () => {
   });
 
   test('rollback publishes a new version with the old content and a linear history', async (t) => {
-    const name = pipeline(t);
-    const reg = new ModelRegistry({ redis: client(), pipeline: name });
+    const name = uniqueRedisPipeline(t, 'test-reg');
+    const reg = new ModelRegistry({ redis: redisClient(t), pipeline: name });
     const v1 = await reg.publish(tinyArtifact(1), { publishedBy: 'trainer', reason: 'one' });
     await reg.publish(tinyArtifact(2), { publishedBy: 'adapter', reason: 'two' });
     const rb = await reg.rollback(1, 'drift adaptation went wrong');
@@ -289,8 +271,8 @@ describe('model registry (Redis)', () => {
   });
 
   test('history is bounded and never drops the current version', async (t) => {
-    const name = pipeline(t);
-    const reg = new ModelRegistry({ redis: client(), pipeline: name, historyLimit: 3 });
+    const name = uniqueRedisPipeline(t, 'test-reg');
+    const reg = new ModelRegistry({ redis: redisClient(t), pipeline: name, historyLimit: 3 });
     for (let i = 1; i <= 5; i++)
       await reg.publish(tinyArtifact(i), { publishedBy: 'trainer', reason: `v${i}` });
     assert.deepEqual(
@@ -301,7 +283,7 @@ describe('model registry (Redis)', () => {
     await assert.rejects(reg.rollback(2), { code: 'MODEL_NOT_FOUND' });
     assert.equal((await reg.current())?.version, 5);
     // A slow publisher that reserved early and commits late does not move the pointer back.
-    const redis = client();
+    const redis = redisClient(t);
     const keys = registryKeys(name);
     const [, early] = (await RESERVE.run(redis, [keys.seq, keys.current, keys.history], [''])) as [
       string,
@@ -329,8 +311,8 @@ describe('model registry (Redis)', () => {
   });
 
   test('a late subscriber converges, and so does one that missed the announcement', async (t) => {
-    const name = pipeline(t);
-    const redis = client();
+    const name = uniqueRedisPipeline(t, 'test-reg');
+    const redis = redisClient(t);
     const reg = new ModelRegistry({ redis, pipeline: name });
     for (let i = 1; i <= 3; i++)
       await reg.publish(tinyArtifact(i), { publishedBy: 'trainer', reason: `v${i}` });
