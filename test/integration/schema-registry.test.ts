@@ -11,7 +11,7 @@
  * - the registry going away makes batches fail and retry (no dead letters), and scoring resumes once it
  *   is back.
  */
-import { before, describe, test, type TestContext } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import {
@@ -22,16 +22,14 @@ import {
   type FlagRecord,
   type ScoreRecord,
 } from '../../shared/avro/index.js';
-import { ModelRegistry } from '../../shared/registry/index.js';
 import { DEAD_LETTER_HEADERS, headerString } from '../../shared/scoring/index.js';
 import type { PipelineNames } from '../../shared/pipeline.js';
 import type { ModelArtifact } from '../../shared/model/index.js';
-import { testAdmin, testKafka, testProducer, testRedis, uniquePipeline } from '../helpers/infra.js';
+import { testAdmin, testKafka, testProducer } from '../helpers/infra.js';
 import { registryProxy, testRegistryUrl } from '../helpers/schema-registry.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   anomalousTransaction,
-  createPipelineTopics,
   ensureBackend,
   groupCaughtUp,
   normalTransaction,
@@ -40,6 +38,7 @@ import {
   rng,
   testScorer,
   tinyModelArtifact,
+  pipelineWithModel,
 } from '../fixtures/transactions.js';
 
 const UNKNOWN_ID = 1_999_999_999;
@@ -87,19 +86,9 @@ async function batchErrors(scorer: {
   return (await metric.get()).values.reduce((a, v) => a + v.value, 0);
 }
 
-async function pipelineWithModel(t: TestContext): Promise<{ names: PipelineNames; models: ModelRegistry }> {
-  const names = uniquePipeline(t, 'sr');
-  const admin = await testAdmin(t);
-  await createPipelineTopics(admin, names, 2);
-  const redis = await testRedis(t);
-  const models = new ModelRegistry({ redis, pipeline: names.name });
-  await models.publish(artifact, { publishedBy: 'test', reason: 'initial' });
-  return { names, models };
-}
-
 describe('schema registry (Apicurio, Confluent API)', () => {
   test('ids resolve through the registry, an evolved writer schema reads as the reader schema, an unknown id is dead-lettered, outputs are Confluent-framed', async (t) => {
-    const { names, models } = await pipelineWithModel(t);
+    const { names, registry: models } = await pipelineWithModel(t, artifact, { partitions: 2, prefix: 'sr' });
     const admin = await testAdmin(t);
     const registry = producerRegistry();
     const [v1, v2] = await registerInput(registry, names);
@@ -166,7 +155,7 @@ describe('schema registry (Apicurio, Confluent API)', () => {
   });
 
   test('the registry going away makes batches retry, not dead-letter; scoring resumes when it is back', async (t) => {
-    const { names, models } = await pipelineWithModel(t);
+    const { names, registry: models } = await pipelineWithModel(t, artifact, { partitions: 2, prefix: 'sr' });
     const admin = await testAdmin(t);
     const registry = producerRegistry();
     const [v1] = await registerInput(registry, names);

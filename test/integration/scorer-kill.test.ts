@@ -25,14 +25,12 @@ import {
   bundledSchemaPath,
   type FlagRecord,
 } from '../../shared/avro/index.js';
-import { ModelRegistry } from '../../shared/registry/index.js';
 import type { ModelArtifact } from '../../shared/model/index.js';
-import { testAdmin, testKafka, testRedis, uniquePipeline, onCleanup } from '../helpers/infra.js';
+import { testKafka, onCleanup } from '../helpers/infra.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   TRANSACTION_SCHEMA_ID,
   anomalousTransaction,
-  createPipelineTopics,
   encodeTransaction,
   ensureBackend,
   groupCaughtUp,
@@ -40,6 +38,7 @@ import {
   readTopicToEnd,
   rng,
   tinyModelArtifact,
+  pipelineWithModel,
 } from '../fixtures/transactions.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -87,12 +86,11 @@ async function isReady(c: Child): Promise<boolean> {
 }
 
 async function runKillScenario(t: TestContext, delivery: 'exactly-once' | 'at-least-once'): Promise<void> {
-  const names = uniquePipeline(t, 'kill');
-  const admin = await testAdmin(t);
-  await createPipelineTopics(admin, names, PARTITIONS);
-  const redis = await testRedis(t);
-  const registry = new ModelRegistry({ redis, pipeline: names.name });
-  await registry.publish(artifact, { publishedBy: 'test', reason: 'kill test' });
+  const { names, admin } = await pipelineWithModel(t, artifact, {
+    partitions: PARTITIONS,
+    prefix: 'kill',
+    reason: 'kill test',
+  });
 
   const dir = await mkdtemp(join(tmpdir(), 'smae-kill-'));
   onCleanup(t, () => rm(dir, { recursive: true, force: true }));

@@ -7,13 +7,11 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FLAG_SCHEMA, type FlagRecord } from '../../shared/avro/index.js';
 import { adaptDetector, Detector, trainDetector, type ModelArtifact } from '../../shared/model/index.js';
-import { ModelRegistry } from '../../shared/registry/index.js';
 import { restorePolicy } from '../../shared/threshold/policy.js';
-import { testAdmin, testKafka, testProducer, testRedis, uniquePipeline } from '../helpers/infra.js';
+import { testKafka, testProducer } from '../helpers/infra.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   anomalousTransaction,
-  createPipelineTopics,
   encodeTransaction,
   ensureBackend,
   groupCaughtUp,
@@ -23,6 +21,7 @@ import {
   rng,
   testScorer,
   TX_SPEC,
+  pipelineWithModel,
 } from '../fixtures/transactions.js';
 
 let conformal: ModelArtifact;
@@ -56,12 +55,13 @@ function decodeFlag(value: Buffer | null): FlagRecord {
 
 describe('scorer with threshold policies', () => {
   test('flags carry the policy’s threshold, kind and p-value; a new version’s policy takes over', async (t) => {
-    const names = uniquePipeline(t);
-    const admin = await testAdmin(t);
-    await createPipelineTopics(admin, names, 1);
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    const v1 = await registry.publish(conformal, { publishedBy: 'test', reason: 'conformal' });
+    const {
+      names,
+      admin,
+      redis,
+      registry,
+      published: v1,
+    } = await pipelineWithModel(t, conformal, { partitions: 1, reason: 'conformal' });
     const kafka = testKafka('scorer-policy');
     const scorer = testScorer(t, names, { kafka, redis, models: registry });
     await scorer.start();

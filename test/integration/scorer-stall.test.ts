@@ -14,14 +14,11 @@
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Admin } from 'kafkajs';
 import { createHash } from 'node:crypto';
 import { SCORE_SCHEMA, type ScoreRecord } from '../../shared/avro/index.js';
-import { ModelRegistry } from '../../shared/registry/index.js';
 import { Detector, type ModelArtifact } from '../../shared/model/index.js';
 import { DEAD_LETTER_HEADERS, headerString, type ScoringModel } from '../../shared/scoring/index.js';
-import type { PipelineNames } from '../../shared/pipeline.js';
-import { testAdmin, testKafka, testProducer, testRedis, uniquePipeline } from '../helpers/infra.js';
+import { testKafka, testProducer } from '../helpers/infra.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   TRANSACTION_SCHEMA_ID,
@@ -35,6 +32,7 @@ import {
   rng,
   testScorer,
   tinyModelArtifact,
+  pipelineWithModel,
 } from '../fixtures/transactions.js';
 
 let artifact: ModelArtifact;
@@ -42,31 +40,6 @@ before(async () => {
   await ensureBackend();
   artifact = await tinyModelArtifact({ seed: 5 });
 });
-
-/** The pipeline's topics with a max.message.bytes each (bytes; broker default when absent). */
-async function createTopics(
-  admin: Admin,
-  names: PipelineNames,
-  partitions: number,
-  maxMessageBytes: { records?: number; flags?: number; scores?: number; deadLetters?: number },
-): Promise<void> {
-  const t = names.topics;
-  const topic = (name: string, max: number | undefined) => ({
-    topic: name,
-    numPartitions: partitions,
-    replicationFactor: 1,
-    ...(max !== undefined ? { configEntries: [{ name: 'max.message.bytes', value: String(max) }] } : {}),
-  });
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      topic(t.records, maxMessageBytes.records),
-      topic(t.flags, maxMessageBytes.flags),
-      topic(t.scores, maxMessageBytes.scores),
-      topic(t.deadLetters, maxMessageBytes.deadLetters),
-    ],
-  });
-}
 
 /** Input positions `partition:offset` of the scores read back; throws on a duplicate. */
 function scoredPositions(scores: { value: Buffer | null }[]): Set<string> {
@@ -82,14 +55,14 @@ function scoredPositions(scores: { value: Buffer | null }[]): Set<string> {
 
 describe('no backlog and no record stalls a partition', () => {
   test('a backlog whose outputs per fetch exceed max.message.bytes is scored exactly once', async (t) => {
-    const names = uniquePipeline(t, 'backlog');
-    const admin = await testAdmin(t);
     // 32 KB output topics, 64 KB fetches: one fetch (~700 records) makes ~70 KB of scores and ~40 KB of
     // flags, which kafkajs would send to one partition as one record batch.
-    await createTopics(admin, names, 2, { flags: 32 * 1024, scores: 32 * 1024, deadLetters: 32 * 1024 });
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    await registry.publish(artifact, { publishedBy: 'test', reason: 'backlog test' });
+    const { names, admin, registry } = await pipelineWithModel(t, artifact, {
+      partitions: 2,
+      prefix: 'backlog',
+      reason: 'backlog test',
+      maxMessageBytes: { flags: 32 * 1024, scores: 32 * 1024, deadLetters: 32 * 1024 },
+    });
 
     // The backlog is there before the scorer starts: 6,000 records, every third an anomaly.
     const records = 6000;
@@ -134,12 +107,12 @@ describe('no backlog and no record stalls a partition', () => {
   });
 
   test('a 1 MB garbage record and a 5 MB valid record are dead-lettered by reference; the rest flows', async (t) => {
-    const names = uniquePipeline(t, 'poison');
-    const admin = await testAdmin(t);
-    await createTopics(admin, names, 2, { records: 8 * 1024 * 1024 });
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    await registry.publish(artifact, { publishedBy: 'test', reason: 'poison test' });
+    const { names, admin, registry } = await pipelineWithModel(t, artifact, {
+      partitions: 2,
+      prefix: 'poison',
+      reason: 'poison test',
+      maxMessageBytes: { records: 8 * 1024 * 1024 },
+    });
 
     const r = rng(4);
     // Garbage in the Confluent wire format (magic byte, a known schema id, then junk): fails decoding.
@@ -206,12 +179,11 @@ describe('no backlog and no record stalls a partition', () => {
   });
 
   test('outputs the broker refuses are isolated by splitting the batch: that record is dead-lettered', async (t) => {
-    const names = uniquePipeline(t, 'split');
-    const admin = await testAdmin(t);
-    await createTopics(admin, names, 1, {});
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    await registry.publish(artifact, { publishedBy: 'test', reason: 'split test' });
+    const { names, admin, registry } = await pipelineWithModel(t, artifact, {
+      partitions: 1,
+      prefix: 'split',
+      reason: 'split test',
+    });
     const kafka = testKafka('scorer-split');
     const scorer = testScorer(t, names, { kafka, redis: null, models: registry }, { emitScores: true });
     await scorer.start();
@@ -262,12 +234,11 @@ describe('no backlog and no record stalls a partition', () => {
   });
 
   test('a partition that stops advancing turns readiness red and shows in the stall metrics', async (t) => {
-    const names = uniquePipeline(t, 'stuck');
-    const admin = await testAdmin(t);
-    await createTopics(admin, names, 2, {});
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    await registry.publish(artifact, { publishedBy: 'test', reason: 'stuck test' });
+    const { names, admin, registry } = await pipelineWithModel(t, artifact, {
+      partitions: 2,
+      prefix: 'stuck',
+      reason: 'stuck test',
+    });
 
     // A model that fails (not a record error: the whole batch is retried) on any batch holding account
     // "stuck": the partition with that record cannot advance.

@@ -12,7 +12,6 @@ import {
   staticSchemaIds,
   type FlagRecord,
 } from '../../shared/avro/index.js';
-import { ModelRegistry } from '../../shared/registry/index.js';
 import {
   DEAD_LETTER_HEADERS,
   decodeWindowEntry,
@@ -23,19 +22,10 @@ import { ExactlyOnceDelivery, transactionalIdFor } from '../../services/scorer/d
 import { isFencingError, kafkajsPort } from '../../shared/kafka/kafkajs-adapter.js';
 import { startOpsServer } from '../../shared/ops/server.js';
 import { silentLogger } from '../../shared/log.js';
-import {
-  testAdmin,
-  testKafka,
-  testProducer,
-  testRedis,
-  uniqueGroup,
-  uniquePipeline,
-  uniqueTopic,
-} from '../helpers/infra.js';
+import { testAdmin, testKafka, testProducer, uniqueGroup, uniqueTopic } from '../helpers/infra.js';
 import { waitFor } from '../helpers/wait.js';
 import {
   anomalousTransaction,
-  createPipelineTopics,
   encodeTransaction,
   ensureBackend,
   groupCaughtUp,
@@ -47,6 +37,7 @@ import {
   tinyModelArtifact,
   withThreshold,
   TRANSACTION_SCHEMA_ID,
+  pipelineWithModel,
 } from '../fixtures/transactions.js';
 import type { ModelArtifact } from '../../shared/model/index.js';
 import type { BatchInfo } from '../../services/scorer/app.js';
@@ -65,12 +56,9 @@ function decodeFlag(value: Buffer | null): FlagRecord {
 
 describe('scorer (exactly-once)', () => {
   test('flags the known anomalies only, dead-letters bad records with headers, and keeps flowing', async (t) => {
-    const names = uniquePipeline(t);
-    const admin = await testAdmin(t);
-    await createPipelineTopics(admin, names, 2);
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    const published = await registry.publish(baseArtifact, { publishedBy: 'test', reason: 'initial' });
+    const { names, admin, redis, registry, published } = await pipelineWithModel(t, baseArtifact, {
+      partitions: 2,
+    });
     const kafka = testKafka('scorer-under-test');
     const resolveSchemaId = staticSchemaIds({
       [TRANSACTION_SCHEMA_ID]: TRANSACTION_SCHEMA,
@@ -200,12 +188,13 @@ describe('scorer (exactly-once)', () => {
   });
 
   test('a model swap mid-stream takes effect between batches; a model that does not fit is refused', async (t) => {
-    const names = uniquePipeline(t);
-    const admin = await testAdmin(t);
-    await createPipelineTopics(admin, names, 2);
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    const v1 = await registry.publish(baseArtifact, { publishedBy: 'test', reason: 'v1' });
+    const {
+      names,
+      admin,
+      redis,
+      registry,
+      published: v1,
+    } = await pipelineWithModel(t, baseArtifact, { partitions: 2, reason: 'v1' });
     const kafka = testKafka('scorer-swap');
     const batches: BatchInfo[] = [];
     const modelEvents: { version: number; installed: boolean }[] = [];
@@ -302,12 +291,7 @@ describe('scorer (exactly-once)', () => {
   });
 
   test('two scorers in one group split the partitions and together score everything once', async (t) => {
-    const names = uniquePipeline(t);
-    const admin = await testAdmin(t);
-    await createPipelineTopics(admin, names, 4);
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    await registry.publish(baseArtifact, { publishedBy: 'test', reason: 'initial' });
+    const { names, admin, redis, registry } = await pipelineWithModel(t, baseArtifact, { partitions: 4 });
     const a = testScorer(t, names, { kafka: testKafka('scorer-a'), redis, models: registry });
     const b = testScorer(t, names, { kafka: testKafka('scorer-b'), redis, models: registry });
     await Promise.all([a.start(), b.start()]);
@@ -347,12 +331,7 @@ describe('scorer (exactly-once)', () => {
   });
 
   test('at-least-once mode delivers every flag', async (t) => {
-    const names = uniquePipeline(t);
-    const admin = await testAdmin(t);
-    await createPipelineTopics(admin, names, 2);
-    const redis = await testRedis(t);
-    const registry = new ModelRegistry({ redis, pipeline: names.name });
-    await registry.publish(baseArtifact, { publishedBy: 'test', reason: 'initial' });
+    const { names, admin, registry } = await pipelineWithModel(t, baseArtifact, { partitions: 2 });
     const scorer = testScorer(
       t,
       names,
