@@ -106,71 +106,49 @@ export async function trainDetector(
     return trainProfileDetector(rows, { ...opts, profile: opts.profile }, onEpoch);
   const logger = opts.logger ?? silentLogger;
   const started = performance.now();
-  const backend = activeBackend();
   const fitOpts: FitOptions = { ...opts.fit, seed: opts.fit?.seed ?? randomSeed() };
   const seed = fitOpts.seed!;
-  const split = holdOutCalibration(rows, calibrationFractionOf(opts), seed, opts.threshold);
-  rows = split.fit;
-  const spec = opts.spec === undefined || opts.spec === 'infer' ? inferSpec(rows, opts.infer) : opts.spec;
-  const preprocessor = Preprocessor.fit(rows, spec);
-  const x = preprocessor.transform(rows);
+  const data = prepareTrainingRows(rows, opts, {
+    fraction: calibrationFractionOf(opts),
+    seed,
+    policy: opts.threshold,
+    infer: opts.infer,
+  });
   const network = SparseAutoencoder.create(
-    architectureFor(preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY),
+    architectureFor(data.preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY),
     seed,
   );
   try {
     logger.info(
-      { rows: rows.length, columns: preprocessor.width, parameters: network.parameterCount, seed, backend },
+      {
+        rows: data.rows.length,
+        columns: data.preprocessor.width,
+        parameters: network.parameterCount,
+        seed,
+        backend: activeBackend(),
+      },
       'training detector',
     );
-    const fit = await network.fit(x, rows.length, { logger, ...fitOpts }, onEpoch);
-
-    let adaptation: AdaptationStats | null = null;
-    if (opts.adaptOn !== undefined) {
-      const support = toModelRows(opts.adaptOn, preprocessor, 'adaptOn');
-      const a = { ...DEFAULT_ADAPT_OPTIONS, ...definedOnly(opts.adapt ?? {}) };
-      const r = await network.adapt(support.matrix, support.rows, a);
-      adaptation = {
-        supportRows: support.rows,
-        steps: a.steps,
-        learningRate: a.learningRate,
-        lossBefore: r.lossBefore,
-        lossAfter: r.lossAfter,
-        policy: opts.adaptPolicy ?? 'report: post-training adaptation on the supplied rows',
-      };
-    }
-
-    const calibration = split.calibration;
+    const fit = await network.fit(data.x, data.rows.length, { logger, ...fitOpts }, onEpoch);
+    const adaptation = opts.adaptOn === undefined ? null : await reportAdaptation(network, data, opts);
+    // The report's rule scores the training rows, after the adaptation, as the report does.
+    const calibration = data.calibration ?? { x: data.x, rows: data.rows.length, name: 'training' };
     const threshold = fitPolicy(
       opts.threshold ?? REPORT_POLICY,
-      calibration === null
-        ? network.reconstructionErrors(x, rows.length).mse
-        : network.reconstructionErrors(preprocessor.transform(calibration), calibration.length).mse,
-      calibration === null ? 'training' : 'held-out calibration',
+      network.reconstructionErrors(calibration.x, calibration.rows).mse,
+      calibration.name,
     );
-    const f = { ...DEFAULT_FIT_OPTIONS, ...definedOnly(opts.fit ?? {}) };
-    const manifest: ModelManifest = {
-      format: ARTIFACT_FORMAT,
-      pipeline: opts.pipeline ?? null,
-      version: null,
-      parentVersion: null,
-      createdAt: new Date().toISOString(),
-      backend,
-      preprocessing: preprocessor.fitted,
+    const manifest = trainedManifest(opts, {
+      started,
+      seed,
+      rows: data.rows.length,
+      preprocessor: data.preprocessor,
       architecture: network.architecture,
       weightShapes: network.weightShapes,
-      threshold: thresholdInfoOf(threshold),
-      training: trainingStats(f, {
-        rows: rows.length,
-        epochs: fit.epochs,
-        finalLoss: fit.finalLoss,
-        lossHistory: fit.lossHistory,
-        started,
-        seed,
-        source: opts.source,
-      }),
+      threshold,
+      fit,
       adaptation,
-    };
+    });
     logger.info(
       {
         finalLoss: fit.finalLoss,
@@ -180,11 +158,30 @@ export async function trainDetector(
       },
       'detector trained',
     );
-    return Detector.assemble(network, preprocessor, manifest);
+    return Detector.assemble(network, data.preprocessor, manifest);
   } catch (err) {
     network.dispose();
     throw err;
   }
+}
+
+/** The report's post-training adaptation (evaluation only) on `opts.adaptOn`, and its record. */
+async function reportAdaptation(
+  network: SparseAutoencoder,
+  data: PreparedRows,
+  opts: TrainDetectorOptions,
+): Promise<AdaptationStats> {
+  const support = toModelRows(opts.adaptOn!, data.preprocessor, 'adaptOn');
+  const a = { ...DEFAULT_ADAPT_OPTIONS, ...definedOnly(opts.adapt ?? {}) };
+  const r = await network.adapt(support.matrix, support.rows, a);
+  return {
+    supportRows: support.rows,
+    steps: a.steps,
+    learningRate: a.learningRate,
+    lossBefore: r.lossBefore,
+    lossAfter: r.lossAfter,
+    policy: opts.adaptPolicy ?? 'report: post-training adaptation on the supplied rows',
+  };
 }
 
 /**
@@ -268,61 +265,45 @@ async function trainProfileDetector(
     (opts.threshold !== undefined && profile.calibrationFraction === 0
       ? DEFAULT_CALIBRATION_FRACTION
       : profile.calibrationFraction);
-  const split = holdOutCalibration(all, fraction, seed, opts.threshold ?? profile.threshold);
-  const rows = split.fit;
-  const spec =
-    opts.spec === undefined || opts.spec === 'infer'
-      ? inferSpec(rows, { scaler: profile.scale, ...opts.infer })
-      : opts.spec;
-  const preprocessor = Preprocessor.fit(rows, spec);
-  const x = preprocessor.transform(rows);
-  const arch = architectureFor(preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY);
+  const data = prepareTrainingRows(all, opts, {
+    fraction,
+    seed,
+    policy: opts.threshold ?? profile.threshold,
+    infer: { scaler: profile.scale, ...opts.infer },
+  });
+  const rows = data.rows.length;
+  const arch = architectureFor(data.preprocessor.width, opts.l1Activity ?? DEFAULT_L1_ACTIVITY);
   logger.info(
     {
-      rows: rows.length,
-      calibrationRows: split.calibration?.length ?? 0,
-      columns: preprocessor.width,
+      rows,
+      calibrationRows: data.calibration?.rows ?? 0,
+      columns: data.preprocessor.width,
       seed,
       profile: profile.name,
     },
     'training detector',
   );
   const { seed: _seed, epochs: _epochs, ...fitRest } = opts.fit ?? {};
-  const trained = await trainEnsemble(arch, x, rows.length, profile, seed, { logger, ...fitRest }, (e) =>
+  const trained = await trainEnsemble(arch, data.x, rows, profile, seed, { logger, ...fitRest }, (e) =>
     onEpoch?.({ ...e, epoch: (e.member - 1) * profile.epochs + e.epoch, epochs: e.members * profile.epochs }),
   );
   try {
-    const cal = split.calibration;
-    const calX = cal === null ? x : preprocessor.transform(cal);
-    const calRows = cal === null ? rows.length : cal.length;
-    const reference = cal === null ? 'training' : 'held-out calibration';
-    const { scoring, scores } = calibrate(trained.networks, profile.score, calX, calRows, reference);
-    const threshold = fitPolicy(opts.threshold ?? profile.threshold, scores, reference);
-    const f = { ...DEFAULT_FIT_OPTIONS, ...definedOnly(opts.fit ?? {}) };
+    const cal = data.calibration ?? { x: data.x, rows, name: 'training' };
+    const { scoring, scores } = calibrate(trained.networks, profile.score, cal.x, cal.rows, cal.name);
+    const threshold = fitPolicy(opts.threshold ?? profile.threshold, scores, cal.name);
     const first = trained.members[0]!;
-    const manifest: ModelManifest = {
-      format: ARTIFACT_FORMAT,
-      pipeline: opts.pipeline ?? null,
-      version: null,
-      parentVersion: null,
-      createdAt: new Date().toISOString(),
-      backend: activeBackend(),
-      preprocessing: preprocessor.fitted,
+    const manifest = trainedManifest(opts, {
+      started,
+      seed,
+      rows,
+      preprocessor: data.preprocessor,
       architecture: arch,
       weightShapes: trained.networks.flatMap((n) => n.weightShapes),
-      threshold: thresholdInfoOf(threshold),
-      training: trainingStats(f, {
-        rows: rows.length,
-        epochs: first.epochs,
-        finalLoss: first.finalLoss,
-        lossHistory: trained.lossHistory,
-        started,
-        seed,
-        source: opts.source,
-      }),
+      threshold,
+      fit: { epochs: first.epochs, finalLoss: first.finalLoss, lossHistory: trained.lossHistory },
       adaptation: null,
       ensemble: { profile: { ...profile }, scoring, members: trained.members },
-    };
+    });
     logger.info(
       {
         threshold: threshold.threshold,
@@ -332,7 +313,7 @@ async function trainProfileDetector(
       },
       'detector trained',
     );
-    return Detector.assemble(trained.networks, preprocessor, manifest);
+    return Detector.assemble(trained.networks, data.preprocessor, manifest);
   } catch (err) {
     for (const n of trained.networks) n.dispose();
     throw err;
@@ -420,6 +401,88 @@ function holdOutCalibration<T>(
   return {
     fit: Array.from(split.fit, (i) => rows[i]!),
     calibration: Array.from(split.calibration, (i) => rows[i]!),
+  };
+}
+
+/** The rows a detector is trained on, its fitted preprocessing, and the held-out calibration rows. */
+interface PreparedRows {
+  rows: readonly Record<string, unknown>[];
+  preprocessor: Preprocessor;
+  /** `rows` in model space. */
+  x: Float32Array;
+  /** The held-out rows in model space; null when none are held out (the policy then reads the training rows). */
+  calibration: { x: Float32Array; rows: number; name: string } | null;
+}
+
+/**
+ * Sets the calibration rows apart first (seeded), then fits the preprocessing on the rest (the spec
+ * given, or inferred from those rows), so neither the preprocessing nor the networks see them.
+ */
+function prepareTrainingRows(
+  all: readonly Record<string, unknown>[],
+  opts: Pick<TrainDetectorOptions, 'spec'>,
+  h: {
+    fraction: number;
+    seed: number;
+    policy: PolicySpec | undefined;
+    infer: InferFeatureSpecOptions | undefined;
+  },
+): PreparedRows {
+  const split = holdOutCalibration(all, h.fraction, h.seed, h.policy);
+  const rows = split.fit;
+  const spec = opts.spec === undefined || opts.spec === 'infer' ? inferSpec(rows, h.infer) : opts.spec;
+  const preprocessor = Preprocessor.fit(rows, spec);
+  const cal = split.calibration;
+  return {
+    rows,
+    preprocessor,
+    x: preprocessor.transform(rows),
+    calibration:
+      cal === null
+        ? null
+        : { x: preprocessor.transform(cal), rows: cal.length, name: 'held-out calibration' },
+  };
+}
+
+/** A newly trained model's manifest (no version yet: the registry numbers it). */
+function trainedManifest(
+  opts: TrainDetectorOptions,
+  t: {
+    started: number;
+    seed: number;
+    rows: number;
+    preprocessor: Preprocessor;
+    architecture: ModelManifest['architecture'];
+    weightShapes: ModelManifest['weightShapes'];
+    threshold: AnyPolicy;
+    fit: { epochs: number; finalLoss: number; lossHistory: number[] };
+    adaptation: AdaptationStats | null;
+    ensemble?: ModelManifest['ensemble'];
+  },
+): ModelManifest {
+  const f = { ...DEFAULT_FIT_OPTIONS, ...definedOnly(opts.fit ?? {}) };
+  return {
+    format: ARTIFACT_FORMAT,
+    pipeline: opts.pipeline ?? null,
+    version: null,
+    parentVersion: null,
+    createdAt: new Date().toISOString(),
+    backend: activeBackend(),
+    preprocessing: t.preprocessor.fitted,
+    architecture: t.architecture,
+    weightShapes: t.weightShapes,
+    threshold: thresholdInfoOf(t.threshold),
+    training: trainingStats(f, {
+      rows: t.rows,
+      epochs: t.fit.epochs,
+      finalLoss: t.fit.finalLoss,
+      lossHistory: t.fit.lossHistory,
+      started: t.started,
+      seed: t.seed,
+      source: opts.source,
+    }),
+    adaptation: t.adaptation,
+    ...(t.ensemble !== undefined ? { ensemble: t.ensemble } : {}),
   };
 }
 
