@@ -30,6 +30,7 @@ import type {
 } from '../../shared/kafka/port.js';
 import { TopicSizeLimits } from '../../shared/kafka/record-size.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
+import { ConfigError } from '../../shared/errors.js';
 import type { ModelArtifact } from '../../shared/model/artifact.js';
 import { createMetricsRegistry } from '../../shared/ops/metrics.js';
 import type { ProbeResult } from '../../shared/ops/server.js';
@@ -38,7 +39,14 @@ import type { ScoringModel } from '../../shared/scoring/model.js';
 import { PartitionProgress } from '../../shared/scoring/progress.js';
 import { windowStreamKey } from '../../shared/scoring/window.js';
 import type { ScorerConfig } from './config.js';
-import { createDelivery, type Delivery, type OutputTopics } from './delivery.js';
+import {
+  AtLeastOnceDelivery,
+  ExactlyOnceDelivery,
+  type Delivery,
+  type DeliveryOptions,
+  type OutputTopics,
+} from './delivery.js';
+import { MemberDelivery } from './member-delivery.js';
 import { handleBatch, type BatchDeps, type BatchInfo } from './handle-batch.js';
 import { createScorerMetrics, type ScorerMetrics } from './metrics.js';
 import { ModelSlot } from './model-slot.js';
@@ -347,7 +355,10 @@ class GroupMembership {
   }
 }
 
-/** The delivery the configuration asks for, with its metrics wired. */
+/**
+ * The delivery the configuration asks for, with its metrics wired. One transaction per member needs a
+ * client whose offsets carry the group generation (`member-delivery.ts`): refused otherwise.
+ */
 function deliveryFor(
   config: ScorerConfig,
   d: {
@@ -361,14 +372,10 @@ function deliveryFor(
   },
 ): Delivery {
   const { metrics } = d;
-  return createDelivery(config.delivery, {
+  const common: DeliveryOptions = {
     kafka: d.kafka,
-    admin: d.admin,
-    consumer: d.consumer,
     groupId: config.group,
     topics: d.outputTopics,
-    transactionalIdPrefix: config.names.transactionalIdPrefix,
-    transactionTimeoutMs: config.transactionTimeoutMs,
     logger: d.log,
     events: {
       onTransaction: (outcome: 'committed' | 'aborted') => metrics.transactions.inc({ outcome }),
@@ -377,7 +384,29 @@ function deliveryFor(
         metrics.stageSeconds.observe({ stage }, s),
     },
     limits: d.limits,
+  };
+  if (config.delivery === 'at-least-once')
+    return new AtLeastOnceDelivery({ ...common, consumer: d.consumer });
+  const transactional = {
+    ...common,
+    admin: d.admin,
+    transactionalIdPrefix: config.names.transactionalIdPrefix,
+    transactionTimeoutMs: config.transactionTimeoutMs,
     retry: { initialRetryTimeMs: config.producerRetryInitialMs, maxRetryTimeMs: config.producerRetryMaxMs },
+  };
+  if (config.transactionScope === 'partition') return new ExactlyOnceDelivery(transactional);
+  if (!d.kafka.offsetsCarryGeneration) {
+    throw new ConfigError('one transaction per member needs offsets that carry the group generation', [
+      {
+        path: 'transactionScope',
+        message:
+          'member needs KAFKA_CLIENT=confluent (KIP-447: kafkajs sends no group generation with the offsets, so only one transactional id per partition fences a zombie); use partition',
+      },
+    ]);
+  }
+  return new MemberDelivery({
+    ...transactional,
+    ...(config.instanceId !== undefined ? { instanceId: config.instanceId } : {}),
   });
 }
 

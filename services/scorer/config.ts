@@ -31,6 +31,22 @@ export const scorerConfigSchema = z.object({
   delivery: z
     .enum(['exactly-once', 'at-least-once'], { error: 'must be exactly-once or at-least-once' })
     .default('exactly-once'),
+  /**
+   * Exactly-once: one transaction per input partition (any client), or per group member, all its
+   * partitions' batches together (needs KAFKA_CLIENT=confluent: `member-delivery.ts`).
+   */
+  transactionScope: z
+    .enum(['partition', 'member'], { error: 'must be partition or member' })
+    .default('partition'),
+  /**
+   * A stable name, unique in the group, for this scorer instance (a StatefulSet pod's name): with
+   * transactionScope=member, part of its transactional id, so a restart aborts what the last run left
+   * open at once. Default: random per start.
+   */
+  instanceId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, "must be 1–100 letters, digits, '.', '_' or '-'")
+    .optional(),
   keyField: z.string().min(1).optional(),
   eventTimeField: z.string().min(1).optional(),
   topK: int(0, 100).default(5),
@@ -98,6 +114,12 @@ const scorerConfig = defineServiceConfig({
       issues.push({
         path: keys.where('wireFormat'),
         message: 'raw Avro carries no schema id: drop the schema id source or use auto/confluent',
+      });
+    }
+    if (s.transactionScope === 'member' && s.delivery !== 'exactly-once') {
+      issues.push({
+        path: keys.where('transactionScope'),
+        message: 'member applies to exactly-once delivery only: drop it or use exactly-once',
       });
     }
     if (s.heartbeatIntervalMs * 3 > s.sessionTimeoutMs) {

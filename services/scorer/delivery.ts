@@ -30,6 +30,12 @@
  * A member fenced on a partition does not re-create that partition's producer (which would fence the
  * rightful owner back) until the group has re-assigned partitions (`onAssignment`).
  *
+ * ## Exactly-once, one transaction per group member (option, librdkafka only)
+ *
+ * `transactionScope: member` (`member-delivery.ts`): the batches of all the member's partitions that are
+ * ready together share one transaction on one producer; zombies are fenced by the group generation the
+ * offsets carry (KIP-447), which kafkajs does not send.
+ *
  * ## At-least-once (option)
  *
  * One idempotent producer: send the batch's outputs (acks=all), then commit the offsets. A crash between
@@ -229,7 +235,10 @@ export class ExactlyOnceDelivery implements Delivery {
       for (const send of outputSends(this.opts.topics, outputs, this.limits)) await tx.send(send);
       ev?.onStage?.('send', seconds(t));
       t = performance.now();
-      await tx.sendOffsets({ groupId: this.opts.groupId, topic, partition, offset: nextOffset });
+      await tx.sendOffsets({
+        groupId: this.opts.groupId,
+        offsets: [{ topic, partition, offset: nextOffset }],
+      });
       ev?.onStage?.('send_offsets', seconds(t));
       t = performance.now();
       await tx.commit();
@@ -347,10 +356,4 @@ export function unclaimedRecords<R extends { offset: string }>(
     return { kind: 'records', records: records.filter((m) => BigInt(m.offset) >= committed) };
   }
   return { kind: 'records', records };
-}
-
-/** The delivery a configuration asks for. */
-export function createDelivery(mode: DeliveryMode, opts: ExactlyOnceOptions & AtLeastOnceOptions): Delivery {
-  if (mode === 'exactly-once') return new ExactlyOnceDelivery(opts);
-  return new AtLeastOnceDelivery(opts);
 }

@@ -113,6 +113,7 @@ runMain('scorer', async ({ createLogger }) => {
           backend,
           kafkaClient: kafkaConn.client ?? 'kafkajs',
           delivery: config.delivery,
+          ...(config.delivery === 'exactly-once' ? { transactionScope: config.transactionScope } : {}),
           input: config.topics.input,
           ops: ops.url,
           models: describeTrust(registry.trust),

@@ -32,6 +32,7 @@ import type { KafkaConnection } from './client.js';
 import {
   committedOffsetsOf,
   lazyProducer,
+  offsetsByTopic,
   toControl,
   toInBatch,
   toTransaction,
@@ -197,6 +198,7 @@ export function confluentPort(
     transactionalProducer: (opts) => transactionalProducer(kafka, consumers, opts),
     producer: () => idempotentProducer(kafka),
     admin: () => admin(kafka, opts.kafkajs.admin()),
+    offsetsCarryGeneration: true,
     isFencingError,
     isRecordRejection,
   };
@@ -325,10 +327,7 @@ function transactionalProducer(
         if (consumer === undefined) {
           throw new Error(`no running consumer of group ${s.groupId} to send offsets with`);
         }
-        await tx.sendOffsets({
-          consumer,
-          topics: [{ topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] }],
-        });
+        await tx.sendOffsets({ consumer, topics: offsetsByTopic(s.offsets) });
       });
     },
     close: () => producer.disconnect(),

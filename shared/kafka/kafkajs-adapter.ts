@@ -35,7 +35,7 @@ import type {
   TransactionalOptions,
   TransactionalProducer,
 } from './port.js';
-import { lazyProducer, toControl, toInBatch, toTransaction } from './kafkajs-shapes.js';
+import { lazyProducer, offsetsByTopic, toControl, toInBatch, toTransaction } from './kafkajs-shapes.js';
 import { DefaultPartitioner } from './partitioner.js';
 
 /** The transactional producers' retry policy unless configured. */
@@ -48,6 +48,8 @@ export function kafkajsPort(kafka: Kafka): KafkaPort {
     transactionalProducer: (opts) => transactionalProducer(kafka, opts),
     producer: () => idempotentProducer(kafka),
     admin: () => kafkajsAdmin(kafka.admin()),
+    // TxnOffsetCommit v0–v1: the offsets carry the group id only.
+    offsetsCarryGeneration: false,
     isFencingError,
     isRecordRejection,
   };
@@ -196,11 +198,7 @@ function transactionalProducer(kafka: Kafka, o: TransactionalOptions): Transacti
       const tx = await producer.transaction();
       return toTransaction(
         tx,
-        (s) =>
-          tx.sendOffsets({
-            consumerGroupId: s.groupId,
-            topics: [{ topic: s.topic, partitions: [{ partition: s.partition, offset: s.offset }] }],
-          }),
+        (s) => tx.sendOffsets({ consumerGroupId: s.groupId, topics: offsetsByTopic(s.offsets) }),
         -1,
       );
     },

@@ -8,6 +8,7 @@ import type {
   BatchControl,
   InBatch,
   OutRecord,
+  PartitionOffset,
   Producer,
   SentOffsets,
   TopicRecords,
@@ -83,6 +84,19 @@ interface KafkaJsTransaction {
   commit(): Promise<void>;
   abort(): Promise<void>;
   isActive(): boolean;
+}
+
+/** Offsets as both clients' `sendOffsets` take them: grouped by topic. */
+export function offsetsByTopic(
+  offsets: readonly PartitionOffset[],
+): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const o of offsets) {
+    let partitions = byTopic.get(o.topic);
+    if (partitions === undefined) byTopic.set(o.topic, (partitions = []));
+    partitions.push({ partition: o.partition, offset: o.offset });
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 /** A client transaction as the port's; `sendOffsets` is where the clients differ. */

@@ -103,10 +103,17 @@ export interface GroupConsumer {
   disconnect(): Promise<void>;
 }
 
+/** The next offset of an input partition, as a consumer group commits it. */
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
 export interface Transaction {
   send(records: readonly TopicRecords[]): Promise<void>;
-  /** Adds the consumer group's next offset for an input partition to the transaction. */
-  sendOffsets(o: { groupId: string; topic: string; partition: number; offset: string }): Promise<void>;
+  /** Adds the consumer group's next offsets of input partitions to the transaction (one request). */
+  sendOffsets(o: { groupId: string; offsets: readonly PartitionOffset[] }): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
   isActive(): boolean;
@@ -229,6 +236,12 @@ export interface KafkaPort {
   transactionalProducer(opts: TransactionalOptions): TransactionalProducer;
   producer(): Producer;
   admin(): KafkaAdmin;
+  /**
+   * True when a transaction's offsets carry the group member's generation (KIP-447), so the broker
+   * refuses a member that lost its partitions: one transactional id can then serve all of a member's
+   * partitions. Else fencing needs one transactional id per input partition (`services/scorer/delivery.ts`).
+   */
+  readonly offsetsCarryGeneration: boolean;
   /** The transactional id was taken over by another producer (this one is a zombie). */
   isFencingError(err: unknown): boolean;
   /** The broker refused the records themselves (size, content): sending them again fails again. */

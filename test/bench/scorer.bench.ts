@@ -74,6 +74,7 @@ import {
   type Delivery,
   type DeliveryMode,
 } from '../../services/scorer/delivery.js';
+import { MemberDelivery } from '../../services/scorer/member-delivery.js';
 import {
   TRANSACTION_SCHEMA_ID,
   anomalousTransaction,
@@ -110,6 +111,8 @@ const CLIENTS = (process.env.SMAE_BENCH_CLIENTS ?? (confluentAvailable() ? 'kafk
   .map((c) => c.trim()) as KafkaClientName[];
 /** The client being measured (the outer loop of main). */
 let client: KafkaClientName = 'kafkajs';
+/** Exactly-once's transactions: per input partition, or per member (librdkafka only; `member-delivery.ts`). */
+let scope: 'partition' | 'member' = 'partition';
 /** Retries the measured client made of retriable broker errors, by error type (reset per latency phase). */
 const retriesSeen = new Map<string, number>();
 /** A port of the client being measured, on a connection of its own; kafkajs's `kafka` serves admin and load. */
@@ -196,6 +199,7 @@ function fetchTimed(port: KafkaPort, onFetch: (at: number) => void): KafkaPort {
     transactionalProducer: (opts) => port.transactionalProducer(opts),
     producer: () => port.producer(),
     admin: () => port.admin(),
+    offsetsCarryGeneration: port.offsetsCarryGeneration,
     isFencingError: (err) => port.isFencingError(err),
     isRecordRejection: (err) => port.isRecordRejection(err),
   };
@@ -251,17 +255,20 @@ async function baseline(admin: Admin, names: PipelineNames, mode: DeliveryMode):
     deadLetters: names.topics.deadLetters,
     scores: names.topics.scores,
   };
+  const transactional = {
+    kafka: port,
+    admin: portAdmin,
+    groupId,
+    topics,
+    transactionalIdPrefix: `${names.name}.baseline.tx.${randomUUID().slice(0, 8)}`,
+    logger: silentLogger,
+  };
   const delivery: Delivery =
-    mode === 'exactly-once'
-      ? new ExactlyOnceDelivery({
-          kafka: port,
-          admin: portAdmin,
-          groupId,
-          topics,
-          transactionalIdPrefix: `${names.name}.baseline.tx.${randomUUID().slice(0, 8)}`,
-          logger: silentLogger,
-        })
-      : new AtLeastOnceDelivery({ kafka: port, consumer, groupId, topics, logger: silentLogger });
+    mode === 'at-least-once'
+      ? new AtLeastOnceDelivery({ kafka: port, consumer, groupId, topics, logger: silentLogger })
+      : scope === 'member'
+        ? new MemberDelivery(transactional)
+        : new ExactlyOnceDelivery(transactional);
   await consumer.connect();
   await consumer.run({
     topics: [names.topics.records],
@@ -332,6 +339,7 @@ function scorerFor(
     pipeline: names.name,
     recordSchema: bundledSchemaPath('transaction'),
     delivery: mode,
+    ...(mode === 'exactly-once' ? { transactionScope: scope } : {}),
     inputTopic,
     emitScores,
     ...(scoresTopic ? { scoresTopic } : {}),
@@ -727,12 +735,16 @@ async function main(): Promise<void> {
 
     const rows: string[] = [];
     const latencyRows: string[] = [];
-    const runs = CLIENTS.flatMap((c) =>
-      (['exactly-once', 'at-least-once'] as const).map((m) => [c, m] as const),
-    );
-    for (const [c, mode] of runs) {
+    // librdkafka also runs exactly-once with one transaction per member (KIP-447), which kafkajs cannot.
+    const runs = CLIENTS.flatMap((c) => [
+      [c, 'exactly-once', 'partition'] as const,
+      ...(c === 'confluent' ? [[c, 'exactly-once', 'member'] as const] : []),
+      [c, 'at-least-once', 'partition'] as const,
+    ]);
+    for (const [c, mode, s] of runs) {
       client = c;
-      const who = `${mode} (${c})`;
+      scope = s;
+      const who = `${mode}${s === 'member' ? ', per member' : ''} (${c})`;
       say(`\n[${who}]`);
       const measured = PHASES === 'latency' ? null : await throughputPhases(admin, names, registry, mode);
       const half = measured ? measured.withScores / 2 : HALF_MAX;

@@ -85,7 +85,16 @@ async function isReady(c: Child): Promise<boolean> {
   }
 }
 
-async function runKillScenario(t: TestContext, delivery: 'exactly-once' | 'at-least-once'): Promise<void> {
+/** A delivery under test: its setting, and for one transaction per member the stable instance id. */
+interface Scenario {
+  delivery: 'exactly-once' | 'at-least-once';
+  /** Exactly-once with one transaction per member (librdkafka): every restart keeps the instance id. */
+  member?: boolean;
+}
+
+async function runKillScenario(t: TestContext, scenario: Scenario): Promise<void> {
+  const { delivery } = scenario;
+  const label = scenario.member ? `${delivery} (one transaction per member)` : delivery;
   const { names, admin } = await pipelineWithModel(t, artifact, {
     partitions: PARTITIONS,
     prefix: 'kill',
@@ -118,6 +127,7 @@ async function runKillScenario(t: TestContext, delivery: 'exactly-once' | 'at-le
     SMAE_LOG_LEVEL: 'warn',
     // Small fetches: a backlog is worked off in many short transactions, so kills land inside them.
     SMAE_MAX_BYTES_PER_PARTITION: '16384',
+    ...(scenario.member ? { SMAE_TRANSACTION_SCOPE: 'member', SMAE_INSTANCE_ID: 'kill-test-scorer' } : {}),
   };
   const children: Child[] = [];
   const startChild = async (): Promise<Child> => {
@@ -231,7 +241,7 @@ async function runKillScenario(t: TestContext, delivery: 'exactly-once' | 'at-le
   const unexpected = [...byKey.keys()].filter((k) => !isAnomaly(Number(k.slice(3))));
   const duplicates = [...byPosition.values()].filter((n) => n > 1).length;
   t.diagnostic(
-    `${delivery}: ${RECORDS} records, ${KILLS} SIGKILLs, ${expected.length} expected flags, ${flags.length} read, ` +
+    `${label}: ${RECORDS} records, ${KILLS} SIGKILLs, ${expected.length} expected flags, ${flags.length} read, ` +
       `${missing.length} missing, ${duplicates} duplicated, ${unexpected.length} unexpected`,
   );
   assert.deepEqual(missing, [], 'no expected flag is missing');
@@ -248,7 +258,7 @@ async function runKillScenario(t: TestContext, delivery: 'exactly-once' | 'at-le
       if (seen.has(pos)) dup++;
       seen.add(pos);
     }
-    t.diagnostic(`${delivery}: ${scores.length} scores, ${dup} duplicated`);
+    t.diagnostic(`${label}: ${scores.length} scores, ${dup} duplicated`);
     // Evidence that kills landed mid-transaction: records of aborted transactions, visible only to
     // read_uncommitted readers.
     const raw = await readTopicToEnd(reader, admin, names.topics.scores, {
@@ -256,14 +266,14 @@ async function runKillScenario(t: TestContext, delivery: 'exactly-once' | 'at-le
       timeoutMs: 120_000,
     });
     t.diagnostic(
-      `${delivery}: ${raw.length - scores.length} score records in aborted transactions (read_uncommitted)`,
+      `${label}: ${raw.length - scores.length} score records in aborted transactions (read_uncommitted)`,
     );
     const viaKafkajs = await readTopicToEnd(reader, admin, names.topics.scores, {
       kafkajsReadCommitted: true,
       timeoutMs: 120_000,
     });
     t.diagnostic(
-      `${delivery}: kafkajs's own read_committed filter delivers ${viaKafkajs.length} score records ` +
+      `${label}: kafkajs's own read_committed filter delivers ${viaKafkajs.length} score records ` +
         `(${viaKafkajs.length - scores.length} from aborted transactions; see shared/kafka/read-committed.ts)`,
     );
     assert.equal(dup, 0, 'every record scored exactly once');
@@ -275,9 +285,19 @@ async function runKillScenario(t: TestContext, delivery: 'exactly-once' | 'at-le
 
 describe('scorer kill test', { timeout: 600_000 }, () => {
   test('exactly-once: SIGKILLs mid-stream lose and duplicate nothing', { timeout: 300_000 }, async (t) => {
-    await runKillScenario(t, 'exactly-once');
+    await runKillScenario(t, { delivery: 'exactly-once' });
   });
   test('at-least-once: SIGKILLs mid-stream lose nothing', { timeout: 300_000 }, async (t) => {
-    await runKillScenario(t, 'at-least-once');
+    await runKillScenario(t, { delivery: 'at-least-once' });
   });
+  // One transaction per member needs librdkafka (KIP-447): run on the test runner's librdkafka pass.
+  if (process.env['KAFKA_CLIENT'] === 'confluent') {
+    test(
+      'exactly-once, one transaction per member: SIGKILLs mid-stream lose and duplicate nothing',
+      { timeout: 300_000 },
+      async (t) => {
+        await runKillScenario(t, { delivery: 'exactly-once', member: true });
+      },
+    );
+  }
 });

@@ -12,7 +12,7 @@
  * The output topics are created with a small max.message.bytes, so a backlog that would stall the
  * scorer is a few thousand records rather than a few hundred thousand.
  */
-import { test, describe, before } from 'node:test';
+import { test, describe, before, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { SCORE_SCHEMA, type ScoreRecord } from '../../shared/avro/index.js';
@@ -51,6 +51,76 @@ function scoredPositions(scores: { value: Buffer | null }[]): Set<string> {
     seen.add(k);
   }
   return seen;
+}
+
+/**
+ * Records whose flags the broker refuses (the flags topic's max.message.bytes lowered under a flag's size
+ * once the scorer runs) are dead-lettered by reference, one by one; every other record is scored once.
+ */
+async function refusedOutputs(
+  t: TestContext,
+  o: { partitions: number; settings?: Parameters<typeof testScorer>[3] },
+): Promise<void> {
+  const { names, admin, registry } = await pipelineWithModel(t, artifact, {
+    partitions: o.partitions,
+    prefix: 'split',
+    reason: 'split test',
+  });
+  const kafka = testKafka('scorer-split');
+  const scorer = testScorer(
+    t,
+    names,
+    { kafka, redis: null, models: registry },
+    { emitScores: true, ...o.settings },
+  );
+  await scorer.start();
+  // After the scorer read the limits: the flags topic now refuses every flag (a flag is ~300 bytes).
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: [
+      {
+        type: 2, // TOPIC
+        name: names.topics.flags,
+        configEntries: [{ name: 'max.message.bytes', value: '100' }],
+      },
+    ],
+  });
+  const r = rng(6);
+  const total = 200;
+  const anomalies = new Set([17, 120]);
+  const producer = await testProducer(t);
+  await produceAll(
+    producer,
+    names.topics.records,
+    Array.from({ length: total }, (_, i) => ({
+      key: `k${i}`,
+      partition: i % o.partitions,
+      value: encodeTransaction(anomalies.has(i) ? anomalousTransaction(i) : normalTransaction(i, r)),
+    })),
+    total,
+  );
+  await waitFor(() => groupCaughtUp(admin, names.groups.scorer, names.topics.records), {
+    timeoutMs: 120_000,
+    message: 'the scorer to get past the records whose flags are refused',
+  });
+  const dead = await readTopicToEnd(kafka, admin, names.topics.deadLetters);
+  assert.deepEqual(
+    dead
+      .map(
+        (d) =>
+          `${headerString(d.headers, DEAD_LETTER_HEADERS.sourcePartition)}:${headerString(d.headers, DEAD_LETTER_HEADERS.sourceOffset)}`,
+      )
+      .sort(),
+    [...anomalies].map((i) => `${i % o.partitions}:${Math.floor(i / o.partitions)}`).sort(),
+  );
+  for (const d of dead) {
+    assert.equal(headerString(d.headers, DEAD_LETTER_HEADERS.errorCode), 'OUTPUT_REJECTED');
+    assert.equal(headerString(d.headers, DEAD_LETTER_HEADERS.payload), 'reference');
+  }
+  const scored = scoredPositions(await readTopicToEnd(kafka, admin, names.topics.scores));
+  assert.equal(scored.size, total - anomalies.size, 'every other record scored exactly once');
+  assert.equal((await readTopicToEnd(kafka, admin, names.topics.flags)).length, 0);
+  assert.match(await scorer.metricsRegistry.metrics(), /smae_scorer_batch_splits_total\{[^}]*\} [1-9]/);
 }
 
 describe('no backlog and no record stalls a partition', () => {
@@ -179,59 +249,16 @@ describe('no backlog and no record stalls a partition', () => {
   });
 
   test('outputs the broker refuses are isolated by splitting the batch: that record is dead-lettered', async (t) => {
-    const { names, admin, registry } = await pipelineWithModel(t, artifact, {
-      partitions: 1,
-      prefix: 'split',
-      reason: 'split test',
-    });
-    const kafka = testKafka('scorer-split');
-    const scorer = testScorer(t, names, { kafka, redis: null, models: registry }, { emitScores: true });
-    await scorer.start();
-    // After the scorer read the limits: the flags topic now refuses every flag (a flag is ~300 bytes).
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: [
-        {
-          type: 2, // TOPIC
-          name: names.topics.flags,
-          configEntries: [{ name: 'max.message.bytes', value: '100' }],
-        },
-      ],
-    });
-    const r = rng(6);
-    const total = 200;
-    const anomalies = new Set([17, 120]);
-    const producer = await testProducer(t);
-    await produceAll(
-      producer,
-      names.topics.records,
-      Array.from({ length: total }, (_, i) => ({
-        key: `k${i}`,
-        partition: 0,
-        value: encodeTransaction(anomalies.has(i) ? anomalousTransaction(i) : normalTransaction(i, r)),
-      })),
-      total,
-    );
-    await waitFor(() => groupCaughtUp(admin, names.groups.scorer, names.topics.records), {
-      timeoutMs: 120_000,
-      message: 'the scorer to get past the records whose flags are refused',
-    });
-    const dead = await readTopicToEnd(kafka, admin, names.topics.deadLetters);
-    assert.deepEqual(
-      dead
-        .map((d) => Number(headerString(d.headers, DEAD_LETTER_HEADERS.sourceOffset)))
-        .sort((a, b) => a - b),
-      [...anomalies],
-    );
-    for (const d of dead) {
-      assert.equal(headerString(d.headers, DEAD_LETTER_HEADERS.errorCode), 'OUTPUT_REJECTED');
-      assert.equal(headerString(d.headers, DEAD_LETTER_HEADERS.payload), 'reference');
-    }
-    const scored = scoredPositions(await readTopicToEnd(kafka, admin, names.topics.scores));
-    assert.equal(scored.size, total - anomalies.size, 'every other record scored exactly once');
-    assert.equal((await readTopicToEnd(kafka, admin, names.topics.flags)).length, 0);
-    assert.match(await scorer.metricsRegistry.metrics(), /smae_scorer_batch_splits_total\{[^}]*\} [1-9]/);
+    await refusedOutputs(t, { partitions: 1 });
   });
+
+  // One transaction per member (librdkafka): a refusal in a shared transaction is attributed by sending
+  // each partition's batch alone, so only the partitions at fault split their batches.
+  if (process.env['KAFKA_CLIENT'] === 'confluent') {
+    test('one transaction per member: refused outputs dead-letter only their records', async (t) => {
+      await refusedOutputs(t, { partitions: 2, settings: { transactionScope: 'member' } });
+    });
+  }
 
   test('a partition that stops advancing turns readiness red and shows in the stall metrics', async (t) => {
     const { names, admin, registry } = await pipelineWithModel(t, artifact, {

@@ -100,7 +100,10 @@ export async function warmUpBroker(kafka: KafkaPort, opts: WarmUpOptions = {}): 
             await producer.send([{ topic: input, records: records(partition) }]);
             tx = await tp.transaction();
             await tx.send([{ topic: output, records: records(partition) }]);
-            await tx.sendOffsets({ groupId: `${name}.group`, topic: input, partition, offset: String(n) });
+            await tx.sendOffsets({
+              groupId: `${name}.group`,
+              offsets: [{ topic: input, partition, offset: String(n) }],
+            });
             await tx.commit();
             transactions++;
           } catch (err) {

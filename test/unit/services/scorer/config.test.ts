@@ -80,6 +80,32 @@ describe('scorer configuration', () => {
     );
   });
 
+  test('one transaction per member: exactly-once only, with an instance id fit for a transactional id', () => {
+    const c = loadScorerConfig({ ...required, SMAE_TRANSACTION_SCOPE: 'member' }, [
+      '--instance-id',
+      'smae-scorer-7d9f8b-x2k4q',
+    ]);
+    assert.equal(c.transactionScope, 'member');
+    assert.equal(c.instanceId, 'smae-scorer-7d9f8b-x2k4q');
+    assert.equal(loadScorerConfig(required).transactionScope, 'partition');
+    assert.throws(
+      () =>
+        loadScorerConfig({ ...required, SMAE_TRANSACTION_SCOPE: 'member', SMAE_DELIVERY: 'at-least-once' }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        /member applies to exactly-once delivery only/.test(err.issues[0]!.message),
+    );
+    assert.throws(
+      () => loadScorerConfig({ ...required, SMAE_TRANSACTION_SCOPE: 'pod' }),
+      (err: unknown) =>
+        err instanceof ConfigError && /must be partition or member/.test(err.issues[0]!.message),
+    );
+    assert.throws(
+      () => loadScorerConfig({ ...required, SMAE_INSTANCE_ID: 'has space' }),
+      (err: unknown) => err instanceof ConfigError && /letters, digits/.test(err.issues[0]!.message),
+    );
+  });
+
   test('names of variables and flags', () => {
     assert.equal(envName('windowMaxLen'), 'SMAE_WINDOW_MAX_LEN');
     assert.equal(flagName('windowMaxLen'), 'window-max-len');
