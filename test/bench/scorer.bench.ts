@@ -3,9 +3,10 @@
  * latency at half its maximum rate, for exactly-once and at-least-once delivery. Needs the local broker
  * and Redis (`npm run infra:up`).
  *
- * - Baseline: the same kafkajs consumer set-up (eachBatch, same group settings, the same delivery code:
- *   one transaction per batch on per-partition transactional producers, or send-then-commit) copying
- *   each input record out (pass-through), with no decoding and no scoring.
+ * - Baseline: the same consumer set-up on the same client (eachBatch, same group settings, the same
+ *   delivery code: one transaction per batch on per-partition transactional producers, or per member on
+ *   librdkafka's second exactly-once arm, or send-then-commit) copying each input record out
+ *   (pass-through), with no decoding and no scoring.
  * - Scorer: `buildScorer` with its defaults (no scores topic) and a small trained detector.
  * - Throughput: a backlog of N records is consumed by a fresh group; records/s is every record over the
  *   time from the first fetched batch reaching the handler to the last batch committed (group join time
@@ -31,7 +32,8 @@
  * SMAE_BENCH_LATENCY_SECONDS (15), SMAE_BENCH_CONCURRENCY (partitions consumed concurrently, 4: the
  * scorer's default), SMAE_BENCH_LOAD_PROCESSES (load generator processes, 2), SMAE_BENCH_LOAD_PRODUCERS
  * (producers per load generator process, 2), SMAE_BENCH_CLIENTS (the Kafka clients measured in turn: kafkajs,
- * and confluent when @confluentinc/kafka-javascript is installed), SMAE_BENCH_WINDOW (the scorer's recent
+ * and confluent when @confluentinc/kafka-javascript is installed; confluent runs exactly-once twice, with one
+ * transaction per partition and per member, `transactionScope`), SMAE_BENCH_WINDOW (the scorer's recent
  * window in Redis: `off`, the default, as the baseline has none; `on` with the scorer's default settings;
  * `unlimited`, every scored record written, as before the window's rate budget), SMAE_BENCH_MODEL (the
  * model the scorer runs: `small`, the default, one small network; `default`, the `default` profile's
