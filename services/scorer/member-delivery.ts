@@ -29,13 +29,7 @@
  * the partitions' next owner) until the transaction timeout.
  */
 import { randomUUID } from 'node:crypto';
-import type {
-  KafkaAdmin,
-  KafkaPort,
-  PartitionOffset,
-  Transaction,
-  TransactionalProducer,
-} from '../../shared/kafka/port.js';
+import type { PartitionOffset, Transaction, TransactionalProducer } from '../../shared/kafka/port.js';
 import { TopicSizeLimits } from '../../shared/kafka/record-size.js';
 import type { Logger } from '../../shared/log.js';
 import {
@@ -43,24 +37,13 @@ import {
   type Begin,
   type BatchOutputs,
   type Delivery,
-  type DeliveryEvents,
-  type OutputTopics,
-  type ProducerRetry,
+  type ExactlyOnceOptions,
 } from './delivery.js';
 
-export interface MemberDeliveryOptions {
-  kafka: KafkaPort;
-  admin: KafkaAdmin;
-  groupId: string;
-  topics: OutputTopics;
-  transactionalIdPrefix: string;
+/** The per-partition design's options (the prefix, timeout and retry of the transactional producer), and: */
+export interface MemberDeliveryOptions extends ExactlyOnceOptions {
   /** A stable, unique name of this scorer instance; random per start when absent. */
   instanceId?: string;
-  transactionTimeoutMs?: number;
-  retry?: ProducerRetry;
-  limits?: TopicSizeLimits;
-  logger: Logger;
-  events?: DeliveryEvents;
 }
 
 /** A batch waiting for its transaction. */
