@@ -24,9 +24,11 @@
  * what the old one left open) and reads the group's committed offset, as the per-partition design does.
  *
  * The transactional id is `<prefix>.member.<instanceId>`. With a stable instance id (a StatefulSet pod's
- * name), a restarted scorer aborts what its previous run left open at once; with the default, a random
- * id per start, a transaction left open by a crash holds back read_committed readers of the outputs (and
- * the partitions' next owner) until the transaction timeout.
+ * name), a restarted scorer aborts what its previous run left open as soon as it is assigned partitions
+ * (the producer opens then, not at the first batch: the consumer fetches no batch while the group's
+ * offsets are held by an open transaction); with the default, a random id per start, a transaction left
+ * open by a crash holds back read_committed readers of the outputs (and the partitions' next owner) until
+ * the transaction timeout.
  */
 import { randomUUID } from 'node:crypto';
 import type { PartitionOffset, Transaction, TransactionalProducer } from '../../shared/kafka/port.js';
@@ -111,6 +113,12 @@ export class MemberDelivery implements Delivery {
       Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => tpKey(topic, p))),
     );
     for (const key of this.checked) if (!owned.has(key)) this.checked.delete(key);
+    // Open now rather than at the first batch: a transaction our previous run left open holds the group's
+    // offsets unstable, and the consumer (KIP-447: it fetches only stable offsets) waits for them before
+    // any batch comes; opening the producer under the same id aborts that transaction.
+    await this.open().catch((err: unknown) =>
+      this.log.warn({ err }, 'opening the transactional producer failed; the first batch tries again'),
+    );
   }
 
   async close(): Promise<void> {
